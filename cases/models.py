@@ -1,0 +1,505 @@
+"""The service's state, as SQLAlchemy 2 typed models. The database is the truth: jobs read rows to
+decide what is due, so everything that must survive a restart lives here.
+
+Times are stored in UTC on every backend (``UTCDateTime``); what is shown to people is converted
+at the edge to the program's or the person's zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on SQLite (which has no zones) and PostgreSQL alike.
+
+    A naive datetime is refused: it is the classic source of 5-hour-off reminders.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; store aware UTC")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CaseState(enum.StrEnum):
+    SCREENING = "screening"
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    AWAITING_CONSENT = "awaiting_consent"
+    CONSENTED = "consented"
+    SCHEDULING = "scheduling"
+    BOOKED = "booked"
+    COMPLETED = "completed"
+    RETURNED = "returned"
+
+
+class PartyRole(enum.StrEnum):
+    COMPLAINANT = "complainant"
+    OFFICER = "officer"
+
+
+class ConsentStatus(enum.StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class SessionStatus(enum.StrEnum):
+    HELD = "held"
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class Outcome(enum.StrEnum):
+    SUCCESSFUL = "successful"
+    IMPASSE = "impasse"
+    NO_SHOW = "no_show"
+    WITHDRAWN = "withdrawn"
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    VIEWER = "viewer"
+
+
+def _enum_values(enum_cls: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum_cls)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_enum_values(CaseState)})", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log_number: Mapped[str] = mapped_column(String(32), unique=True)
+    incident_date: Mapped[date] = mapped_column(Date)
+    allegation_categories: Mapped[list[Any]] = mapped_column(default=list)
+    injury: Mapped[bool] = mapped_column(default=False)
+    criminal_conduct: Mapped[bool] = mapped_column(default=False)
+    pending_litigation: Mapped[bool] = mapped_column(default=False)
+    staff_notes: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(24), default=CaseState.SCREENING.value, index=True)
+    co_mediation: Mapped[bool] = mapped_column(default=False)
+    accepts_video: Mapped[bool] = mapped_column(default=False)
+
+    # screening: what the policy engine said and what staff decided
+    recommendation: Mapped[str | None] = mapped_column(String(16))
+    recommendation_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_overrode_policy: Mapped[bool] = mapped_column(default=False)
+
+    referred_at: Mapped[datetime | None]
+    consent_deadline: Mapped[datetime | None]
+    booking_target: Mapped[datetime | None]
+    booking_deadline: Mapped[datetime | None]
+    reschedule_count: Mapped[int] = mapped_column(default=0)
+    no_show_count: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    parties: Mapped[list[Party]] = relationship(
+        back_populates="case", order_by="Party.id", cascade="all, delete-orphan"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="case", order_by="Consent.id", cascade="all, delete-orphan"
+    )
+    sessions: Mapped[list[MediationSession]] = relationship(
+        back_populates="case", order_by="MediationSession.id"
+    )
+
+    def party(self, role: PartyRole) -> list[Party]:
+        return [p for p in self.parties if p.role == role.value]
+
+
+class Party(Base):
+    __tablename__ = "parties"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({_enum_values(PartyRole)})", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    officer_star: Mapped[str | None] = mapped_column(String(16), index=True)
+    interpreter: Mapped[str | None] = mapped_column(String(32))
+    accessibility: Mapped[str | None] = mapped_column(Text)
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    sms_opted_out: Mapped[bool] = mapped_column(default=False)
+    sms_opted_out_at: Mapped[datetime | None]
+    email_opted_out: Mapped[bool] = mapped_column(default=False)
+    link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+    availability: Mapped[list[AvailabilityWindow]] = relationship(
+        primaryjoin="and_(AvailabilityWindow.owner_kind == 'party', "
+        "foreign(AvailabilityWindow.owner_id) == Party.id)",
+        viewonly=True,
+        order_by="AvailabilityWindow.id",
+    )
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    __table_args__ = (
+        UniqueConstraint("case_id", "party_id"),
+        CheckConstraint(f"status IN ({_enum_values(ConsentStatus)})", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=ConsentStatus.PENDING.value)
+    requested_at: Mapped[datetime | None]
+    deadline: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(16))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+
+    case: Mapped[Case] = relationship(back_populates="consents")
+    party: Mapped[Party] = relationship()
+
+
+class Mediator(Base):
+    __tablename__ = "mediators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    general_training_hours: Mapped[float] = mapped_column(Float, default=0)
+    general_training_on: Mapped[date | None] = mapped_column(Date)
+    specialized_training_hours: Mapped[float] = mapped_column(Float, default=0)
+    specialized_training_on: Mapped[date | None] = mapped_column(Date)
+    training_expires_on: Mapped[date | None] = mapped_column(Date)
+    max_sessions_per_week: Mapped[int] = mapped_column(default=3)
+    former_police: Mapped[bool] = mapped_column(default=False)
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    active: Mapped[bool] = mapped_column(default=True)
+    calendar_kind: Mapped[str] = mapped_column(String(8), default="none")  # none|caldav|ics
+    calendar_url: Mapped[str | None] = mapped_column(Text)
+    calendar_username: Mapped[str | None] = mapped_column(String(200))
+    calendar_secret: Mapped[str | None] = mapped_column(Text)
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+    conflicts: Mapped[list[MediatorConflict]] = relationship(
+        back_populates="mediator", cascade="all, delete-orphan"
+    )
+    availability: Mapped[list[AvailabilityWindow]] = relationship(
+        primaryjoin="and_(AvailabilityWindow.owner_kind == 'mediator', "
+        "foreign(AvailabilityWindow.owner_id) == Mediator.id)",
+        viewonly=True,
+        order_by="AvailabilityWindow.id",
+    )
+
+
+class MediatorConflict(Base):
+    """A person the mediator must not mediate for: an officer (by star number) or a named person."""
+
+    __tablename__ = "mediator_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # officer|person
+    subject: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    mediator: Mapped[Mediator] = relationship(back_populates="conflicts")
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="in_person")  # in_person|video
+    address: Mapped[str] = mapped_column(Text, default="")
+    neutral: Mapped[bool] = mapped_column(default=True)
+    accessible: Mapped[bool] = mapped_column(default=True)
+    capacity: Mapped[int] = mapped_column(default=6)
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"0": [["09:00","17:00"]]}
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    video_url: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class AvailabilityWindow(Base):
+    """A weekly window (weekday + local times in a zone) or a dated one (UTC instants)."""
+
+    __tablename__ = "availability_windows"
+    __table_args__ = (
+        Index("ix_availability_owner", "owner_kind", "owner_id"),
+        CheckConstraint(
+            "(weekday IS NOT NULL AND start_local IS NOT NULL AND end_local IS NOT NULL)"
+            " OR (starts_at IS NOT NULL AND ends_at IS NOT NULL)",
+            name="weekly_or_dated",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))  # party|mediator
+    owner_id: Mapped[int] = mapped_column(Integer)
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
+    start_local: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    end_local: Mapped[str | None] = mapped_column(String(5))
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class MediationSession(Base):
+    """One scheduled mediation. ``uid`` and ``sequence`` are the iCalendar identity of its invites."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        CheckConstraint(f"status IN ({_enum_values(SessionStatus)})", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id"), index=True)
+    co_mediator_id: Mapped[int | None] = mapped_column(ForeignKey("mediators.id"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.BOOKED.value)
+    hold_expires_at: Mapped[datetime | None]
+    uid: Mapped[str] = mapped_column(String(128), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    interpreter: Mapped[str | None] = mapped_column(String(32))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    no_show_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="sessions")
+    mediator: Mapped[Mediator] = relationship(foreign_keys=[mediator_id])
+    co_mediator: Mapped[Mediator | None] = relationship(foreign_keys=[co_mediator_id])
+    venue: Mapped[Venue] = relationship()
+    reservations: Mapped[list[Reservation]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+
+
+class Reservation(Base):
+    """One resource's time taken by a session: ``mediator:7``, ``venue:3``, ``party:12``.
+
+    Active reservations of one resource may never overlap. PostgreSQL enforces it with an
+    exclusion constraint (btree_gist, ``tstzrange &&``), SQLite with triggers; both are created by
+    the migration, so a race between two workers ends in a constraint error, never a double booking.
+    """
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        Index("ix_reservations_resource_time", "resource", "starts_at", "ends_at"),
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    resource: Mapped[str] = mapped_column(String(48))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    session: Mapped[MediationSession] = relationship(back_populates="reservations")
+
+
+class Notification(Base):
+    """The durable outbox: one row per message per channel, written with the change that causes it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "due_at"),
+        CheckConstraint(
+            f"status IN ({_enum_values(NotificationStatus)})", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("mediators.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    recipient_kind: Mapped[str] = mapped_column(String(16))  # party|mediator|staff
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))  # sms|email
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    to_address: Mapped[str] = mapped_column(String(254))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    """An SMS a party sent us. Kept so staff see what could not be understood automatically."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    from_masked: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    interpretation: Mapped[str] = mapped_column(String(32))
+    needs_staff: Mapped[bool] = mapped_column(default=False)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class MediatorCalendarSnapshot(Base):
+    """The last busy times read from a mediator's own calendar, kept so a failing source degrades
+    to a stale copy instead of an unknown calendar."""
+
+    __tablename__ = "mediator_calendar_snapshots"
+
+    mediator_id: Mapped[int] = mapped_column(
+        ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True
+    )
+    fetched_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]
+    busy: Mapped[list[Any]] = mapped_column(default=list)  # [[start_iso, end_iso], ...]
+    stale: Mapped[bool] = mapped_column(default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Who did what, when. ``detail`` holds ids and states only — never names, phones or emails."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    subject_kind: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({_enum_values(StaffRole)})", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[StaffUser] = relationship()
