@@ -1,0 +1,235 @@
+"""ICS text in and out: a calendar's busy time, and a mediator's subscribable feed.
+
+Reading (``parse_busy``) is strict where guessing would give a wrong answer: a property that
+does not parse, an event without a start, or a TZID that is neither defined by a VTIMEZONE,
+an IANA name, nor a Windows name (``Central Standard Time``, mapped by icalendar) raises
+``CalendarFeedError``. Expansion (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides and Google's
+``X-WR-TIMEZONE``) is done by ``recurring-ical-events``.
+
+Interpretation rules:
+
+- ``TRANSP:TRANSPARENT`` ("show as free") and ``STATUS:CANCELLED`` events are not busy.
+- All-day events (``VALUE=DATE``) are busy from local midnight of their first day to local
+  midnight after their last day in ``default_zone`` (DTEND is exclusive; no DTEND = one day).
+- Floating times (no TZID, no ``Z``) are read in ``default_zone``.
+- A timed event without DTEND/DURATION lasts zero time (RFC 5545) and so is not busy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import recurring_ical_events
+from icalendar import Alarm, Calendar, Component, Event
+
+from calendars.base import CalendarEvent, CalendarFeedError
+from calendars.intervals import Interval, IntervalSet
+from calendars.localtime import local_to_utc, require_aware, zone
+from calendars.vtimezone import compact_vtimezone
+
+PRODID = "-//COPA Community Mediation Program//cmp-scheduler//EN"
+
+_TIME_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE", "DUE")
+
+
+def parse_busy(
+    ics: bytes | str,
+    start: datetime,
+    end: datetime,
+    *,
+    default_zone: str = "America/Chicago",
+) -> IntervalSet:
+    """Busy time of an ICS calendar within ``[start, end)``, as a UTC ``IntervalSet``.
+
+    :raises CalendarFeedError: the content is not a calendar, or an event cannot be read
+        without guessing (the message names the property and the event's UID).
+    """
+    window = Interval(start, end)
+    tz = zone(default_zone)
+    calendar = _parse_calendar(ics)
+    for component in calendar.walk():
+        if component.name in ("VEVENT", "VTIMEZONE", "STANDARD", "DAYLIGHT"):
+            _check_component(component)
+    try:
+        occurrences = recurring_ical_events.of(calendar).between(window.start, window.end)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CalendarFeedError(f"cannot expand the calendar's events: {exc}") from exc
+
+    busy: list[Interval] = []
+    for occurrence in occurrences:
+        if not _is_busy(occurrence):
+            continue
+        interval = _occurrence_interval(occurrence, tz)
+        if interval is not None:
+            busy.append(interval)
+    return IntervalSet(busy).clip(window.start, window.end)
+
+
+def _parse_calendar(ics: bytes | str) -> Calendar:
+    text = ics.decode("utf-8-sig", errors="replace") if isinstance(ics, bytes) else ics
+    head = text.lstrip()[:15].upper()
+    if not head.startswith("BEGIN:VCALENDAR"):
+        shown = text.lstrip()[:30].replace("\r", " ").replace("\n", " ")
+        raise CalendarFeedError(f"not an iCalendar stream: it begins with {shown!r}")
+    try:
+        return Calendar.from_ical(text)
+    except ValueError as exc:
+        raise CalendarFeedError(f"malformed iCalendar content: {_short(exc)}") from exc
+
+
+def _uid(component: Component) -> str:
+    uid = str(component.get("UID", "?"))
+    return uid if len(uid) <= 60 else uid[:57] + "..."
+
+
+def _check_component(component: Component) -> None:
+    where = f"{component.name} UID {_uid(component)!r}" if component.name == "VEVENT" else (
+        component.name
+    )
+    if component.errors:
+        prop, message = component.errors[0]
+        raise CalendarFeedError(f"{where}: property {prop} is malformed ({message})")
+    if component.name != "VEVENT":
+        return
+    if "DTSTART" not in component:
+        raise CalendarFeedError(f"{where} has no DTSTART")
+    for name in _TIME_PROPERTIES:
+        values = component.get(name)
+        if values is None:
+            continue
+        for value in values if isinstance(values, list) else [values]:
+            _check_tzid(where, name, value)
+
+
+def _check_tzid(where: str, name: str, value: Any) -> None:
+    tzid = value.params.get("TZID") if hasattr(value, "params") else None
+    if tzid is None:
+        return
+    dts = [p[0] if isinstance(p, tuple) else p for p in getattr(value, "dts", [])] or [
+        getattr(value, "dt", None)
+    ]
+    for dt in (getattr(d, "dt", d) for d in dts):
+        if isinstance(dt, datetime) and dt.tzinfo is None:
+            raise CalendarFeedError(
+                f"{where}: {name} uses TZID {str(tzid)!r}, which is neither defined by a "
+                f"VTIMEZONE nor a known IANA or Windows zone name"
+            )
+
+
+def _is_busy(event: Component) -> bool:
+    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return False
+    return str(event.get("STATUS", "")).upper() != "CANCELLED"
+
+
+def _occurrence_interval(event: Component, tz: Any) -> Interval | None:
+    start_value = event["DTSTART"].dt
+    end_prop = event.get("DTEND")
+    if end_prop is not None:
+        end_value = end_prop.dt
+    elif "DURATION" in event:
+        end_value = start_value + event["DURATION"].dt
+    elif isinstance(start_value, datetime):
+        return None  # zero length: not busy
+    else:
+        end_value = start_value + timedelta(days=1)
+    start = _to_utc(start_value, tz)
+    end = _to_utc(end_value, tz)
+    if end <= start:
+        return None
+    return Interval(start, end)
+
+
+def _to_utc(value: date | datetime, tz: Any) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return local_to_utc(value.date(), value.time(), tz)
+        return value.astimezone(UTC)
+    return local_to_utc(value, time(0), tz)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def event_component(event: CalendarEvent, *, dtstamp: datetime) -> Event:
+    """A VEVENT for one of our sessions (no attendees: those belong to invites)."""
+    tz = zone(event.tzid)
+    component = Event()
+    component.add("UID", event.uid)
+    component.add("DTSTAMP", require_aware(dtstamp, "dtstamp"))
+    component.add("SEQUENCE", event.sequence)
+    component.add("DTSTART", event.start.astimezone(tz))
+    component.add("DTEND", event.end.astimezone(tz))
+    component.add("SUMMARY", event.summary)
+    if event.location:
+        component.add("LOCATION", event.location)
+    if event.description:
+        component.add("DESCRIPTION", event.description)
+    if event.url:
+        component.add("URL", event.url)
+    component.add("STATUS", "CONFIRMED")
+    component.add("TRANSP", "OPAQUE")
+    return component
+
+
+def render_event(event: CalendarEvent, *, dtstamp: datetime, alarm_minutes: int | None = None
+                 ) -> bytes:
+    """A single-event VCALENDAR without METHOD, as a CalDAV server stores it."""
+    calendar = _calendar()
+    calendar.add_component(compact_vtimezone(event.tzid, event.start, event.end))
+    component = event_component(event, dtstamp=dtstamp)
+    if alarm_minutes is not None:
+        component.add_component(display_alarm(event.summary, alarm_minutes))
+    calendar.add_component(component)
+    return calendar.to_ical()
+
+
+def render_feed(
+    events: Iterable[CalendarEvent], *, dtstamp: datetime, name: str = "Mediation sessions"
+) -> bytes:
+    """A mediator's private subscribable feed: a METHOD-less calendar of their sessions.
+
+    One compact VTIMEZONE per zone used, covering all the events in it.
+    """
+    events = sorted(events, key=lambda e: (e.start, e.uid))
+    calendar = _calendar()
+    calendar.add("X-WR-CALNAME", name)
+    calendar.add("NAME", name)
+    calendar.add("REFRESH-INTERVAL", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    zones: dict[str, list[CalendarEvent]] = {}
+    for event in events:
+        zones.setdefault(event.tzid, []).append(event)
+    for tzid, in_zone in zones.items():
+        lo = min(e.start for e in in_zone)
+        hi = max(e.end for e in in_zone)
+        calendar.add_component(compact_vtimezone(tzid, lo, hi))
+    for event in events:
+        calendar.add_component(event_component(event, dtstamp=dtstamp))
+    return calendar.to_ical()
+
+
+def display_alarm(description: str, minutes_before: int) -> Alarm:
+    """A DISPLAY VALARM ``minutes_before`` the start (an exact duration, RFC 5545 3.8.6.3)."""
+    if minutes_before < 0:
+        raise ValueError(f"alarm minutes before must be >= 0, got {minutes_before}")
+    alarm = Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("DESCRIPTION", description)
+    alarm.add("TRIGGER", -timedelta(minutes=minutes_before))
+    return alarm
+
+
+def _calendar() -> Calendar:
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
+    return calendar
