@@ -1,0 +1,554 @@
+"""A small stand-in for the parts of Twilio and SendGrid the service uses.
+
+Twilio: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (Basic auth, form body, the real
+error codes and bodies, magic test numbers) and ``GET .../Messages/{Sid}.json``.
+SendGrid: ``POST /v3/mail/send`` (Bearer auth, JSON validated as v3 does, 202 + X-Message-Id).
+
+Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stats``,
+``POST reset``, ``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
+``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
+StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
+configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
+``GET sendgrid-public-key``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, Received
+from notifiers.inbound import OPT_IN_WORDS, OPT_OUT_WORDS, normalize
+from notifiers.signatures import (
+    SENDGRID_SIGNATURE_HEADER,
+    SENDGRID_TIMESTAMP_HEADER,
+    TWILIO_SIGNATURE_HEADER,
+    SendGridKeyPair,
+    twilio_signature,
+)
+
+log = logging.getLogger(__name__)
+
+GRANT_INVALID = "The provided authorization grant is invalid, expired, or revoked"
+
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
+MESSAGE_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages/(SM\w+)\.json$")
+TWILIO_ERRORS: dict[int, tuple[int, str]] = {  # http status -> (code, message) for scripted faults
+    400: (21211, "The 'To' number is not a valid phone number."),
+    401: (20003, "Authenticate"),
+    429: (20429, "Too Many Requests"),
+    500: (20500, "Internal Server Error"),
+    503: (20503, "Service Unavailable"),
+}
+
+
+@dataclass
+class EmulatorConfig:
+    twilio_account_sid: str = "AC" + "0" * 32
+    twilio_auth_token: str = "emulator-auth-token"
+    twilio_from_numbers: tuple[str, ...] = ()  # empty: any From accepted
+    sendgrid_api_key: str = "SG.emulator-key"
+    sendgrid_event_url: str | None = None
+    sendgrid_keys: SendGridKeyPair = field(default_factory=SendGridKeyPair.generate)
+
+
+def _twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _sendgrid_error(message: str, field_name: str | None) -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "message": message,
+                "field": field_name,
+                "help": "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html",
+            }
+        ]
+    }
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return 0, str(exc)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: EmulatorHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per request would dominate the benchmark
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _read(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _reply(
+        self, status: int, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        body = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _json_body(self) -> Any:
+        raw = self._read()
+        return json.loads(raw) if raw else {}
+
+    # -- routing ----------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        parsed = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(parsed.query)
+        state = self.server.state
+        if parsed.path == "/_emulator/messages":
+            self._reply(200, state.snapshot(int(query.get("since", ["0"])[0])))
+        elif parsed.path == "/_emulator/stats":
+            self._reply(200, state.stats())
+        elif parsed.path == "/_emulator/sendgrid-public-key":
+            self._reply(200, {"public_key": self.server.config.sendgrid_keys.public_key_b64})
+        elif match := MESSAGE_PATH.match(parsed.path):
+            if not self._twilio_auth(match.group(1)):
+                return
+            message = state.by_sid.get(match.group(2))
+            if message is None:
+                self._reply(404, _twilio_error(404, 20404, "The requested resource was not found"))
+            else:
+                self._reply(200, self._twilio_message_json(message))
+        else:
+            self._reply(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        path = urllib.parse.urlsplit(self.path).path
+        if match := MESSAGES_PATH.match(path):
+            self._twilio_create(match.group(1))
+        elif path == "/v3/mail/send":
+            self._sendgrid_send()
+        elif path.startswith("/_emulator/"):
+            self._control(path.removeprefix("/_emulator/"))
+        else:
+            self._read()
+            self._reply(404, {"error": "not found"})
+
+    # -- Twilio -----------------------------------------------------------------------------
+    def _twilio_auth(self, path_sid: str) -> bool:
+        config = self.server.config
+        expected = base64.b64encode(
+            f"{config.twilio_account_sid}:{config.twilio_auth_token}".encode()
+        ).decode()
+        if self.headers.get("Authorization") != f"Basic {expected}" or (
+            path_sid != config.twilio_account_sid
+        ):
+            self.server.state.note_rejected()
+            self._reply(401, _twilio_error(401, 20003, "Authenticate"))
+            return False
+        return True
+
+    def _twilio_message_json(self, message: Received) -> dict[str, Any]:
+        config = self.server.config
+        now = formatdate(message.received_at, usegmt=True)
+        uri = f"/2010-04-01/Accounts/{config.twilio_account_sid}/Messages/{message.sid}.json"
+        return {
+            "account_sid": config.twilio_account_sid,
+            "api_version": "2010-04-01",
+            "body": message.body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": message.sender,
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": message.sid,
+            "status": message.status,
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+            "to": message.to,
+            "uri": uri,
+        }
+
+    def _twilio_create(self, path_sid: str) -> None:
+        raw = self._read()
+        if not self._twilio_auth(path_sid):
+            return
+        state, config = self.server.state, self.server.config
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8")).items()}
+        to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        error: tuple[int, int, str] | None = None
+        if not to:
+            error = (400, 21604, "A 'To' phone number is required.")
+        elif not sender and not form.get("MessagingServiceSid"):
+            error = (400, 21603, "A 'From' phone number is required.")
+        elif not body:
+            error = (400, 21602, "Message body is required.")
+        elif len(body) > 1600:
+            error = (400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+        elif not E164.match(to):
+            error = (400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        elif config.twilio_from_numbers and sender not in config.twilio_from_numbers:
+            error = (
+                400,
+                21606,
+                "The 'From' phone number provided is not a valid message-capable "
+                "Twilio phone number for this destination/account.",
+            )
+        elif to in TWILIO_MAGIC_TO:
+            code, text = TWILIO_MAGIC_TO[to]
+            error = (400, code, text)
+        elif to in state.opted_out:
+            error = (400, 21610, "Attempt to send to unsubscribed recipient")
+        if error is not None:
+            state.take_fault("sms", to)  # counts the request
+            state.note_rejected()
+            self._reply(error[0], _twilio_error(*error))
+            return
+        delay_ms, fault = state.take_fault("sms", to)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        if fault is not None and fault.status is not None:
+            code, text = TWILIO_ERRORS.get(fault.status, (fault.status * 100, "Error"))
+            headers = {"Retry-After": "1"} if fault.status == 429 else None
+            self._reply(
+                fault.status, _twilio_error(fault.status, fault.code or code, text), headers
+            )
+            return
+        callback = form.get("StatusCallback")
+        notice = None
+        if callback:
+            notice = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query).get(
+                "notice", [None]
+            )[0]
+        message = Received(
+            sid="SM" + secrets.token_hex(16),
+            channel="sms",
+            to=to,
+            sender=sender,
+            body=body,
+            notice=notice,
+            received_at=time.time(),
+            status_callback=callback,
+        )
+        state.record(message)
+        self._reply(201, self._twilio_message_json(message))
+
+    # -- SendGrid ---------------------------------------------------------------------------
+    def _sendgrid_send(self) -> None:
+        raw = self._read()
+        state, config = self.server.state, self.server.config
+        if self.headers.get("Authorization") != f"Bearer {config.sendgrid_api_key}":
+            state.note_rejected()
+            self._reply(401, _sendgrid_error(GRANT_INVALID, None))
+            return
+        try:
+            mail = json.loads(raw)
+        except ValueError:
+            state.note_rejected()
+            self._reply(400, _sendgrid_error("Bad Request", None))
+            return
+        problem = _validate_mail(mail)
+        to = ""
+        if problem is None:
+            to = mail["personalizations"][0]["to"][0]["email"]
+        delay_ms, fault = state.take_fault("email", to)
+        if problem is not None:
+            state.note_rejected()
+            self._reply(400, _sendgrid_error(*problem))
+            return
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        if fault is not None and fault.status is not None:
+            self._reply(fault.status, _sendgrid_error(f"emulated error {fault.status}", None))
+            return
+        custom_args = dict(mail.get("custom_args") or {})
+        for personalization in mail["personalizations"]:
+            custom_args.update(personalization.get("custom_args") or {})
+        contents = {c["type"]: c["value"] for c in mail["content"]}
+        subject = mail["personalizations"][0].get("subject") or mail.get("subject")
+        message_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        state.record(
+            Received(
+                sid=message_id,
+                channel="email",
+                to=to,
+                sender=mail["from"]["email"],
+                body=contents.get("text/plain", ""),
+                html=contents.get("text/html"),
+                subject=subject,
+                notice=custom_args.get("notice_id"),
+                received_at=time.time(),
+                attachments=[
+                    {"filename": a["filename"], "type": a.get("type", "")}
+                    for a in mail.get("attachments") or []
+                ],
+                custom_args=custom_args,
+            )
+        )
+        self._reply(202, None, {"X-Message-Id": message_id})
+
+    # -- controls ---------------------------------------------------------------------------
+    def _control(self, name: str) -> None:
+        body = self._json_body()
+        state = self.server.state
+        if name == "reset":
+            state.reset()
+            self._reply(200, {"ok": True})
+        elif name == "faults":
+            state.add_fault(Fault(**body))
+            self._reply(200, {"ok": True})
+        elif name == "status-callbacks":
+            targets = (
+                state.snapshot()["messages"]
+                if body.get("all")
+                else [m.as_json() for m in [state.by_sid[body["sid"]]]]
+            )
+            status, error_code = body.get("status", "delivered"), body.get("error_code")
+            results = [
+                self._send_status_callback(m, status, error_code)
+                for m in targets
+                if m["channel"] == "sms" and m["status_callback"]
+            ]
+            self._reply(200, {"results": results})
+        elif name == "sendgrid-events":
+            targets = [
+                m
+                for m in state.snapshot()["messages"]
+                if m["channel"] == "email" and (body.get("all") or m["sid"] == body.get("sid"))
+            ]
+            self._reply(200, {"result": self._send_sendgrid_events(targets, body)})
+        elif name == "inbound":
+            self._reply(200, self._send_inbound(body))
+        else:
+            self._reply(404, {"error": "unknown control"})
+
+    def _send_status_callback(
+        self, message: dict[str, Any], status: str, error_code: int | None
+    ) -> dict[str, Any]:
+        config = self.server.config
+        params = {
+            "MessageSid": message["sid"],
+            "SmsSid": message["sid"],
+            "AccountSid": config.twilio_account_sid,
+            "From": message["sender"],
+            "To": message["to"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "ApiVersion": "2010-04-01",
+        }
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        url = message["status_callback"]
+        signature = twilio_signature(config.twilio_auth_token, url, params)
+        code, _ = _post(
+            url,
+            urllib.parse.urlencode(params).encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                TWILIO_SIGNATURE_HEADER: signature,
+            },
+        )
+        self.server.state.by_sid[message["sid"]].status = status
+        return {"sid": message["sid"], "http_status": code}
+
+    def _send_sendgrid_events(self, messages: list[dict[str, Any]], body: dict[str, Any]) -> Any:
+        config = self.server.config
+        url = body.get("url") or config.sendgrid_event_url
+        if not url:
+            return {"error": "no event URL configured"}
+        now = int(time.time())
+        events = [
+            {
+                "email": m["to"],
+                "timestamp": now,
+                "event": body.get("event", "delivered"),
+                "sg_event_id": secrets.token_urlsafe(16),
+                "sg_message_id": f"{m['sid']}.filter0001.{now}.0",
+                "smtp-id": f"<{m['sid']}@emulator>",
+                **m["custom_args"],
+            }
+            for m in messages
+        ]
+        payload = json.dumps(events).encode("utf-8")
+        timestamp = str(now + int(body.get("timestamp_offset", 0)))
+        code, _ = _post(
+            url,
+            payload,
+            {
+                "Content-Type": "application/json",
+                SENDGRID_SIGNATURE_HEADER: config.sendgrid_keys.sign(payload, timestamp),
+                SENDGRID_TIMESTAMP_HEADER: timestamp,
+            },
+        )
+        return {"http_status": code, "events": len(events)}
+
+    def _send_inbound(self, body: dict[str, Any]) -> dict[str, Any]:
+        config, state = self.server.config, self.server.state
+        sender, text = body["from"], body["body"]
+        keyword = normalize(text)
+        if keyword in OPT_OUT_WORDS:  # what Twilio's carrier-level opt-out does
+            state.opted_out.add(sender)
+        elif keyword in OPT_IN_WORDS:
+            state.opted_out.discard(sender)
+        params = {
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "SmsSid": "",
+            "AccountSid": config.twilio_account_sid,
+            "From": sender,
+            "To": body.get("to") or (config.twilio_from_numbers or ("+15005550006",))[0],
+            "Body": text,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": "2010-04-01",
+        }
+        params["SmsSid"] = params["MessageSid"]
+        url = body["url"]
+        code, reply = _post(
+            url,
+            urllib.parse.urlencode(params).encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                TWILIO_SIGNATURE_HEADER: twilio_signature(config.twilio_auth_token, url, params),
+            },
+        )
+        return {"http_status": code, "reply": reply, "message_sid": params["MessageSid"]}
+
+
+def _validate_mail(mail: Any) -> tuple[str, str | None] | None:
+    """The checks v3 mail/send makes that matter to us, with its wording. None when valid."""
+    if not isinstance(mail, dict):
+        return "Bad Request", None
+    personalizations = mail.get("personalizations")
+    if not isinstance(personalizations, list) or not personalizations:
+        return (
+            "The personalizations field is required and must have at least one personalization.",
+            "personalizations",
+        )
+    for i, personalization in enumerate(personalizations):
+        recipients = personalization.get("to")
+        if not isinstance(recipients, list) or not recipients:
+            return (
+                "The to array is required for all personalization objects, and must have "
+                "at least one email object with a valid email address.",
+                f"personalizations.{i}.to",
+            )
+        for j, recipient in enumerate(recipients):
+            if not EMAIL.match(str(recipient.get("email", ""))):
+                return "Does not contain a valid address.", f"personalizations.{i}.to.{j}.email"
+    sender = mail.get("from")
+    if not isinstance(sender, dict) or not EMAIL.match(str(sender.get("email", ""))):
+        return (
+            "The from object must be provided for every email send. It is an object that "
+            "requires an email parameter, but may also contain a name parameter.",
+            "from",
+        )
+    if not mail.get("subject") and not all(p.get("subject") for p in personalizations):
+        return (
+            "The subject is required. You can get around this requirement if you use a "
+            "template with a subject defined or if every personalization has a subject "
+            "defined.",
+            "subject",
+        )
+    content = mail.get("content")
+    if not isinstance(content, list) or not content:
+        return (
+            "Unless a valid template_id is provided, the content parameter is required. "
+            "There must be at least one defined content block.",
+            "content",
+        )
+    types = [c.get("type") for c in content]
+    if ("text/plain" in types and types[0] != "text/plain") or (
+        "text/html" in types
+        and "text/plain" in types
+        and types.index("text/html") < types.index("text/plain")
+    ):
+        return (
+            "If present, text/plain content must be first, followed by text/html, followed "
+            "by any other content.",
+            "content",
+        )
+    if any(not c.get("value") for c in content):
+        return "The content value must be a string at least one character in length.", "content"
+    for k, attachment in enumerate(mail.get("attachments") or []):
+        if not attachment.get("filename"):
+            return "The attachment filename parameter is required.", f"attachments.{k}.filename"
+        try:
+            base64.b64decode(attachment.get("content", ""), validate=True)
+        except (binascii.Error, ValueError):
+            return "The attachment content must be base64 encoded.", f"attachments.{k}.content"
+    custom_args = dict(mail.get("custom_args") or {})
+    for personalization in personalizations:
+        custom_args.update(personalization.get("custom_args") or {})
+    if any(not isinstance(v, str) for v in custom_args.values()):
+        return "Invalid type. Expected: string, given: integer.", "custom_args"
+    return None
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], config: EmulatorConfig) -> None:
+        super().__init__(address, _Handler)
+        self.config = config
+        self.state = EmulatorState()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start_background(self) -> EmulatorHTTPServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def start_emulator(
+    config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> EmulatorHTTPServer:
+    """Start the emulator on a background thread; port 0 picks a free port (see ``.url``)."""
+    return EmulatorHTTPServer((host, port), config or EmulatorConfig()).start_background()

@@ -1,0 +1,126 @@
+"""What the emulator remembers: messages received, scripted faults, opted-out numbers."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Twilio's magic test numbers (test credentials): sending *to* them fails with these codes.
+TWILIO_MAGIC_TO: dict[str, tuple[int, str]] = {
+    "+15005550001": (21211, "The 'To' number is not a valid phone number."),
+    "+15005550002": (21612, "The 'To' phone number is not currently reachable via SMS."),
+    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+
+
+@dataclass
+class Fault:
+    """A scripted failure or delay. ``to``/``channel`` None match everything; ``times`` None is
+    forever. ``status`` None means "only delay, then behave normally"."""
+
+    to: str | None = None
+    channel: str | None = None
+    status: int | None = None
+    code: int | None = None
+    times: int | None = 1
+    delay_ms: int = 0
+
+    def matches(self, channel: str, to: str) -> bool:
+        return (self.channel in (None, channel)) and (self.to in (None, to))
+
+
+@dataclass
+class Received:
+    sid: str
+    channel: str  # sms | email
+    to: str
+    sender: str
+    body: str
+    notice: str | None
+    received_at: float
+    subject: str | None = None
+    html: str | None = None
+    status_callback: str | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    custom_args: dict[str, str] = field(default_factory=dict)
+    status: str = "queued"
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EmulatorState:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.messages: list[Received] = []
+        self.by_sid: dict[str, Received] = {}
+        self.faults: list[Fault] = []
+        self.opted_out: set[str] = set()
+        self.requests = 0
+        self.rejected = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.by_sid.clear()
+            self.faults.clear()
+            self.opted_out.clear()
+            self.requests = 0
+            self.rejected = 0
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def take_fault(self, channel: str, to: str) -> tuple[int, Fault | None]:
+        """Count the request, consume the first matching fault: (delay_ms, failing fault)."""
+        with self._lock:
+            self.requests += 1
+            delay = 0
+            for fault in list(self.faults):
+                if not fault.matches(channel, to):
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                delay = max(delay, fault.delay_ms)
+                if fault.status is not None:
+                    self.rejected += 1
+                    return delay, fault
+            return delay, None
+
+    def record(self, message: Received) -> None:
+        with self._lock:
+            self.messages.append(message)
+            self.by_sid[message.sid] = message
+
+    def note_rejected(self) -> None:
+        with self._lock:
+            self.rejected += 1
+
+    def snapshot(self, since: int = 0) -> dict[str, Any]:
+        with self._lock:
+            notices = Counter(m.notice for m in self.messages if m.notice is not None)
+            return {
+                "count": len(self.messages),
+                "requests": self.requests,
+                "rejected": self.rejected,
+                "duplicates": {n: c for n, c in notices.items() if c > 1},
+                "messages": [m.as_json() for m in self.messages[since:]],
+            }
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            notices = Counter(m.notice for m in self.messages if m.notice is not None)
+            return {
+                "count": len(self.messages),
+                "requests": self.requests,
+                "rejected": self.rejected,
+                "distinct_notices": len(notices),
+                "duplicates": {n: c for n, c in notices.items() if c > 1},
+            }

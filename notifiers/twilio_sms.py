@@ -1,0 +1,116 @@
+"""SMS through Twilio's Messages API, with the real ``twilio`` SDK.
+
+``base_url`` (``CMP_TWILIO_BASE_URL``) points the SDK at another server, the emulator in tests and
+demos. It is done in the HTTP client, after the SDK has built its URL, so edge/region settings
+(``api.dublin.ie1.twilio.com``) cannot route around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from typing import Any, ClassVar
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from cases.privacy import mask_phone
+from notifiers.base import (
+    Channel,
+    OutgoingMessage,
+    PermanentReason,
+    PermanentSendError,
+    Receipt,
+    TransientSendError,
+)
+from notifiers.segments import count_segments
+
+log = logging.getLogger(__name__)
+
+INVALID_NUMBER_CODES = frozenset({21211, 21614, 21612, 21408, 21217, 21401})
+OPTED_OUT_CODES = frozenset({21610})
+CONFIGURATION_CODES = frozenset({20003, 20404, 21606, 21659, 21603})
+
+
+class RebasingHttpClient(TwilioHttpClient):
+    """The SDK's own HTTP client, with every request's scheme and host replaced by ``base_url``."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        target = urllib.parse.urlsplit(base_url.rstrip("/"))
+        self._scheme, self._netloc, self._prefix = target.scheme, target.netloc, target.path
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        parts = urllib.parse.urlsplit(url)
+        rebased = parts._replace(
+            scheme=self._scheme, netloc=self._netloc, path=self._prefix + parts.path
+        )
+        return super().request(method, urllib.parse.urlunsplit(rebased), *args, **kwargs)
+
+
+class TwilioSmsNotifier:
+    channel: ClassVar[Channel] = Channel.SMS
+    provider: ClassVar[str] = "twilio"
+    max_body_chars: ClassVar[int] = 1600  # Twilio refuses longer bodies (21617)
+    rate_per_second: ClassVar[float] = 1.0  # a long code; a toll-free or short code sends more
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        status_callback_url: str | None,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        http_client = (
+            RebasingHttpClient(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
+        )
+        self._client = Client(account_sid, auth_token, http_client=http_client)
+        self._from = from_number
+        self._callback = status_callback_url
+
+    def status_callback_for(self, notice_id: int) -> str | None:
+        if not self._callback:
+            return None
+        joiner = "&" if "?" in self._callback else "?"
+        return f"{self._callback}{joiner}notice={notice_id}"
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        if len(message.body_text) > self.max_body_chars:
+            raise PermanentSendError(21617, "body longer than 1600 characters")
+        kwargs: dict[str, Any] = {"to": message.to, "from_": self._from, "body": message.body_text}
+        callback = self.status_callback_for(message.notice_id)
+        if callback:
+            kwargs["status_callback"] = callback
+        try:
+            created = self._client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            raise _classify(exc, message) from None
+        except requests.RequestException as exc:
+            raise TransientSendError(None, f"network: {type(exc).__name__}") from None
+        return Receipt(
+            provider=self.provider,
+            provider_message_id=str(created.sid),
+            status=str(created.status),
+            accepted_at=created.date_created,
+            segments=count_segments(message.body_text).segments,
+        )
+
+
+def _classify(exc: TwilioRestException, message: OutgoingMessage) -> Exception:
+    status, code = int(exc.status), (int(exc.code) if exc.code is not None else None)
+    detail = f"twilio {status}/{code} for notice {message.notice_id} to {mask_phone(message.to)}"
+    if code in OPTED_OUT_CODES:
+        return PermanentSendError(code, detail, status, reason=PermanentReason.OPTED_OUT)
+    if code in INVALID_NUMBER_CODES:
+        return PermanentSendError(code, detail, status, reason=PermanentReason.INVALID_ADDRESS)
+    if status == 429 or status >= 500:
+        return TransientSendError(code, detail, status)
+    if code in CONFIGURATION_CODES or status in (401, 403):
+        return PermanentSendError(code, detail, status, reason=PermanentReason.CONFIGURATION)
+    return PermanentSendError(code, detail, status, reason=PermanentReason.REJECTED)
