@@ -1,0 +1,164 @@
+"""Writing notices into the durable outbox, inside the caller's transaction.
+
+A notice is a ``Notification`` row per channel. Its idempotency key — case, recipient, kind,
+occurrence, channel — makes enqueueing the same notice twice a no-op, so a retried job or a
+re-planned reminder can never produce a second message. Delivery is the dispatcher's job
+(``notifiers.dispatcher``); the domain only says *what* should be sent *when*.
+
+Conventions the dispatcher relies on:
+- ``context`` holds ids and non-personal values only (``session_id``, ``starts_at`` ISO, ``reason``
+  codes...). Names, addresses and links are looked up / signed at render time.
+- Staff alerts have ``recipient_kind='staff'`` and an empty ``to_address``: the dispatcher sends
+  them to the program's configured address.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cases.models import Mediator, Notification, NotificationStatus, Party
+
+
+class NoticeKind(enum.StrEnum):
+    ELIGIBILITY_NOTICE = "eligibility_notice"
+    CONSENT_REQUEST = "consent_request"
+    CONSENT_RECEIVED = "consent_received"
+    AVAILABILITY_REQUEST = "availability_request"
+    BOOKING_CONFIRMATION = "booking_confirmation"
+    REMINDER = "reminder"
+    RESCHEDULE = "reschedule"
+    CANCELLATION = "cancellation"
+    OUTCOME = "outcome"
+    STAFF_ALERT = "staff_alert"
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+Recipient = Party | Mediator | None
+"""A party, a mediator, or ``None`` for the program's staff."""
+
+
+def recipient_key(recipient: Recipient) -> str:
+    if recipient is None:
+        return "staff"
+    if isinstance(recipient, Party):
+        return f"party{recipient.id}"
+    return f"mediator{recipient.id}"
+
+
+def default_channels(recipient: Recipient) -> list[Channel]:
+    """The channels a recipient can be reached on, in their order of preference."""
+    if recipient is None:
+        return [Channel.EMAIL]
+    if isinstance(recipient, Mediator):
+        return [Channel.EMAIL]
+    preferred = [Channel(c) for c in recipient.channels] or [Channel.SMS, Channel.EMAIL]
+    return [c for c in preferred if address_for(recipient, c)]
+
+
+def address_for(recipient: Recipient, channel: Channel) -> str | None:
+    if recipient is None:
+        return ""
+    if channel is Channel.SMS:
+        return recipient.phone
+    return recipient.email
+
+
+def idempotency_key(
+    case_id: int | None, recipient: Recipient, kind: NoticeKind, occurrence: str, channel: Channel
+) -> str:
+    return f"{case_id or '-'}:{recipient_key(recipient)}:{kind.value}:{occurrence}:{channel.value}"
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: NoticeKind,
+    recipient: Recipient,
+    due_at: datetime,
+    now: datetime,
+    occurrence: str = "1",
+    case_id: int | None = None,
+    session_id: int | None = None,
+    context: Mapping[str, Any] | None = None,
+    channels: Sequence[Channel] | None = None,
+) -> list[Notification]:
+    """Write one outbox row per channel (skipping any already written) and return the rows.
+
+    ``occurrence`` distinguishes legitimate repeats of one kind (a reminder at 72 h and at 24 h,
+    a second staff-triggered reminder); everything else about a repeat is deduplicated away.
+    """
+    chosen = list(channels) if channels is not None else default_channels(recipient)
+    language = recipient.language if isinstance(recipient, Party) else "en"
+    keys: list[str] = []
+    for channel in chosen:
+        address = address_for(recipient, channel)
+        if address is None:
+            continue
+        key = idempotency_key(case_id, recipient, kind, occurrence, channel)
+        keys.append(key)
+        values: dict[str, Any] = {
+            "idempotency_key": key,
+            "case_id": case_id,
+            "party_id": recipient.id if isinstance(recipient, Party) else None,
+            "mediator_id": recipient.id if isinstance(recipient, Mediator) else None,
+            "session_id": session_id,
+            "recipient_kind": "staff" if recipient is None else (
+                "party" if isinstance(recipient, Party) else "mediator"),
+            "kind": kind.value,
+            "channel": channel.value,
+            "language": language,
+            "to_address": address,
+            "context": dict(context or {}),
+            "due_at": due_at,
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0,
+            "attachments": [],
+            "created_at": now,
+        }
+        session.execute(_insert_ignoring_duplicates(session).values(**values))
+    if not keys:
+        return []
+    return list(
+        session.scalars(
+            select(Notification).where(Notification.idempotency_key.in_(keys))
+            .order_by(Notification.id)
+        )
+    )
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(Notification).on_conflict_do_nothing(
+            index_elements=["idempotency_key"])
+    if dialect == "sqlite":
+        return sqlite.insert(Notification).on_conflict_do_nothing(
+            index_elements=["idempotency_key"])
+    return insert(Notification)  # pragma: no cover - only the two supported backends
+
+
+def cancel_pending(session: Session, *, session_id: int, kinds: Sequence[NoticeKind],
+                   reason: str) -> int:
+    """Withdraw notices not yet sent (reminders of a cancelled or moved session)."""
+    rows = session.scalars(
+        select(Notification).where(
+            Notification.session_id == session_id,
+            Notification.kind.in_([k.value for k in kinds]),
+            Notification.status == NotificationStatus.PENDING.value,
+        )
+    ).all()
+    for row in rows:
+        row.status = NotificationStatus.CANCELLED.value
+        row.last_error = reason
+    return len(rows)

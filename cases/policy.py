@@ -1,0 +1,128 @@
+"""The agency's policy, read from a TOML file that staff can edit without touching code."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from cases.errors import InvalidInput
+
+DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
+
+
+@dataclass(frozen=True)
+class Policy:
+    eligible_categories: frozenset[str]
+    excluded_categories: frozenset[str]
+    other_categories: frozenset[str]
+    exclude_injury: bool
+    exclude_criminal_conduct: bool
+    exclude_pending_litigation: bool
+    officer_recent_mediation_months: int
+    consent_order: str
+    consent_deadline: timedelta
+    booking_target: timedelta
+    booking_limit: timedelta
+    session_length: timedelta
+    buffer: timedelta
+    min_notice: timedelta
+    co_mediation: bool
+    holidays: frozenset[date]
+    max_reschedules: int
+    max_no_shows: int
+
+    @property
+    def known_categories(self) -> frozenset[str]:
+        return self.eligible_categories | self.excluded_categories | self.other_categories
+
+    def normalise_category(self, raw: str) -> str:
+        """'Perceived Bias' -> 'perceived_bias'; unknown categories are refused by name."""
+        slug = "_".join(raw.strip().lower().replace("-", " ").split())
+        if slug not in self.known_categories:
+            known = ", ".join(sorted(self.known_categories))
+            raise InvalidInput("allegation_categories", f"unknown category {raw!r} (known: {known})")
+        return slug
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Read and validate a policy file; every problem is reported with its TOML key."""
+    source = path or DEFAULT_POLICY_FILE
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInput("policy_file", f"{source} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput("policy_file", f"{source} is not valid TOML: {exc}") from exc
+    return policy_from_mapping(data, source=str(source))
+
+
+def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
+    def section(name: str) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{source}:[{name}]", "must be a table")
+        return value
+
+    def get(sec: str, key: str, kind: type[Any], default: Any) -> Any:
+        value = section(sec).get(key, default)
+        if kind is int and isinstance(value, bool):
+            raise InvalidInput(f"{source}:{sec}.{key}", "must be a whole number")
+        if not isinstance(value, kind):
+            raise InvalidInput(f"{source}:{sec}.{key}", f"must be {kind.__name__}, got {value!r}")
+        if kind is int and value < 0:
+            raise InvalidInput(f"{source}:{sec}.{key}", "must not be negative")
+        return value
+
+    def categories(key: str) -> frozenset[str]:
+        values = get("eligibility", key, list, [])
+        if not all(isinstance(v, str) and v for v in values):
+            raise InvalidInput(f"{source}:eligibility.{key}", "must be a list of names")
+        return frozenset("_".join(v.lower().split()) for v in values)
+
+    eligible = categories("eligible_categories")
+    excluded = categories("excluded_categories")
+    overlap = eligible & excluded
+    if overlap:
+        raise InvalidInput(
+            f"{source}:eligibility", f"categories both eligible and excluded: {sorted(overlap)}"
+        )
+    order = get("consent", "order", str, "simultaneous")
+    if order not in ("simultaneous", "officer_first"):
+        raise InvalidInput(f"{source}:consent.order", "must be 'simultaneous' or 'officer_first'")
+    holidays = set()
+    for raw in get("booking", "holidays", list, []):
+        try:
+            holidays.add(date.fromisoformat(str(raw)))
+        except ValueError as exc:
+            raise InvalidInput(f"{source}:booking.holidays", f"{raw!r} is not YYYY-MM-DD") from exc
+    target = get("booking", "target_days", int, 30)
+    limit = get("booking", "limit_days", int, 60)
+    if target > limit:
+        raise InvalidInput(f"{source}:booking.target_days", "must not exceed limit_days")
+    session_minutes = get("booking", "session_minutes", int, 90)
+    if not 15 <= session_minutes <= 480:
+        raise InvalidInput(f"{source}:booking.session_minutes", "must be between 15 and 480")
+    return Policy(
+        eligible_categories=eligible,
+        excluded_categories=excluded,
+        other_categories=categories("other_categories"),
+        exclude_injury=get("eligibility", "exclude_injury", bool, True),
+        exclude_criminal_conduct=get("eligibility", "exclude_criminal_conduct", bool, True),
+        exclude_pending_litigation=get("eligibility", "exclude_pending_litigation", bool, True),
+        officer_recent_mediation_months=get(
+            "eligibility", "officer_recent_mediation_months", int, 6),
+        consent_order=order,
+        consent_deadline=timedelta(days=get("consent", "deadline_days", int, 14)),
+        booking_target=timedelta(days=target),
+        booking_limit=timedelta(days=limit),
+        session_length=timedelta(minutes=session_minutes),
+        buffer=timedelta(minutes=get("booking", "buffer_minutes", int, 30)),
+        min_notice=timedelta(hours=get("booking", "min_notice_hours", int, 72)),
+        co_mediation=get("booking", "co_mediation", bool, False),
+        holidays=frozenset(holidays),
+        max_reschedules=get("limits", "max_reschedules", int, 2),
+        max_no_shows=get("limits", "max_no_shows", int, 1),
+    )
