@@ -85,22 +85,21 @@ def _uid(component: Component) -> str:
 
 
 def _check_component(component: Component) -> None:
-    where = f"{component.name} UID {_uid(component)!r}" if component.name == "VEVENT" else (
-        component.name
-    )
+    name = str(component.name)
+    where = f"{name} UID {_uid(component)!r}" if name == "VEVENT" else name
     if component.errors:
         prop, message = component.errors[0]
         raise CalendarFeedError(f"{where}: property {prop} is malformed ({message})")
-    if component.name != "VEVENT":
+    if name != "VEVENT":
         return
     if "DTSTART" not in component:
         raise CalendarFeedError(f"{where} has no DTSTART")
-    for name in _TIME_PROPERTIES:
-        values = component.get(name)
+    for prop in _TIME_PROPERTIES:
+        values = component.get(prop)
         if values is None:
             continue
         for value in values if isinstance(values, list) else [values]:
-            _check_tzid(where, name, value)
+            _check_tzid(where, prop, value)
 
 
 def _check_tzid(where: str, name: str, value: Any) -> None:
@@ -125,12 +124,14 @@ def _is_busy(event: Component) -> bool:
 
 
 def _occurrence_interval(event: Component, tz: Any) -> Interval | None:
-    start_value = event["DTSTART"].dt
-    end_prop = event.get("DTEND")
+    props: Any = event
+    start_value: Any = props["DTSTART"].dt
+    end_value: Any
+    end_prop: Any = props.get("DTEND")
     if end_prop is not None:
         end_value = end_prop.dt
     elif "DURATION" in event:
-        end_value = start_value + event["DURATION"].dt
+        end_value = start_value + props["DURATION"].dt
     elif isinstance(start_value, datetime):
         return None  # zero length: not busy
     else:
