@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import recurring_ical_events
-from icalendar import Alarm, Calendar, Component, Event
+from icalendar import Alarm, Calendar, Component, Event, vDuration
 
 from calendars.base import CalendarEvent, CalendarFeedError
 from calendars.intervals import Interval, IntervalSet
@@ -217,14 +217,31 @@ def render_feed(
     return calendar.to_ical()
 
 
+class ExactDuration(vDuration):
+    """A duration written in hours/minutes only (``-PT24H``), never in days (``-P1D``).
+
+    RFC 5545 3.3.6: ``P1D`` is a *nominal* day (23 or 25 hours across DST); icalendar writes
+    ``timedelta(days=1)`` as ``P1D``. Alarm offsets here are exact, so days are never used.
+    """
+
+    def to_ical(self) -> bytes:
+        seconds = int(self.td.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        hours, rest = divmod(abs(seconds), 3600)
+        minutes, seconds = divmod(rest, 60)
+        text = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S"))
+                       if n) or "0S"
+        return f"{sign}PT{text}".encode()
+
+
 def display_alarm(description: str, minutes_before: int) -> Alarm:
-    """A DISPLAY VALARM ``minutes_before`` the start (an exact duration, RFC 5545 3.8.6.3)."""
+    """A DISPLAY VALARM ``minutes_before`` the start, as an exact duration (``-PT24H``)."""
     if minutes_before < 0:
         raise ValueError(f"alarm minutes before must be >= 0, got {minutes_before}")
     alarm = Alarm()
     alarm.add("ACTION", "DISPLAY")
     alarm.add("DESCRIPTION", description)
-    alarm.add("TRIGGER", -timedelta(minutes=minutes_before))
+    alarm.add("TRIGGER", ExactDuration(-timedelta(minutes=minutes_before)))
     return alarm
 
 

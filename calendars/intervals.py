@@ -197,7 +197,8 @@ class WeeklyWindow:
 
     def on(self, day: date, tz: ZoneInfo) -> Interval | None:
         """This window on local ``day`` as a UTC interval, or None if the day does not match
-        or the window vanishes in a DST gap (e.g. 02:00-03:00 on a spring-forward day)."""
+        or the window vanishes in a DST gap (02:30-03:00 on a spring-forward day: the start
+        moves forward to 03:30, past the end)."""
         if day.weekday() != self.weekday:
             return None
         end_day = day if self.end > self.start else day + timedelta(days=1)
