@@ -17,10 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
 
+from cases.outbox import Channel
 
-class Channel(enum.StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
+__all__ = [
+    "Attachment",
+    "Channel",
+    "Notifier",
+    "OutgoingMessage",
+    "PermanentReason",
+    "PermanentSendError",
+    "Receipt",
+    "SendError",
+    "TransientSendError",
+]
 
 
 class PermanentReason(enum.StrEnum):

@@ -4,6 +4,7 @@ code units so an emoji costs two)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -35,3 +36,27 @@ def count_segments(text: str) -> SegmentCount:
     if units <= single:
         return SegmentCount(encoding, units, 1 if units else 0)
     return SegmentCount(encoding, units, -(-units // multi))
+
+
+def fold_to_gsm7(text: str) -> str:
+    """Latin letters with diacritics outside GSM-7 (ą, ł, á, ó…) replaced by their base letter,
+    typographic quotes and dashes by ASCII — what Twilio's Smart Encoding does. Characters with no
+    GSM-7 equivalent are left alone (the text then stays UCS-2)."""
+    out = []
+    for ch in text:
+        if ch in GSM7_BASIC or ch in GSM7_EXTENDED:
+            out.append(ch)
+            continue
+        replacement = _FOLD.get(ch)
+        if replacement is None:
+            base = unicodedata.normalize("NFD", ch)[0]
+            replacement = base if base in GSM7_BASIC else ch
+        out.append(replacement)
+    return "".join(out)
+
+
+_FOLD = {
+    "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ",
+}  # fmt: skip

@@ -1,0 +1,172 @@
+"""Notice templates: one Jinja environment, one table from notice kind to template, every kind in
+every language.
+
+Layout: ``templates/notices/<kind>/<lang>.sms.j2`` (one SMS body), ``.subject.j2`` and ``.txt.j2``
+(the email). The HTML part of every email is the text part laid out by one shared, autoescaped
+``notices/_email.html.j2`` (right-to-left for Arabic), so a translator edits exactly three small
+files per notice and the HTML can never say something the text does not.
+
+Templates see only non-personal values plus the recipient's own first name; they never see the
+other party's name, phone or email. Undefined variables are errors (``StrictUndefined``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from cases.outbox import Channel, NoticeKind
+from notifiers.segments import count_segments, fold_to_gsm7
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+LANGUAGES: tuple[str, ...] = ("en", "es", "pl", "zh", "ar")
+RTL_LANGUAGES = frozenset({"ar"})
+#: languages written in Latin script: their SMS bodies are folded to GSM-7 when that is lossless
+#: enough (diacritics dropped), which keeps a 200-character text at 2 segments instead of 3+.
+GSM_FOLDABLE = frozenset({"en", "es", "pl"})
+TEMPLATES: dict[NoticeKind, str] = {kind: f"notices/{kind.value}" for kind in NoticeKind}
+HTML_LAYOUT = "notices/_email.html.j2"
+
+_WEEKDAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
+    "pl": ["poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela"],
+    "zh": ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"],
+    "ar": ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"],
+}
+_MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre"],
+    "pl": ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia",
+           "września", "października", "listopada", "grudnia"],
+    "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
+           "أكتوبر", "نوفمبر", "ديسمبر"],
+}  # fmt: skip
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]）。，]")
+
+
+def language_of(code: str | None) -> str:
+    """The template language for a party's language code; English when we have no templates."""
+    return code if code in LANGUAGES else "en"
+
+
+def format_when(at: datetime, zone: str, language: str) -> str:
+    """A session time as people write it in that language, in the given zone, with the zone's
+    abbreviation so a reader elsewhere is not misled."""
+    local = at.astimezone(ZoneInfo(zone))
+    lang = language_of(language)
+    weekday = _WEEKDAYS[lang][local.weekday()]
+    tz = local.tzname() or ""
+    if lang == "en":
+        hour = local.strftime("%I:%M %p").lstrip("0")
+        return f"{weekday}, {_MONTHS['en'][local.month - 1]} {local.day} at {hour} {tz}"
+    clock = f"{local:%H:%M} {tz}"
+    if lang == "es":
+        return f"{weekday} {local.day} de {_MONTHS['es'][local.month - 1]}, {clock}"
+    if lang == "pl":
+        return f"{weekday}, {local.day} {_MONTHS['pl'][local.month - 1]}, {clock}"
+    if lang == "zh":
+        return f"{local.month}月{local.day}日（{weekday}）{clock}"
+    return f"{weekday} {local.day} {_MONTHS['ar'][local.month - 1]}، {clock}"
+
+
+def format_date(at: datetime, zone: str, language: str) -> str:
+    local = at.astimezone(ZoneInfo(zone))
+    lang = language_of(language)
+    if lang == "en":
+        return f"{_MONTHS['en'][local.month - 1]} {local.day}"
+    if lang == "es":
+        return f"{local.day} de {_MONTHS['es'][local.month - 1]}"
+    if lang == "pl":
+        return f"{local.day} {_MONTHS['pl'][local.month - 1]}"
+    if lang == "zh":
+        return f"{local.month}月{local.day}日"
+    return f"{local.day} {_MONTHS['ar'][local.month - 1]}"
+
+
+def _paragraphs(text: str) -> Markup:
+    """Plain text to HTML paragraphs: escaped, blank lines split paragraphs, URLs become links."""
+    blocks = [block for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
+    html = []
+    for block in blocks:
+        lines = []
+        for line in block.splitlines():
+            escaped = str(escape(line))
+            lines.append(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+        html.append('<p style="margin:0 0 16px 0;">' + "<br>\n".join(lines) + "</p>")
+    return Markup("\n".join(html))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSms:
+    body: str
+    encoding: str
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer:
+    """Renders notices. Build one per process (the composition root does) and share it."""
+
+    def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(template_dir)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.env.filters["paragraphs"] = _paragraphs
+
+    def template_name(self, kind: NoticeKind, language: str, part: str) -> str:
+        return f"{TEMPLATES[kind]}/{language_of(language)}.{part}.j2"
+
+    def _render(self, kind: NoticeKind, language: str, part: str, variables: Mapping[str, Any]) -> str:
+        template = self.env.get_template(self.template_name(kind, language, part))
+        return template.render({**variables, "language": language_of(language)}).strip()
+
+    def sms(self, kind: NoticeKind, language: str, variables: Mapping[str, Any]) -> RenderedSms:
+        body = " ".join(self._render(kind, language, "sms", variables).split())
+        if language_of(language) in GSM_FOLDABLE:
+            folded = fold_to_gsm7(body)
+            if count_segments(folded).encoding == "GSM-7":
+                body = folded
+        counted = count_segments(body)
+        return RenderedSms(body, counted.encoding, counted.segments)
+
+    def email(self, kind: NoticeKind, language: str, variables: Mapping[str, Any]) -> RenderedEmail:
+        lang = language_of(language)
+        subject = " ".join(self._render(kind, lang, "subject", variables).split())
+        text = self._render(kind, lang, "txt", variables)
+        html = self.env.get_template(HTML_LAYOUT).render(
+            subject=subject,
+            text=text,
+            language=lang,
+            direction="rtl" if lang in RTL_LANGUAGES else "ltr",
+        )
+        return RenderedEmail(subject, text + "\n", html)
+
+    def render(
+        self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any]
+    ) -> RenderedSms | RenderedEmail:
+        if channel is Channel.SMS:
+            return self.sms(kind, language, variables)
+        return self.email(kind, language, variables)
