@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cases.models import Case, Mediator, MediationSession, Reservation, Venue
+from cases.models import Case, MediationSession, Mediator, Reservation, Venue
 
 
 def _session_row(db: Session, now: datetime) -> MediationSession:

@@ -1,0 +1,191 @@
+"""Mediators and venues: who may mediate, and where sessions may take place."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.contacts import normalise_email, normalise_language, normalise_phone, normalise_zone
+from cases.errors import InvalidInput, NotFound
+from cases.models import Mediator, MediatorConflict, Venue
+
+GENERAL_HOURS_REQUIRED = 40.0
+SPECIALIZED_HOURS_REQUIRED = 25.0
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+@dataclass(frozen=True)
+class NewMediator:
+    full_name: str
+    email: str
+    phone: str | None = None
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    general_training_hours: float = 0
+    general_training_on: date | None = None
+    specialized_training_hours: float = 0
+    specialized_training_on: date | None = None
+    training_expires_on: date | None = None
+    max_sessions_per_week: int = 3
+    former_police: bool = False
+    time_zone: str = "America/Chicago"
+    calendar_kind: str = "none"
+    calendar_url: str | None = None
+    calendar_username: str | None = None
+    calendar_secret: str | None = None
+    conflict_officer_stars: list[str] = field(default_factory=list)
+    conflict_people: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewVenue:
+    name: str
+    address: str = ""
+    kind: str = "in_person"
+    neutral: bool = True
+    accessible: bool = True
+    capacity: int = 6
+    opening_hours: dict[str, list[list[str]]] = field(default_factory=dict)
+    time_zone: str = "America/Chicago"
+    latitude: float | None = None
+    longitude: float | None = None
+    video_url: str | None = None
+
+
+def qualification_problems(mediator: Mediator, on: date) -> list[str]:
+    """Why this mediator may not be assigned on ``on`` (empty when qualified)."""
+    problems = []
+    if not mediator.active:
+        problems.append("inactive")
+    if mediator.general_training_hours < GENERAL_HOURS_REQUIRED:
+        problems.append(f"general mediation training {mediator.general_training_hours:g} h "
+                        f"< {GENERAL_HOURS_REQUIRED:g} h")
+    if mediator.specialized_training_hours < SPECIALIZED_HOURS_REQUIRED:
+        problems.append(f"community–police training {mediator.specialized_training_hours:g} h "
+                        f"< {SPECIALIZED_HOURS_REQUIRED:g} h")
+    if mediator.training_expires_on is not None and mediator.training_expires_on < on:
+        problems.append(f"training expired on {mediator.training_expires_on.isoformat()}")
+    return problems
+
+
+def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: str) -> Mediator:
+    name = new.full_name.strip()
+    if not name:
+        raise InvalidInput("full_name", "is required")
+    for label, hours in (("general_training_hours", new.general_training_hours),
+                         ("specialized_training_hours", new.specialized_training_hours)):
+        if hours < 0 or hours > 10_000:
+            raise InvalidInput(label, f"{hours} is not a plausible number of hours")
+    if not 1 <= new.max_sessions_per_week <= 40:
+        raise InvalidInput("max_sessions_per_week", "must be between 1 and 40")
+    if new.calendar_kind not in ("none", "caldav", "ics"):
+        raise InvalidInput("calendar_kind", "must be none, caldav or ics")
+    if new.calendar_kind != "none" and not (new.calendar_url or "").startswith(
+            ("http://", "https://")):
+        raise InvalidInput("calendar_url", "an http(s) URL is required for a calendar source")
+    languages = [normalise_language(lang, "languages") for lang in new.languages] or ["en"]
+    mediator = Mediator(
+        full_name=name,
+        email=normalise_email(new.email),
+        phone=normalise_phone(new.phone) if new.phone else None,
+        languages=sorted(set(languages)),
+        general_training_hours=new.general_training_hours,
+        general_training_on=new.general_training_on,
+        specialized_training_hours=new.specialized_training_hours,
+        specialized_training_on=new.specialized_training_on,
+        training_expires_on=new.training_expires_on,
+        max_sessions_per_week=new.max_sessions_per_week,
+        former_police=new.former_police,
+        time_zone=normalise_zone(new.time_zone),
+        calendar_kind=new.calendar_kind,
+        calendar_url=new.calendar_url,
+        calendar_username=new.calendar_username,
+        calendar_secret=new.calendar_secret,
+        feed_token=secrets.token_urlsafe(24),
+        created_at=now,
+    )
+    for star in new.conflict_officer_stars:
+        if star.strip():
+            mediator.conflicts.append(MediatorConflict(kind="officer", subject=star.strip()))
+    for person in new.conflict_people:
+        if person.strip():
+            mediator.conflicts.append(MediatorConflict(kind="person", subject=person.strip()))
+    session.add(mediator)
+    session.flush()
+    audit.record(session, at=now, actor=actor, action="mediator.added",
+                 subject_kind="mediator", subject_id=mediator.id,
+                 qualified=not qualification_problems(mediator, now.date()))
+    return mediator
+
+
+def parse_opening_hours(text: str) -> dict[str, list[list[str]]]:
+    """'mon-fri 09:00-17:00; sat 10:00-14:00' -> {"0": [["09:00","17:00"]], ...}."""
+    hours: dict[str, list[list[str]]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        try:
+            days_text, span = part.split(None, 1)
+            start_text, end_text = span.replace(" ", "").split("-", 1)
+            start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+            if "-" in days_text:
+                first, last = (WEEKDAYS.index(d[:3].lower()) for d in days_text.split("-", 1))
+                days = list(range(first, last + 1))
+            else:
+                days = [WEEKDAYS.index(d[:3].lower()) for d in days_text.split(",")]
+        except ValueError as exc:
+            raise InvalidInput("opening_hours", f"{part!r} is not like 'mon-fri 09:00-17:00'") \
+                from exc
+        if start >= end or not days:
+            raise InvalidInput("opening_hours", f"{part!r}: closes before it opens")
+        for day in days:
+            hours.setdefault(str(day), []).append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+    return hours
+
+
+def add_venue(session: Session, new: NewVenue, *, now: datetime, actor: str) -> Venue:
+    name = new.name.strip()
+    if not name:
+        raise InvalidInput("name", "is required")
+    if new.kind not in ("in_person", "video"):
+        raise InvalidInput("kind", "must be in_person or video")
+    if new.kind == "in_person" and not new.address.strip():
+        raise InvalidInput("address", "an in-person venue needs an address")
+    if new.kind == "video" and not (new.video_url or "").startswith("https://"):
+        raise InvalidInput("video_url", "a video venue needs an https:// meeting link")
+    if not 2 <= new.capacity <= 500:
+        raise InvalidInput("capacity", "must be between 2 and 500")
+    for day, spans in new.opening_hours.items():
+        if day not in {str(i) for i in range(7)}:
+            raise InvalidInput("opening_hours", f"unknown weekday {day!r}")
+        for start, end in spans:
+            if time.fromisoformat(start) >= time.fromisoformat(end):
+                raise InvalidInput("opening_hours", f"{start}-{end} closes before it opens")
+    venue = Venue(
+        name=name, kind=new.kind, address=new.address.strip(), neutral=new.neutral,
+        accessible=new.accessible, capacity=new.capacity, opening_hours=new.opening_hours,
+        time_zone=normalise_zone(new.time_zone), latitude=new.latitude,
+        longitude=new.longitude, video_url=new.video_url, created_at=now,
+    )
+    session.add(venue)
+    session.flush()
+    audit.record(session, at=now, actor=actor, action="venue.added", subject_kind="venue",
+                 subject_id=venue.id, neutral=new.neutral, kind=new.kind)
+    return venue
+
+
+def get_mediator(session: Session, mediator_id: int) -> Mediator:
+    mediator = session.get(Mediator, mediator_id)
+    if mediator is None:
+        raise NotFound("mediator", mediator_id)
+    return mediator
+
+
+def list_mediators(session: Session) -> list[Mediator]:
+    return list(session.scalars(select(Mediator).order_by(Mediator.id)))
+
+
+def list_venues(session: Session) -> list[Venue]:
+    return list(session.scalars(select(Venue).order_by(Venue.id)))
