@@ -121,9 +121,16 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 # --- configuration and database ------------------------------------------------------------------
 
 @cli.command()
+@click.option("--markdown", is_flag=True, help="Print the settings table for the README.")
 @pass_app
-def config(app: App) -> None:
+def config(app: App, markdown: bool) -> None:
     """Show the effective settings (secrets masked)."""
+    if markdown:
+        fields = type(app.settings).model_fields
+        click.echo("| variable | default | meaning |\n|---|---|---|")
+        for (name, value), field in zip(app.settings.describe(), fields.values(), strict=True):
+            click.echo(f"| `{name}` | `{value}` | {field.description or ''} |")
+        return
     for name, value in app.settings.describe():
         click.echo(f"{name:<36} {value}")
 

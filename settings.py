@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
 
     # --- program identity ----------------------------------------------------------------------
-    program_name: str = "Community Mediation Program"
+    program_name: str = Field("Community Mediation Program", description="Name used in notices")
     program_phone: str = Field("+13127463594", description="Shown in HELP replies and notices")
     program_email: str = Field("mediation@example.org", description="Organizer of invites")
     time_zone: str = Field("America/Chicago", description="Program's display zone")
@@ -48,19 +48,22 @@ class Settings(BaseSettings):
     )
 
     # --- HTTP ----------------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(8000, description="Port `serve` listens on")
 
     # --- notifications -------------------------------------------------------------------------
     outbox_dir: Path = Field(Path("var/outbox"), description="File outbox used without credentials")
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    twilio_from_number: str | None = None
+    twilio_account_sid: str | None = Field(
+        None, description="Twilio account; SMS goes to the file outbox when unset")
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio auth token (also validates webhooks)")
+    twilio_from_number: str | None = Field(None, description="Sending number, E.164")
     twilio_base_url: str | None = Field(
         None, description="Point the Twilio SDK elsewhere (the bundled emulator)"
     )
-    sendgrid_api_key: SecretStr | None = None
-    sendgrid_from_email: str | None = None
+    sendgrid_api_key: SecretStr | None = Field(
+        None, description="SendGrid key; email goes to the file outbox when unset")
+    sendgrid_from_email: str | None = Field(None, description="Verified sender address")
     sendgrid_base_url: str | None = Field(
         None, description="Point the SendGrid SDK elsewhere (the bundled emulator)"
     )
@@ -69,17 +72,18 @@ class Settings(BaseSettings):
     )
     quiet_hours_start: int = Field(21, ge=0, le=23, description="No SMS from this local hour")
     quiet_hours_end: int = Field(8, ge=0, le=23, description="…until this local hour")
-    max_send_attempts: int = Field(6, ge=1, le=50)
-    dispatch_batch_size: int = Field(50, ge=1, le=1000)
-    dispatch_interval_seconds: float = Field(5.0, gt=0)
+    max_send_attempts: int = Field(6, ge=1, le=50, description="Attempts before a notice is dead-lettered")
+    dispatch_batch_size: int = Field(50, ge=1, le=1000, description="Notices claimed per dispatcher round")
+    dispatch_interval_seconds: float = Field(5.0, gt=0, description="How often the outbox is polled")
 
     # --- scheduling ----------------------------------------------------------------------------
     reminder_offsets_hours: list[int] = Field(
         default_factory=lambda: [72, 24], description="Reminders to parties, hours before"
     )
-    mediator_reminder_offsets_hours: list[int] = Field(default_factory=lambda: [48])
+    mediator_reminder_offsets_hours: list[int] = Field(
+        default_factory=lambda: [48], description="Reminders to mediators, hours before")
     sms_reminder_offset_hours: int | None = Field(2, description="Last-minute SMS reminder")
-    calendar_pull_minutes: int = Field(30, ge=1)
+    calendar_pull_minutes: int = Field(30, ge=1, description="How often mediators' calendars are read")
     worker_id: str | None = Field(None, description="Name of this worker in leases and logs")
 
     @field_validator("time_zone")
