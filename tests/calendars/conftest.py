@@ -11,14 +11,12 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from caldav.davclient import DAVClient
+from cal_servers import LocalWebServer, RadicaleServer, StaticRoute
 
 from cases.clock import FixedClock
 
@@ -49,21 +47,6 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None
     raise RuntimeError(f"Radicale did not start listening:\n{log.read_text()}")
 
 
-@dataclass
-class RadicaleServer:
-    url: str
-    username: str
-    password: str
-
-    def new_calendar_url(self) -> str:
-        """Create an empty calendar collection and return its URL."""
-        client = DAVClient(url=self.url, username=self.username, password=self.password,
-                           enable_rfc6764=False)
-        cal_id = f"cal-{uuid.uuid4().hex[:12]}"
-        calendar = client.principal().make_calendar(name=cal_id, cal_id=cal_id)
-        return str(calendar.url)
-
-
 @pytest.fixture(scope="session")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
     root = tmp_path_factory.mktemp("radicale")
@@ -78,6 +61,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServe
         "type = htpasswd\n"
         f"htpasswd_filename = {users}\n"
         "htpasswd_encryption = plain\n"
+        "delay = 0\n"  # no back-off after a failed login: the tests fail logins on purpose
         "[storage]\n"
         f"filesystem_folder = {root / 'collections'}\n"
         "[rights]\n"
@@ -101,27 +85,6 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServe
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@dataclass
-class StaticRoute:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/calendar; charset=utf-8"
-
-
-@dataclass
-class LocalWebServer:
-    """A loopback HTTP server whose answers tests set per path; it records request headers."""
-
-    base_url: str
-    routes: dict[str, StaticRoute] = field(default_factory=dict)
-    seen_headers: list[dict[str, str]] = field(default_factory=list)
-
-    def serve(self, path: str, body: bytes, *, status: int = 200,
-              content_type: str = "text/calendar; charset=utf-8") -> str:
-        self.routes[path] = StaticRoute(status, body, content_type)
-        return self.base_url + path
 
 
 @pytest.fixture
@@ -148,7 +111,8 @@ def web() -> Iterator[LocalWebServer]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield state

@@ -1,0 +1,184 @@
+"""Reading Outlook- and Google-style feeds into busy time, strictly; rendering our own feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from calendars.base import CalendarEvent, CalendarFeedError
+from calendars.feeds import parse_busy, render_event, render_feed
+from calendars.intervals import Interval, IntervalSet
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2027, 4, 1, tzinfo=UTC)
+
+
+def u(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+OUTLOOK_BUSY = IntervalSet.of(
+    # Weekly Tuesday 09:00-10:00 "Central Standard Time": 14:00Z while CDT ...
+    (u(2026, 10, 6, 14), u(2026, 10, 6, 15)),
+    (u(2026, 10, 13, 14), u(2026, 10, 13, 15)),
+    (u(2026, 10, 20, 14), u(2026, 10, 20, 15)),
+    (u(2026, 10, 27, 14), u(2026, 10, 27, 15)),
+    # ... and 15:00Z once CST (after 2026-11-01)
+    (u(2026, 11, 3, 15), u(2026, 11, 3, 16)),
+    (u(2026, 11, 10, 20), u(2026, 11, 10, 21, 30)),  # RECURRENCE-ID override: 14:00-15:30 CST
+    (u(2026, 11, 17, 15), u(2026, 11, 17, 16)),
+    # 2026-11-24 is an EXDATE
+    (u(2026, 12, 1, 15), u(2026, 12, 1, 16)),
+    (u(2026, 12, 8, 15), u(2026, 12, 8, 16)),
+    (u(2026, 12, 15, 15), u(2026, 12, 15, 16)),  # UNTIL is inclusive
+    # All-day vacation on Monday 2026-10-26: local midnight to midnight (CDT)
+    (u(2026, 10, 26, 5), u(2026, 10, 27, 5)),
+    # Two all-day days over the fall-back night: 49 hours
+    (u(2026, 10, 31, 5), u(2026, 11, 2, 6)),
+    # Three-day all-day conference (DTEND exclusive), CST
+    (u(2026, 11, 18, 6), u(2026, 11, 21, 6)),
+    # Timed multi-day trip 2026-12-30 18:00 - 2027-01-02 12:00 CST
+    (u(2026, 12, 31, 0), u(2027, 1, 2, 18)),
+    # Weekly Sunday 10:00-12:00 over the spring-forward day
+    (u(2027, 3, 7, 16), u(2027, 3, 7, 18)),
+    (u(2027, 3, 14, 15), u(2027, 3, 14, 17)),
+    (u(2027, 3, 21, 15), u(2027, 3, 21, 17)),
+)
+# TRANSPARENT "Focus time" (2026-10-14), the free all-day holiday (2026-11-26) and the
+# CANCELLED dentist appointment (2026-10-15) are absent.
+
+GOOGLE_BUSY = IntervalSet.of(
+    (u(2026, 10, 29, 22), u(2026, 10, 29, 23)),  # Thu 17:00 CDT
+    (u(2026, 11, 3, 20), u(2026, 11, 3, 21)),  # a UTC 'Z' event
+    (u(2026, 11, 6, 0), u(2026, 11, 6, 1)),  # override: moved to 18:00 CST
+    # 2026-11-12 instance is a STATUS:CANCELLED override
+    (u(2026, 11, 9, 6), u(2026, 11, 10, 6)),  # all-day OPAQUE "Out of office"
+    # X-WR-TIMEZONE: a UTC-written weekly event keeps 09:00 Chicago time over 2027-03-14
+    (u(2027, 3, 10, 15), u(2027, 3, 10, 16)),
+    (u(2027, 3, 17, 14), u(2027, 3, 17, 15)),
+)
+
+
+def test_outlook_feed_with_windows_zone_names(outlook_feed: bytes) -> None:
+    assert parse_busy(outlook_feed, START, END) == OUTLOOK_BUSY
+
+
+def test_google_feed_with_x_wr_timezone(google_feed: bytes) -> None:
+    assert parse_busy(google_feed, START, END) == GOOGLE_BUSY
+
+
+def test_busy_is_clipped_to_the_window(outlook_feed: bytes) -> None:
+    got = parse_busy(outlook_feed, u(2026, 10, 26, 12), u(2026, 10, 27, 14, 30))
+    assert list(got) == [Interval(u(2026, 10, 26, 12), u(2026, 10, 27, 5)),
+                         Interval(u(2026, 10, 27, 14), u(2026, 10, 27, 14, 30))]
+
+
+def test_all_day_events_follow_the_default_zone(google_feed: bytes) -> None:
+    got = parse_busy(google_feed, u(2026, 11, 9), u(2026, 11, 11), default_zone="America/New_York")
+    assert Interval(u(2026, 11, 9, 5), u(2026, 11, 10, 5)) in list(got)
+
+
+def test_windows_zone_name_without_any_vtimezone_is_mapped() -> None:
+    ics = _calendar(
+        "BEGIN:VEVENT", "UID:w1", "DTSTAMP:20260901T000000Z",
+        "DTSTART;TZID=Central Standard Time:20261103T100000",
+        "DTEND;TZID=Central Standard Time:20261103T110000", "END:VEVENT",
+    )
+    assert list(parse_busy(ics, START, END)) == [Interval(u(2026, 11, 3, 16), u(2026, 11, 3, 17))]
+
+
+def test_floating_times_are_read_in_the_default_zone_and_zero_length_is_free() -> None:
+    ics = _calendar(
+        "BEGIN:VEVENT", "UID:f1", "DTSTAMP:20260901T000000Z",
+        "DTSTART:20261103T100000", "DURATION:PT45M", "END:VEVENT",
+        "BEGIN:VEVENT", "UID:f2", "DTSTAMP:20260901T000000Z",
+        "DTSTART:20261104T100000Z", "END:VEVENT",
+    )
+    assert list(parse_busy(ics, START, END)) == [
+        Interval(u(2026, 11, 3, 16), u(2026, 11, 3, 16, 45))]
+
+
+def test_an_empty_calendar_is_not_busy() -> None:
+    assert parse_busy(_calendar(), START, END) == IntervalSet()
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["BEGIN:VEVENT", "UID:x1", "DTSTART;TZID=Mars/Olympus:20261103T100000",
+          "DTEND;TZID=Mars/Olympus:20261103T110000", "END:VEVENT"],
+         r"VEVENT UID 'x1': DTSTART uses TZID 'Mars/Olympus', which is neither defined"),
+        (["BEGIN:VEVENT", "UID:x2", "DTSTART:20261103T100000Z", "DTEND:20261103T110000Z",
+          "EXDATE;TZID=Nowhere/Land:20261103T100000", "RRULE:FREQ=DAILY;COUNT=2", "END:VEVENT"],
+         r"EXDATE uses TZID 'Nowhere/Land'"),
+        (["BEGIN:VEVENT", "UID:x3", "DTSTART:notadate", "END:VEVENT"],
+         r"VEVENT UID 'x3': property DTSTART is malformed"),
+        (["BEGIN:VEVENT", "UID:x4", "SUMMARY:no start", "END:VEVENT"],
+         r"VEVENT UID 'x4' has no DTSTART"),
+        (["BEGIN:VEVENT", "UID:x5", "DTSTART:20261103T100000Z", "DTEND:20261103T110000Z",
+          "RRULE:FREQ=BOGUS", "END:VEVENT"], r"property RRULE is malformed"),
+    ],
+)
+def test_malformed_events_raise_a_precise_error(lines: list[str], message: str) -> None:
+    with pytest.raises(CalendarFeedError, match=message):
+        parse_busy(_calendar(*lines), START, END)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<!doctype html><html><body>Sign in</body></html>", "not an iCalendar stream"),
+        (b"", "not an iCalendar stream"),
+        (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\n",
+         "malformed iCalendar content"),
+    ],
+)
+def test_non_calendars_raise(body: bytes, message: str) -> None:
+    with pytest.raises(CalendarFeedError, match=message):
+        parse_busy(body, START, END)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+SESSIONS = [
+    CalendarEvent(uid="s1@mediation.example.org", start=u(2026, 10, 27, 22),
+                  end=u(2026, 10, 27, 23, 30), summary="Mediation session", location="Library",
+                  sequence=2),
+    CalendarEvent(uid="s2@mediation.example.org", start=u(2027, 3, 14, 15), end=u(2027, 3, 14, 16),
+                  summary="Mediation session (video)", url="https://video.example.org/j/1",
+                  location="https://video.example.org/j/1"),
+]
+
+
+def test_render_feed_round_trips_through_our_own_reader() -> None:
+    feed = render_feed(SESSIONS, dtstamp=u(2026, 10, 1, 12))
+    calendar = Calendar.from_ical(feed)
+    assert "METHOD" not in calendar
+    assert str(calendar["X-WR-CALNAME"]) == "Mediation sessions"
+    assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [s.uid for s in SESSIONS]
+    assert [str(t["TZID"]) for t in calendar.walk("VTIMEZONE")] == ["America/Chicago"]
+    assert all(e["DTSTART"].params["TZID"] == "America/Chicago" for e in calendar.walk("VEVENT"))
+    assert [int(e["SEQUENCE"]) for e in calendar.walk("VEVENT")] == [2, 0]
+    assert parse_busy(feed, START, END) == IntervalSet(s.interval for s in SESSIONS)
+
+
+def test_render_event_is_a_methodless_single_event_calendar() -> None:
+    calendar = Calendar.from_ical(render_event(SESSIONS[0], dtstamp=u(2026, 10, 1),
+                                               alarm_minutes=30))
+    assert "METHOD" not in calendar
+    (event,) = calendar.walk("VEVENT")
+    assert event["DTSTAMP"].dt == u(2026, 10, 1)
+    assert event.walk("VALARM")[0]["TRIGGER"].dt == -timedelta(minutes=30)
+
+
+def test_an_empty_feed_is_valid() -> None:
+    feed = render_feed([], dtstamp=u(2026, 10, 1))
+    assert Calendar.from_ical(feed).walk("VEVENT") == []
+    assert parse_busy(feed, START, END) == IntervalSet()
+
+
+def _calendar(*lines: str) -> bytes:
+    body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", *lines, "END:VCALENDAR", ""]
+    return "\r\n".join(body).encode()
