@@ -397,6 +397,23 @@ def import_command(app: App, kind: str, path: Path) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to keep the demo database and outbox (default: a new temp folder).")
+@pass_app
+@domain_errors
+def demo(app: App, directory: Path | None) -> None:
+    """Three cases on simulated time, every message written to a local outbox."""
+    from demo import run_demo
+
+    logging.getLogger().setLevel(logging.ERROR)
+    result = run_demo(click.echo, directory)
+    written = sorted(p.name for p in result.outbox.glob("notice-*"))
+    if sorted(result.sent) != written:
+        fail(f"the outbox does not match the timeline: {len(written)} files, "
+             f"{len(result.sent)} messages")
+
+
 def today_in(app: App) -> date:
     return app.clock.now().astimezone(ZoneInfo(app.settings.time_zone)).date()
 
