@@ -70,3 +70,21 @@ def test_adjacent_inactive_and_other_resources_do_not_conflict(db: Session) -> N
                        ends_at=now + two_hours, active=False))
     db.commit()
     assert len(db.scalars(select(Reservation)).all()) == 4
+
+
+def test_migrations_produce_exactly_the_models_schema(db_url: str) -> None:
+    """A model change without a migration (or the reverse) fails here, on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from cases.database import make_engine
+    from cases.models import Base
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
