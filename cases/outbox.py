@@ -162,3 +162,39 @@ def cancel_pending(session: Session, *, session_id: int, kinds: Sequence[NoticeK
         row.status = NotificationStatus.CANCELLED.value
         row.last_error = reason
     return len(rows)
+
+
+def enqueue_fallback(
+    session: Session, original: Notification, *, channel: Channel, to_address: str, now: datetime
+) -> Notification | None:
+    """Write the same notice again on another channel, after ``original`` failed for good.
+
+    Idempotent like ``enqueue``: the key is the original's plus the channel, so a redelivered
+    failure webhook or a second dispatcher cannot make two fallbacks. Returns the row (new or
+    existing), or None when the original already was the fallback of this channel.
+    """
+    if original.channel == channel.value:
+        return None
+    key = f"{original.idempotency_key}>fallback:{channel.value}"
+    session.execute(
+        _insert_ignoring_duplicates(session).values(
+            idempotency_key=key,
+            case_id=original.case_id,
+            party_id=original.party_id,
+            mediator_id=original.mediator_id,
+            session_id=original.session_id,
+            recipient_kind=original.recipient_kind,
+            kind=original.kind,
+            channel=channel.value,
+            language=original.language,
+            to_address=to_address,
+            context=dict(original.context or {}),
+            due_at=now,
+            status=NotificationStatus.PENDING.value,
+            attempts=0,
+            attachments=list(original.attachments or []),
+            fallback_of_id=original.id,
+            created_at=now,
+        )
+    )
+    return session.scalar(select(Notification).where(Notification.idempotency_key == key))

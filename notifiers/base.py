@@ -100,7 +100,11 @@ class Notifier(Protocol):
     """One channel through one provider. Implementations declare their limits as class attributes
     and raise only ``PermanentSendError`` / ``TransientSendError``."""
 
-    channel: ClassVar[Channel]
+    @property
+    def channel(self) -> Channel:
+        """The channel this notifier sends on (a class attribute on single-channel adapters)."""
+        ...
+
     provider: ClassVar[str]
     #: longest body the provider accepts in one message (characters)
     max_body_chars: ClassVar[int]

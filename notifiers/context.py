@@ -34,9 +34,7 @@ class ProgramInfo:
     time_zone: str = "America/Chicago"
 
     def link(self, party_id: int, purpose: str, expires_at: datetime) -> str:
-        token = sign_link(
-            self.link_secret, party_id=party_id, purpose=purpose, expires_at=expires_at
-        )
+        token = sign_link(self.link_secret, party_id=party_id, purpose=purpose, expires_at=expires_at)
         return f"{self.public_base_url.rstrip('/')}/p/{purpose}/{token}"
 
 

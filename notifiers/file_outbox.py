@@ -58,6 +58,4 @@ class FileOutboxNotifier:
             os.replace(tmp, path)
         except OSError as exc:
             raise TransientSendError(None, f"file outbox: {type(exc).__name__}") from None
-        return Receipt(
-            provider=self.provider, provider_message_id=f"file:{path.name}", status="written"
-        )
+        return Receipt(provider=self.provider, provider_message_id=f"file:{path.name}", status="written")

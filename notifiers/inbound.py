@@ -21,9 +21,7 @@ class Intent(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-OPT_OUT_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
-)
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
 OPT_IN_WORDS = frozenset({"start", "unstop"})
 HELP_WORDS = frozenset({"help", "info", "ayuda", "pomoc", "帮助", "مساعدة"})
 
@@ -61,9 +59,7 @@ def normalize(body: str) -> str:
 
 def _without_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    )
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def interpret(body: str) -> InboundMeaning:

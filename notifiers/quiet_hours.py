@@ -18,9 +18,7 @@ def in_quiet_hours(at: datetime, zone: str | ZoneInfo, start: int = 21, end: int
     return start <= hour < end
 
 
-def next_allowed_sms_time(
-    due: datetime, zone: str | ZoneInfo, start: int = 21, end: int = 8
-) -> datetime:
+def next_allowed_sms_time(due: datetime, zone: str | ZoneInfo, start: int = 21, end: int = 8) -> datetime:
     """``due`` itself if it is outside quiet hours, else the next local ``end:00`` (as aware UTC).
 
     Wall-clock arithmetic is done on local dates, so a DST change inside the night still opens the

@@ -35,6 +35,7 @@ RTL_LANGUAGES = frozenset({"ar"})
 GSM_FOLDABLE = frozenset({"en", "es", "pl"})
 TEMPLATES: dict[NoticeKind, str] = {kind: f"notices/{kind.value}" for kind in NoticeKind}
 HTML_LAYOUT = "notices/_email.html.j2"
+INBOUND_REPLY = "notices/inbound_reply"
 
 _WEEKDAYS = {
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
@@ -163,6 +164,11 @@ class Renderer:
             direction="rtl" if lang in RTL_LANGUAGES else "ltr",
         )
         return RenderedEmail(subject, text + "\n", html)
+
+    def reply(self, language: str, intent: str, program: Mapping[str, Any]) -> str:
+        """The SMS answer to an inbound message (HELP, a consent answer, anything else)."""
+        template = self.env.get_template(f"{INBOUND_REPLY}/{language_of(language)}.sms.j2")
+        return " ".join(template.render(intent=intent, program=program).split())
 
     def render(
         self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any]

@@ -55,9 +55,7 @@ class SendGridKeyPair:
         return base64.b64encode(der).decode("ascii")
 
     def sign(self, payload: bytes, timestamp: str) -> str:
-        signature = self.private_key.sign(
-            timestamp.encode("ascii") + payload, ec.ECDSA(hashes.SHA256())
-        )
+        signature = self.private_key.sign(timestamp.encode("ascii") + payload, ec.ECDSA(hashes.SHA256()))
         return base64.b64encode(signature).decode("ascii")
 
 

@@ -45,9 +45,7 @@ class RebasingHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         parts = urllib.parse.urlsplit(url)
-        rebased = parts._replace(
-            scheme=self._scheme, netloc=self._netloc, path=self._prefix + parts.path
-        )
+        rebased = parts._replace(scheme=self._scheme, netloc=self._netloc, path=self._prefix + parts.path)
         return super().request(method, urllib.parse.urlunsplit(rebased), *args, **kwargs)
 
 
@@ -67,9 +65,7 @@ class TwilioSmsNotifier:
         base_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        http_client = (
-            RebasingHttpClient(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
-        )
+        http_client = RebasingHttpClient(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._from = from_number
         self._callback = status_callback_url

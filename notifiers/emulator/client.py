@@ -38,6 +38,9 @@ class EmulatorClient:
              "delay_ms": delay_ms},
         )  # fmt: skip
 
+    def clear_faults(self) -> None:
+        self._post("faults/clear")
+
     def messages(self, since: int = 0) -> list[dict[str, Any]]:
         response = self._http.get("/_emulator/messages", params={"since": since})
         response.raise_for_status()

@@ -5,7 +5,8 @@ error codes and bodies, magic test numbers) and ``GET .../Messages/{Sid}.json``.
 SendGrid: ``POST /v3/mail/send`` (Bearer auth, JSON validated as v3 does, 202 + X-Message-Id).
 
 Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stats``,
-``POST reset``, ``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
+``POST reset``, ``POST faults/clear``,
+``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
 ``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
 configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
@@ -112,9 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _reply(
-        self, status: int, payload: Any = None, headers: dict[str, str] | None = None
-    ) -> None:
+    def _reply(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> None:
         body = b"" if payload is None else json.dumps(payload).encode("utf-8")
         self.send_response(status)
         if payload is not None:
@@ -246,16 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.status is not None:
             code, text = TWILIO_ERRORS.get(fault.status, (fault.status * 100, "Error"))
             headers = {"Retry-After": "1"} if fault.status == 429 else None
-            self._reply(
-                fault.status, _twilio_error(fault.status, fault.code or code, text), headers
-            )
+            self._reply(fault.status, _twilio_error(fault.status, fault.code or code, text), headers)
             return
         callback = form.get("StatusCallback")
         notice = None
         if callback:
-            notice = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query).get(
-                "notice", [None]
-            )[0]
+            notice = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query).get("notice", [None])[0]
         message = Received(
             sid="SM" + secrets.token_hex(16),
             channel="sms",
@@ -330,15 +325,18 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "reset":
             state.reset()
             self._reply(200, {"ok": True})
+        elif name == "faults/clear":
+            state.clear_faults()
+            self._reply(200, {"ok": True})
         elif name == "faults":
             state.add_fault(Fault(**body))
             self._reply(200, {"ok": True})
         elif name == "status-callbacks":
-            targets = (
-                state.snapshot()["messages"]
-                if body.get("all")
-                else [m.as_json() for m in [state.by_sid[body["sid"]]]]
-            )
+            one = state.by_sid.get(str(body.get("sid")))
+            if not body.get("all") and one is None:
+                self._reply(404, {"error": "unknown sid"})
+                return
+            targets = state.snapshot()["messages"] if one is None or body.get("all") else [one.as_json()]
             status, error_code = body.get("status", "delivered"), body.get("error_code")
             results = [
                 self._send_status_callback(m, status, error_code)

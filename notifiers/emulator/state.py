@@ -76,6 +76,10 @@ class EmulatorState:
         with self._lock:
             self.faults.append(fault)
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
     def take_fault(self, channel: str, to: str) -> tuple[int, Fault | None]:
         """Count the request, consume the first matching fault: (delay_ms, failing fault)."""
         with self._lock:

@@ -1,0 +1,110 @@
+"""Fixtures for the notification tests: the provider emulator as a real server on a loopback
+port, a webhook app served by uvicorn, settings pointing the real SDKs at the emulator, and small
+builders for cases and parties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from notify_support import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    SENDGRID_KEY,
+    SENDGRID_KEYS,
+    WebhookServer,
+    emulator_env,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import FixedClock, SystemClock
+from notifiers.base import Channel, Notifier
+from notifiers.dispatcher import Dispatcher
+from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from notifiers.rendering import Renderer
+from notifiers.wiring import build_dispatcher, build_notifiers
+from settings import Settings
+from web import webhooks
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorHTTPServer]:
+    server = start_emulator(
+        EmulatorConfig(
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_from_numbers=(FROM_NUMBER,),
+            sendgrid_api_key=SENDGRID_KEY,
+            sendgrid_keys=SENDGRID_KEYS,
+        )
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def webhook_server() -> Iterator[WebhookServer]:
+    server = WebhookServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorHTTPServer, webhook_server: WebhookServer) -> Iterator[EmulatorClient]:
+    emulator_server.state.reset()
+    emulator_server.config.sendgrid_event_url = f"{webhook_server.url}/webhooks/sendgrid/events"
+    client = EmulatorClient(emulator_server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(emulator_server: EmulatorHTTPServer, webhook_server: WebhookServer, tmp_path: Any) -> Settings:
+    env = emulator_env(emulator_server.url, webhook_server.url)
+    return Settings(
+        twilio_account_sid=env["CMP_TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=env["CMP_TWILIO_AUTH_TOKEN"],
+        twilio_from_number=env["CMP_TWILIO_FROM_NUMBER"],
+        twilio_base_url=env["CMP_TWILIO_BASE_URL"],
+        sendgrid_api_key=env["CMP_SENDGRID_API_KEY"],
+        sendgrid_from_email=env["CMP_SENDGRID_FROM_EMAIL"],
+        sendgrid_base_url=env["CMP_SENDGRID_BASE_URL"],
+        public_base_url=env["CMP_PUBLIC_BASE_URL"],
+        sendgrid_webhook_public_key=env["CMP_SENDGRID_WEBHOOK_PUBLIC_KEY"],
+        outbox_dir=tmp_path / "outbox",
+        max_send_attempts=3,
+    )  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def notifiers(settings: Settings) -> dict[Channel, Notifier]:
+    return build_notifiers(settings)
+
+
+@pytest.fixture
+def dispatcher(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    notifiers: dict[Channel, Notifier],
+) -> Dispatcher:
+    return build_dispatcher(settings, session_factory, clock, worker_id="test-worker", notifiers=notifiers)
+
+
+@pytest.fixture
+def webhooks_live(
+    webhook_server: WebhookServer, settings: Settings, session_factory: sessionmaker[Session]
+) -> Iterator[WebhookServer]:
+    """The webhook app wired to this test's database and settings (real clock: signatures from
+    the emulator carry real timestamps)."""
+    webhook_server.app.state.webhook_deps = webhooks.WebhookDeps(
+        settings=settings,
+        session_factory=session_factory,
+        clock=SystemClock(),
+        policy=None,
+        renderer=Renderer(),
+    )
+    yield webhook_server
+    del webhook_server.app.state.webhook_deps

@@ -1,0 +1,205 @@
+"""The outbox path end to end against the provider emulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from notify_support import add_case, add_party
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import FixedClock
+from cases.models import AuditEvent, Notification, Party
+from cases.outbox import Channel, NoticeKind, enqueue
+from notifiers.dispatcher import Dispatcher
+from notifiers.emulator import EmulatorClient
+
+
+def _enqueue(
+    factory: sessionmaker[Session],
+    clock: FixedClock,
+    kind: NoticeKind = NoticeKind.ELIGIBILITY_NOTICE,
+    channels: list[Channel] | None = None,
+    **party: object,
+) -> tuple[int, list[int]]:
+    with factory() as session, session.begin():
+        now = clock.now()
+        case = add_case(session, now)
+        person = add_party(session, case, now, **party)
+        rows = enqueue(session, kind=kind, recipient=person, due_at=now, now=now, case_id=case.id,
+                       context={"case_id": case.id}, channels=channels)  # fmt: skip
+        return person.id, [r.id for r in rows]
+
+
+def _rows(factory: sessionmaker[Session]) -> list[Notification]:
+    with factory() as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def _drain(dispatcher: Dispatcher, clock: FixedClock, steps: int = 10) -> None:
+    for _ in range(steps):
+        report = dispatcher.run_once()
+        if report.touched == 0:
+            clock.advance(timedelta(hours=3))  # past any backoff
+            if dispatcher.run_once().touched == 0:
+                return
+
+
+def test_a_notice_is_sent_once(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _, ids = _enqueue(session_factory, clock)
+    # enqueueing the same notice again (a retried job) is a no-op
+    with session_factory() as session, session.begin():
+        person = session.scalars(select(Party)).one()
+        again = enqueue(session, kind=NoticeKind.ELIGIBILITY_NOTICE, recipient=person,
+                        due_at=clock.now(), now=clock.now(), case_id=person.case_id,
+                        context={"case_id": person.case_id})  # fmt: skip
+        assert [r.id for r in again] == ids
+    report = dispatcher.run_once()
+    assert report.sent == 2
+    assert dispatcher.run_once().touched == 0
+    messages = emulator.messages()
+    assert sorted(m["channel"] for m in messages) == ["email", "sms"]
+    assert {m["notice"] for m in messages} == {str(i) for i in ids}
+    rows = _rows(session_factory)
+    assert {r.status for r in rows} == {"sent"}
+    assert {r.provider_message_id for r in rows} == {m["sid"] for m in messages}
+    sms = next(m for m in messages if m["channel"] == "sms")
+    assert "Maria" in sms["body"] and "Lopez" not in sms["body"]
+    assert sms["status_callback"].endswith(f"/webhooks/twilio/status?notice={rows[0].id}")
+    email = next(m for m in messages if m["channel"] == "email")
+    assert email["html"].startswith("<!DOCTYPE html>") and email["subject"]
+    assert rows[1].body_text == email["body"]
+
+
+def test_transient_500_is_retried_and_sent_once(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _enqueue(session_factory, clock, channels=[Channel.SMS])
+    emulator.fault(to="+13127460001", status=500, times=1)
+    first = dispatcher.run_once()
+    assert (first.sent, first.retried) == (0, 1)
+    row = _rows(session_factory)[0]
+    assert row.status == "pending" and row.attempts == 1 and "500" in (row.last_error or "")
+    assert row.next_attempt_at is not None and row.next_attempt_at <= clock.now() + timedelta(seconds=30)
+    clock.advance(timedelta(seconds=31))
+    assert dispatcher.run_once().sent == 1
+    assert len(emulator.messages()) == 1
+    row = _rows(session_factory)[0]
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_transient_errors_until_the_limit_dead_letter_and_tell_staff(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _enqueue(session_factory, clock, channels=[Channel.SMS], email=None)
+    emulator.fault(to="+13127460001", status=429, times=None)
+    _drain(dispatcher, clock)
+    rows = _rows(session_factory)
+    original = rows[0]
+    assert original.status == "dead" and original.attempts == 3  # max_send_attempts
+    alerts = [r for r in rows if r.kind == "staff_alert"]
+    assert len(alerts) == 1 and alerts[0].status == "sent"
+    assert alerts[0].context["alert"] == "notice_dead"
+    stats = emulator.stats()
+    assert stats["count"] == 1  # only the staff alert got through
+    with session_factory() as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert "notice.dead" in actions
+
+
+def test_permanent_error_is_not_retried_and_falls_back_to_email(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _enqueue(session_factory, clock, channels=[Channel.SMS], phone="+15005550001")  # 21211
+    _drain(dispatcher, clock)
+    rows = _rows(session_factory)
+    sms = rows[0]
+    assert sms.status == "failed" and sms.attempts == 1 and "21211" in (sms.last_error or "")
+    fallback = next(r for r in rows if r.fallback_of_id == sms.id)
+    assert (fallback.channel, fallback.status) == ("email", "sent")
+    alert = next(r for r in rows if r.kind == "staff_alert")
+    assert alert.context["alert"] == "invalid_contact" and alert.status == "sent"
+    assert "+15005550001" not in (alert.body_text or "")
+    stats = emulator.stats()
+    assert stats["requests"] == 3 and stats["rejected"] == 1  # one refused SMS, never retried
+
+
+def test_provider_opt_out_marks_the_party(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    party_id, _ = _enqueue(session_factory, clock, phone="+15005550004")  # 21610
+    _drain(dispatcher, clock)
+    with session_factory() as session:
+        party = session.get(Party, party_id)
+        assert party is not None and party.sms_opted_out
+    rows = _rows(session_factory)
+    assert [r.status for r in rows if r.channel == "sms"] == ["failed"]
+    assert [r.status for r in rows if r.channel == "email"] == ["sent"]  # no second email
+
+
+def test_opted_out_party_gets_no_sms_but_email_still_goes(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _enqueue(session_factory, clock, sms_opted_out=True)
+    dispatcher.run_once()
+    rows = _rows(session_factory)
+    assert [(r.channel, r.status) for r in rows] == [("sms", "cancelled"), ("email", "sent")]
+    assert "opted out" in (rows[0].last_error or "")
+    assert [m["channel"] for m in emulator.messages()] == ["email"]
+
+
+def test_sms_waits_for_quiet_hours_to_end_email_does_not(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    clock.advance(timedelta(hours=13))  # 22:00 in Chicago
+    _enqueue(session_factory, clock)
+    report = dispatcher.run_once()
+    assert (report.sent, report.deferred) == (1, 1)
+    sms = _rows(session_factory)[0]
+    assert sms.status == "pending"
+    assert sms.next_attempt_at is not None
+    assert sms.next_attempt_at.isoformat() == "2026-11-26T14:00:00+00:00"  # 08:00 CST
+    clock.advance(timedelta(hours=9, minutes=59))
+    assert dispatcher.run_once().touched == 0
+    clock.advance(timedelta(minutes=1))
+    assert dispatcher.run_once().sent == 1
+    assert sorted(m["channel"] for m in emulator.messages()) == ["email", "sms"]
+
+
+def test_staff_alert_goes_to_the_program_address(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    with session_factory() as session, session.begin():
+        enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=clock.now(),
+                now=clock.now(), context={"alert": "case_returned", "reason": "declined"})  # fmt: skip
+    assert dispatcher.run_once().sent == 1
+    (message,) = emulator.messages()
+    assert message["to"] == "mediation@example.org"
+    assert "case returned to investigation" in message["subject"]
+
+
+def test_a_lapsed_lease_is_reclaimed_and_flagged_in_doubt(
+    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    _enqueue(session_factory, clock, channels=[Channel.EMAIL])
+    from notifiers.dispatcher import DispatchReport
+
+    claimed = dispatcher.claim(DispatchReport())  # a worker claims, then dies before recording
+    assert len(claimed) == 1
+    assert dispatcher.run_once().touched == 0  # leased: nobody else takes it
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    report = dispatcher.run_once()
+    assert (report.sent, report.in_doubt) == (1, 1)
+    with session_factory() as session:
+        assert "notice.resent_in_doubt" in set(session.scalars(select(AuditEvent.action)))
