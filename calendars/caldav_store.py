@@ -31,6 +31,8 @@ class CalDavCalendar:
 
     Authenticate with ``username`` + ``password`` (basic/digest, as the server asks) or with a
     bearer ``token``. ``clock`` supplies DTSTAMP for written events (inject the app's clock).
+    With ``own_domain`` set, ``busy`` leaves out our own sessions (UIDs ``...@own_domain``):
+    the database is their source of truth, and a reschedule must not collide with itself.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class CalDavCalendar:
         password: str | None = None,
         token: str | None = None,
         default_zone: str = "America/Chicago",
+        own_domain: str | None = None,
         alarm_minutes: int | None = 60,
         timeout: int = 15,
     ) -> None:
@@ -57,6 +60,7 @@ class CalDavCalendar:
         self._secret = token if token is not None else password
         self._bearer = token is not None
         self._default_zone = default_zone
+        self._own_domain = own_domain
         self._alarm_minutes = alarm_minutes
         self._timeout = timeout
         self._calendar: Any = None
@@ -76,7 +80,8 @@ class CalDavCalendar:
         for blob in blobs:
             try:
                 busy = busy.union(
-                    parse_busy(blob, window.start, window.end, default_zone=self._default_zone)
+                    parse_busy(blob, window.start, window.end, default_zone=self._default_zone,
+                               own_domain=self._own_domain)
                 )
             except CalendarFeedError as exc:
                 raise CalendarFeedError(f"CalDAV calendar at {self._where}: {exc}") from exc

@@ -40,8 +40,13 @@ def parse_busy(
     end: datetime,
     *,
     default_zone: str = "America/Chicago",
+    own_domain: str | None = None,
 ) -> IntervalSet:
     """Busy time of an ICS calendar within ``[start, end)``, as a UTC ``IntervalSet``.
+
+    ``own_domain``: events whose UID ends in ``@own_domain`` are our own sessions (pushed by
+    CalDAV, or accepted from an invite into the mediator's calendar); they are left out, as
+    the database already knows them and a reschedule must not collide with its old slot.
 
     :raises CalendarFeedError: the content is not a calendar, or an event cannot be read
         without guessing (the message names the property and the event's UID).
@@ -57,9 +62,12 @@ def parse_busy(
     except (ValueError, KeyError, TypeError) as exc:
         raise CalendarFeedError(f"cannot expand the calendar's events: {exc}") from exc
 
+    own_suffix = f"@{own_domain.lower()}" if own_domain else None
     busy: list[Interval] = []
     for occurrence in occurrences:
         if not _is_busy(occurrence):
+            continue
+        if own_suffix and str(occurrence.get("UID", "")).lower().endswith(own_suffix):
             continue
         interval = _occurrence_interval(occurrence, tz)
         if interval is not None:

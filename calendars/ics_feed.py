@@ -25,6 +25,7 @@ _CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar",
 class IcsFeedSource:
     """``CalendarSource`` reading an ICS URL (``https://``, ``http://`` or ``webcal://``).
 
+    ``own_domain``: see :func:`calendars.feeds.parse_busy` (our sessions are not re-read).
     Pass ``client`` to share a connection pool or (in tests) to reach a loopback server;
     the source never closes a client it did not create.
     """
@@ -34,6 +35,7 @@ class IcsFeedSource:
         url: str,
         *,
         default_zone: str = "America/Chicago",
+        own_domain: str | None = None,
         client: httpx.Client | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
@@ -50,6 +52,7 @@ class IcsFeedSource:
         self._url = url
         self._where = f"{parts.scheme}://{parts.hostname}"
         self._default_zone = default_zone
+        self._own_domain = own_domain
         self._client = client
         self._timeout = timeout
         self._max_bytes = max_bytes
@@ -98,7 +101,8 @@ class IcsFeedSource:
     def busy(self, start: datetime, end: datetime) -> IntervalSet:
         data = self.fetch()
         try:
-            return parse_busy(data, start, end, default_zone=self._default_zone)
+            return parse_busy(data, start, end, default_zone=self._default_zone,
+                              own_domain=self._own_domain)
         except CalendarFeedError as exc:
             raise CalendarFeedError(f"ICS feed at {self._where}: {exc}") from exc
 

@@ -235,3 +235,14 @@ def test_split_helper_keeps_every_event(outlook_feed: bytes) -> None:
     assert len(parts) == 9
     assert sum(len(Calendar.from_ical(p).walk("VEVENT")) for p in parts) == 10
     assert timedelta(0) < parse_busy(parts[0], *WINDOW).total_duration()
+
+
+def test_caldav_busy_can_leave_out_our_own_sessions(radicale: RadicaleServer,
+                                                   clock: FixedClock, google_feed: bytes) -> None:
+    url = radicale.new_calendar_url()
+    for resource in _split_by_uid(google_feed):
+        _collection(radicale, url).add_event(resource.decode(), increase_seqno=False)
+    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+                           password=radicale.password, own_domain="mediation.example.org")
+    store.put(SESSION)
+    assert store.busy(*WINDOW) == parse_busy(google_feed, *WINDOW)

@@ -182,3 +182,10 @@ def test_an_empty_feed_is_valid() -> None:
 def _calendar(*lines: str) -> bytes:
     body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", *lines, "END:VCALENDAR", ""]
     return "\r\n".join(body).encode()
+
+
+def test_own_sessions_are_left_out_when_own_domain_is_given() -> None:
+    feed = render_feed(SESSIONS, dtstamp=u(2026, 10, 1))
+    assert parse_busy(feed, START, END, own_domain="Mediation.Example.org") == IntervalSet()
+    assert parse_busy(feed, START, END, own_domain="other.example.org") == IntervalSet(
+        s.interval for s in SESSIONS)
