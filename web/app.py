@@ -1,0 +1,133 @@
+"""``create_app``: the FastAPI application, built from collaborators the composition root passes.
+
+Nothing is built at import time; ``main.py`` calls ``create_app(settings, session_factory, clock,
+policy)`` and serves the result with uvicorn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import Clock
+from cases.policy import Policy
+from settings import Settings
+from web import errors
+from web.api import (
+    availability,
+    cases,
+    mediators,
+    notifications,
+    reports,
+    sessions,
+    users,
+    venues,
+)
+from web.auth import LoginLimiter
+from web.context import WebContext
+from web.pages import filters, mediator_pages, party, staff
+
+HERE = Path(__file__).resolve().parent
+DOCS_PATHS = ("/docs", "/redoc")
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+}
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    filters.register(env)
+    return Jinja2Templates(env=env)
+
+
+def _webhooks_router() -> APIRouter | None:
+    """The provider webhooks (``web/webhooks.py``, owned by notifications) once they exist."""
+    try:
+        module = importlib.import_module("web.webhooks")
+    except ImportError as exc:
+        if exc.name != "web.webhooks":
+            raise
+        return None
+    router = getattr(module, "router", None)
+    return router if isinstance(router, APIRouter) else None
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    policy: Policy,
+    *,
+    cookie_secure: bool | None = None,
+    login_limiter: LoginLimiter | None = None,
+    extras: dict[str, Any] | None = None,
+) -> FastAPI:
+    """The whole HTTP service: ``/api`` (staff API, OpenAPI at ``/docs``), the staff dashboard at
+    ``/``, party pages at ``/p/<purpose>/<token>``, mediator pages at ``/m/<token>``, feeds at
+    ``/feeds/<token>.ics`` and, when present, the provider webhooks.
+
+    ``cookie_secure`` defaults to whether ``public_base_url`` is https. ``extras`` is kept on
+    the context for collaborators (e.g. the webhooks' notifier registry).
+    """
+    app = FastAPI(
+        title=f"{settings.program_name} — staff API",
+        version="0.1.0",
+        description="Cases, consent, availability, sessions, notices, mediators, venues and "
+                    "reports. Authenticate with `Authorization: Bearer <token>` (create one at "
+                    "`POST /api/me/tokens` after signing in) or the dashboard's session cookie "
+                    "plus the `X-CSRF-Token` header.",
+    )
+    secure = settings.public_base_url.startswith("https://") if cookie_secure is None \
+        else cookie_secure
+    app.state.web = WebContext(
+        settings=settings, session_factory=session_factory, clock=clock, policy=policy,
+        templates=make_templates(), limiter=login_limiter or LoginLimiter(clock),
+        cookie_secure=secure, extras=dict(extras or {}))
+    errors.install(app)
+
+    api = APIRouter(prefix="/api")
+    for module in (cases, availability, sessions, notifications, mediators, venues, reports,
+                   users):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(staff.router)
+    app.include_router(party.router)
+    app.include_router(mediator_pages.router)
+    webhooks = _webhooks_router()
+    if webhooks is not None:
+        app.include_router(webhooks)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
+                continue  # Swagger UI loads its own scripts
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/p/", "/m/", "/api/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,66 @@
+"""What every request handler needs, built once by ``create_app`` and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import Clock
+from cases.policy import Policy
+from settings import Settings
+
+if TYPE_CHECKING:
+    from web.auth import LoginLimiter
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    policy: Policy
+    templates: Jinja2Templates
+    limiter: LoginLimiter
+    cookie_secure: bool
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def get_context(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.web
+    return ctx
+
+
+Ctx = Annotated[WebContext, Depends(get_context)]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the handler returns and rolled back on error.
+
+    Used with ``scope="function"`` so the commit happens *before* the response is sent: a
+    constraint violation at commit becomes an error response instead of a lost write.
+    """
+    session = get_context(request).session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the staff dashboard, party pages (no login) and mediator pages."""

@@ -1,0 +1,31 @@
+"""Jinja filters registered once on the one template environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from cases.privacy import mask_email, mask_phone
+
+
+def local(value: datetime | None, zone: str = "America/Chicago", fmt: str = "%a %b %d, %Y %H:%M"
+          ) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def register(env: Environment) -> None:
+    env.filters["local"] = local
+    env.filters["mask_phone"] = mask_phone
+    env.filters["mask_email"] = mask_email
+    env.filters["label"] = lambda value: str(value).replace("_", " ")
+    env.globals["zip"] = zip
+
+    def _items(value: dict[str, Any]) -> list[tuple[str, Any]]:
+        return sorted(value.items())
+
+    env.filters["sorted_items"] = _items

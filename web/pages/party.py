@@ -1,0 +1,285 @@
+"""Party pages, reached from the links in SMS and email: no login, one signed, expiring,
+single-purpose token per page (``/p/<purpose>/<token>``).
+
+An invalid or expired link gets a friendly page with the program's phone number and a 404/410,
+whatever the party: the answer never says whether a party exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from calendars.base import CalendarEvent
+from calendars.feeds import render_event
+from cases import audit, service
+from cases.errors import DomainError
+from cases.links import InvalidLink, read_link
+from cases.models import (
+    Case,
+    CaseState,
+    ConsentStatus,
+    MediationSession,
+    Party,
+    SessionStatus,
+    Venue,
+)
+from cases.outbox import NoticeKind, enqueue
+from web.context import Ctx, Db, WebContext
+from web.links import party_link_expiry, party_url
+from web.pages.filters import local
+from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
+
+router = APIRouter(prefix="/p", include_in_schema=False)
+
+PERIODS = {"morning": ("09:00", "12:00"), "afternoon": ("12:00", "17:00"),
+           "evening": ("17:00", "20:00")}
+AVAILABILITY_STATES = {CaseState.AWAITING_CONSENT.value, CaseState.CONSENTED.value,
+                       CaseState.SCHEDULING.value, CaseState.BOOKED.value}
+Lang = Annotated[str | None, Query(max_length=8)]
+
+
+class LinkProblem(Exception):
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+def _party(ctx: WebContext, db: Db, token: str, purpose: str) -> Party:
+    try:
+        claims = read_link(ctx.secret, token, purpose=purpose, now=ctx.now())
+    except (InvalidLink, ValueError, KeyError, TypeError) as exc:
+        raise LinkProblem(expired="expired" in str(exc)) from exc
+    party = db.get(Party, claims.party_id)
+    if party is None:
+        raise LinkProblem(expired=False)
+    return party
+
+
+def _render(request: Request, ctx: WebContext, name: str, t: Strings, status: int = 200,
+            **values: Any) -> Response:
+    here = str(request.url.path)
+    languages = [(code, label, f"{here}?lang={code}") for code, label in LANGUAGE_NAMES.items()]
+    return ctx.templates.TemplateResponse(
+        request, name,
+        {"t": t, "phone": ctx.settings.program_phone, "languages": languages, **values},
+        status_code=status)
+
+
+def link_problem(request: Request, ctx: WebContext, problem: LinkProblem, lang: str | None
+                 ) -> Response:
+    t = Strings(pick_language(lang, accept_language(request.headers.get("accept-language"))))
+    return _render(request, ctx, "party/invalid.html", t, status=410 if problem.expired else 404,
+                   expired=problem.expired)
+
+
+def _strings(request: Request, party: Party, lang: str | None) -> Strings:
+    return Strings(pick_language(lang, party.language))
+
+
+def _same_page(request: Request, lang: str | None, **flags: str) -> RedirectResponse:
+    params = {**({"lang": pick_language(lang)} if lang else {}), **flags}
+    query = urlencode(params)
+    return RedirectResponse(f"{request.url.path}{'?' + query if query else ''}", status_code=303)
+
+
+def _link(ctx: WebContext, case: Case, party: Party, purpose: str) -> str:
+    now = ctx.now()
+    return party_url("", ctx.secret, party_id=party.id, purpose=purpose,
+                     expires_at=party_link_expiry(case, purpose, now))
+
+
+# --- consent ---------------------------------------------------------------------------------
+
+@router.get("/consent/{token}")
+def consent_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None,
+                 done: Annotated[str | None, Query(max_length=8)] = None) -> Response:
+    try:
+        party = _party(ctx, db, token, "consent")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    t = _strings(request, party, lang)
+    case = party.case
+    consent = next((c for c in case.consents if c.party_id == party.id), None)
+    status = consent.status if consent else None
+    open_ = (case.state == CaseState.AWAITING_CONSENT.value
+             and status == ConsentStatus.PENDING.value)
+    next_link = None
+    if status == ConsentStatus.GRANTED.value and case.state in AVAILABILITY_STATES:
+        next_link = _link(ctx, case, party, "availability")
+        if lang:
+            next_link += "?" + urlencode({"lang": pick_language(lang)})
+    deadline = local(case.consent_deadline, party.time_zone, "%Y-%m-%d %H:%M")
+    return _render(request, ctx, "party/consent.html", t, party=party, consent_status=status,
+                   open=open_, done=done, next_link=next_link, deadline=deadline,
+                   role=party.role)
+
+
+@router.post("/consent/{token}")
+def consent_answer(token: str, request: Request, db: Db, ctx: Ctx,
+                   answer: Annotated[str, Form(max_length=8)], lang: Lang = None) -> Response:
+    try:
+        party = _party(ctx, db, token, "consent")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    if answer not in ("yes", "no"):
+        return _same_page(request, lang)
+    try:
+        service.record_consent(db, party.case, party, granted=answer == "yes", channel="link",
+                               policy=ctx.policy, now=ctx.now(), actor=f"party:{party.id}")
+    except DomainError:
+        return _same_page(request, lang)  # already answered or closed: the page says so
+    return _same_page(request, lang, done=answer)
+
+
+# --- availability ----------------------------------------------------------------------------
+
+def _checked(party: Party) -> set[str]:
+    """Which day/period boxes the party's current windows cover."""
+    boxes = set()
+    for window in party.availability:
+        if window.weekday is None or not window.start_local or not window.end_local:
+            continue
+        for name, (start, end) in PERIODS.items():
+            if window.start_local <= start and end <= window.end_local:
+                boxes.add(f"{window.weekday}-{name}")
+    return boxes
+
+
+def windows_from_boxes(boxes: list[str]) -> list[service.WeeklyWindow]:
+    """Ticked boxes ('2-evening') to weekly windows, adjacent periods of a day merged."""
+    order = list(PERIODS)
+    chosen: dict[int, list[int]] = {}
+    for box in boxes:
+        day_text, _, period = box.partition("-")
+        if not day_text.isdigit() or int(day_text) > 6 or period not in PERIODS:
+            continue
+        chosen.setdefault(int(day_text), []).append(order.index(period))
+    windows = []
+    for day, indexes in sorted(chosen.items()):
+        run: list[int] = []
+        for index in [*sorted(set(indexes)), 99]:
+            if run and index != run[-1] + 1:
+                start = PERIODS[order[run[0]]][0]
+                end = PERIODS[order[run[-1]]][1]
+                windows.append(service.WeeklyWindow(day, time.fromisoformat(start),
+                                                    time.fromisoformat(end)))
+                run = []
+            run.append(index)
+    return windows
+
+
+@router.get("/availability/{token}")
+def availability_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None,
+                      done: Annotated[str | None, Query(max_length=8)] = None) -> Response:
+    try:
+        party = _party(ctx, db, token, "availability")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    t = _strings(request, party, lang)
+    return _render(request, ctx, "party/availability.html", t, party=party,
+                   open=party.case.state in AVAILABILITY_STATES, periods=list(PERIODS),
+                   checked=_checked(party), done=done, zone=party.time_zone)
+
+
+@router.post("/availability/{token}")
+def availability_answer(token: str, request: Request, db: Db, ctx: Ctx,
+                        slot: Annotated[list[str] | None, Form(max_length=21)] = None,
+                        lang: Lang = None) -> Response:
+    try:
+        party = _party(ctx, db, token, "availability")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    if party.case.state not in AVAILABILITY_STATES:
+        return _same_page(request, lang)
+    windows = windows_from_boxes(slot or [])
+    if not windows:
+        return _same_page(request, lang, done="empty")
+    service.set_weekly_availability(db, owner_kind="party", owner_id=party.id, windows=windows,
+                                    time_zone=party.time_zone, now=ctx.now(),
+                                    actor=f"party:{party.id}", case_id=party.case_id)
+    return _same_page(request, lang, done="1")
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+def current_session(db: Db, case_id: int) -> MediationSession | None:
+    return db.scalars(select(MediationSession).where(MediationSession.case_id == case_id)
+                      .order_by(MediationSession.id.desc())).first()
+
+
+@router.get("/booking/{token}")
+def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None,
+                 done: Annotated[str | None, Query(max_length=8)] = None) -> Response:
+    try:
+        party = _party(ctx, db, token, "booking")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    t = _strings(request, party, lang)
+    row = current_session(db, party.case_id)
+    venue = db.get(Venue, row.venue_id) if row else None
+    when = None
+    if row is not None:
+        day = t(f"day_{row.starts_at.astimezone(ZoneInfo(party.time_zone)).weekday()}")
+        when = f"{day} {local(row.starts_at, party.time_zone, '%Y-%m-%d %H:%M')}–" \
+               f"{local(row.ends_at, party.time_zone, '%H:%M')}"
+    return _render(request, ctx, "party/booking.html", t, party=party, session=row,
+                   venue=venue, when=when, done=done,
+                   booked=row is not None and row.status == SessionStatus.BOOKED.value,
+                   invite_url=f"{request.url.path}/invite.ics")
+
+
+@router.post("/booking/{token}")
+def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
+                   ) -> Response:
+    try:
+        party = _party(ctx, db, token, "booking")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    row = current_session(db, party.case_id)
+    if row is None or row.status != SessionStatus.BOOKED.value:
+        return _same_page(request, lang)
+    now = ctx.now()
+    enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
+            case_id=party.case_id, session_id=row.id,
+            occurrence=f"change-{party.id}-{now.isoformat()}",
+            context={"case_id": party.case_id, "alert": "change_requested",
+                     "party_id": party.id, "session_id": row.id})
+    audit.record(db, at=now, actor=f"party:{party.id}", action="booking.change_requested",
+                 case_id=party.case_id, subject_kind="session", subject_id=row.id)
+    return _same_page(request, lang, done="1")
+
+
+@router.get("/booking/{token}/invite.ics")
+def booking_invite(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
+                   ) -> Response:
+    try:
+        party = _party(ctx, db, token, "booking")
+    except LinkProblem as problem:
+        return link_problem(request, ctx, problem, lang)
+    row = current_session(db, party.case_id)
+    if row is None or row.status != SessionStatus.BOOKED.value:
+        return link_problem(request, ctx, LinkProblem(expired=False), lang)
+    t = _strings(request, party, lang)
+    venue = db.get(Venue, row.venue_id)
+    event = CalendarEvent(
+        uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
+        summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
+        tzid=venue.time_zone if venue else party.time_zone,
+        location=(venue.address or venue.video_url or venue.name) if venue else "",
+        url=venue.video_url or "" if venue else "", sequence=row.sequence,
+        description=t("help", phone=ctx.settings.program_phone))
+    body = render_event(event, dtstamp=ctx.now(), alarm_minutes=60)
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="mediation.ics"'})
+
+
+def consent_link_for(ctx: WebContext, case: Case, party: Party, now: datetime) -> str:
+    """A full consent URL (used by the staff page to show the link to read out by phone)."""
+    return party_url(ctx.settings.public_base_url, ctx.secret, party_id=party.id,
+                     purpose="consent", expires_at=party_link_expiry(case, "consent", now))
