@@ -26,8 +26,16 @@ def _enqueue(
         now = clock.now()
         case = add_case(session, now)
         person = add_party(session, case, now, **party)
-        rows = enqueue(session, kind=kind, recipient=person, due_at=now, now=now, case_id=case.id,
-                       context={"case_id": case.id}, channels=channels)  # fmt: skip
+        rows = enqueue(
+            session,
+            kind=kind,
+            recipient=person,
+            due_at=now,
+            now=now,
+            case_id=case.id,
+            context={"case_id": case.id},
+            channels=channels,
+        )
         return person.id, [r.id for r in rows]
 
 
@@ -46,16 +54,24 @@ def _drain(dispatcher: Dispatcher, clock: FixedClock, steps: int = 10) -> None:
 
 
 def test_a_notice_is_sent_once(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _, ids = _enqueue(session_factory, clock)
     # enqueueing the same notice again (a retried job) is a no-op
     with session_factory() as session, session.begin():
         person = session.scalars(select(Party)).one()
-        again = enqueue(session, kind=NoticeKind.ELIGIBILITY_NOTICE, recipient=person,
-                        due_at=clock.now(), now=clock.now(), case_id=person.case_id,
-                        context={"case_id": person.case_id})  # fmt: skip
+        again = enqueue(
+            session,
+            kind=NoticeKind.ELIGIBILITY_NOTICE,
+            recipient=person,
+            due_at=clock.now(),
+            now=clock.now(),
+            case_id=person.case_id,
+            context={"case_id": person.case_id},
+        )
         assert [r.id for r in again] == ids
     report = dispatcher.run_once()
     assert report.sent == 2
@@ -75,9 +91,11 @@ def test_a_notice_is_sent_once(
 
 
 def test_transient_500_is_retried_and_sent_once(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _enqueue(session_factory, clock, channels=[Channel.SMS])
     emulator.fault(to="+13127460001", status=500, times=1)
     first = dispatcher.run_once()
@@ -93,9 +111,11 @@ def test_transient_500_is_retried_and_sent_once(
 
 
 def test_transient_errors_until_the_limit_dead_letter_and_tell_staff(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _enqueue(session_factory, clock, channels=[Channel.SMS], email=None)
     emulator.fault(to="+13127460001", status=429, times=None)
     _drain(dispatcher, clock)
@@ -113,9 +133,11 @@ def test_transient_errors_until_the_limit_dead_letter_and_tell_staff(
 
 
 def test_permanent_error_is_not_retried_and_falls_back_to_email(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _enqueue(session_factory, clock, channels=[Channel.SMS], phone="+15005550001")  # 21211
     _drain(dispatcher, clock)
     rows = _rows(session_factory)
@@ -131,9 +153,11 @@ def test_permanent_error_is_not_retried_and_falls_back_to_email(
 
 
 def test_provider_opt_out_marks_the_party(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     party_id, _ = _enqueue(session_factory, clock, phone="+15005550004")  # 21610
     _drain(dispatcher, clock)
     with session_factory() as session:
@@ -145,9 +169,11 @@ def test_provider_opt_out_marks_the_party(
 
 
 def test_opted_out_party_gets_no_sms_but_email_still_goes(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _enqueue(session_factory, clock, sms_opted_out=True)
     dispatcher.run_once()
     rows = _rows(session_factory)
@@ -157,9 +183,11 @@ def test_opted_out_party_gets_no_sms_but_email_still_goes(
 
 
 def test_sms_waits_for_quiet_hours_to_end_email_does_not(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     clock.advance(timedelta(hours=13))  # 22:00 in Chicago
     _enqueue(session_factory, clock)
     report = dispatcher.run_once()
@@ -176,12 +204,20 @@ def test_sms_waits_for_quiet_hours_to_end_email_does_not(
 
 
 def test_staff_alert_goes_to_the_program_address(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     with session_factory() as session, session.begin():
-        enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=clock.now(),
-                now=clock.now(), context={"alert": "case_returned", "reason": "declined"})  # fmt: skip
+        enqueue(
+            session,
+            kind=NoticeKind.STAFF_ALERT,
+            recipient=None,
+            due_at=clock.now(),
+            now=clock.now(),
+            context={"alert": "case_returned", "reason": "declined"},
+        )
     assert dispatcher.run_once().sent == 1
     (message,) = emulator.messages()
     assert message["to"] == "mediation@example.org"
@@ -189,9 +225,11 @@ def test_staff_alert_goes_to_the_program_address(
 
 
 def test_a_lapsed_lease_is_reclaimed_and_flagged_in_doubt(
-    dispatcher: Dispatcher, emulator: EmulatorClient, session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     _enqueue(session_factory, clock, channels=[Channel.EMAIL])
     from notifiers.dispatcher import DispatchReport
 

@@ -1,0 +1,83 @@
+"""The calendar invite that rides along with a booking, reschedule or cancellation email.
+
+Built at render time from the session row, so the invite always carries the session's current
+time, place and SEQUENCE; each recipient's invite names only that recipient (``calendars.invites``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from calendars.invites import Invite, Method, Person, build_invite, mime_content_type
+from cases.models import MediationSession, Mediator, Notification, Party
+from cases.outbox import NoticeKind
+from notifiers.base import Attachment
+from notifiers.context import ProgramInfo
+
+INVITE_METHODS: dict[str, Method] = {
+    NoticeKind.BOOKING_CONFIRMATION.value: Method.REQUEST,
+    NoticeKind.RESCHEDULE.value: Method.REQUEST,
+    NoticeKind.CANCELLATION.value: Method.CANCEL,
+}
+
+SUMMARY = {
+    "en": "Mediation session",
+    "es": "Sesión de mediación",
+    "pl": "Sesja mediacyjna",
+    "zh": "调解会议",
+    "ar": "جلسة وساطة",
+}
+DESCRIPTION = {
+    "en": "Confidential mediation session of the {program}. Questions or changes: {phone}.",
+    "es": "Sesión de mediación confidencial del {program}. Preguntas o cambios: {phone}.",
+    "pl": "Poufna sesja mediacyjna programu {program}. Pytania lub zmiany: {phone}.",
+    "zh": "{program}的保密调解会议。如有问题或变更，请致电 {phone}。",
+    "ar": "جلسة وساطة سرية من {program}. للأسئلة أو التغييرات: {phone}.",
+}
+
+
+def _attendee_name(session: Session, row: Notification) -> str:
+    if row.party_id is not None:
+        party = session.get(Party, row.party_id)
+        return party.full_name if party else ""
+    if row.mediator_id is not None:
+        mediator = session.get(Mediator, row.mediator_id)
+        return mediator.full_name if mediator else ""
+    return ""
+
+
+def invite_attachment(
+    session: Session, row: Notification, program: ProgramInfo, now: datetime
+) -> Attachment | None:
+    """The .ics for this outbox row, or None when the row is not an email about a session."""
+    method = INVITE_METHODS.get(row.kind)
+    if method is None or row.channel != "email" or row.session_id is None:
+        return None
+    meeting = session.get(MediationSession, row.session_id)
+    if meeting is None:
+        return None
+    venue = meeting.venue
+    language = row.language if row.language in SUMMARY else "en"
+    sequence = int(row.context.get("sequence", meeting.sequence))
+    invite = Invite(
+        uid=meeting.uid,
+        sequence=sequence,
+        method=method,
+        start=meeting.starts_at,
+        end=meeting.ends_at,
+        summary=f"{SUMMARY[language]} — {program.name}",
+        description=DESCRIPTION[language].format(program=program.name, phone=program.phone),
+        organizer=Person(program.email, program.name),
+        attendee=Person(row.to_address, _attendee_name(session, row)),
+        tzid=venue.time_zone or program.time_zone,
+        location=venue.address if venue.kind == "in_person" else "",
+        video_url=(venue.video_url or "") if venue.kind == "video" else "",
+        language=language,
+    )
+    return Attachment(
+        filename="invite.ics" if method is Method.REQUEST else "cancel.ics",
+        content_type=mime_content_type(method),
+        content=build_invite(invite, dtstamp=now),
+    )
