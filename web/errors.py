@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.links import InvalidLink
+from scheduler.booking import SlotTaken, is_slot_taken
 
 NOT_FOUND = {"detail": "not found"}
 
@@ -74,14 +75,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _conflict(request: Request, exc: DomainError) -> Response:
-        message = "slot taken" if type(exc).__name__ == "SlotTaken" else str(exc)
+        message = "slot taken" if isinstance(exc, SlotTaken) else str(exc)
         if not _is_api(request):
             return _page(request, 409, message)
         return JSONResponse({"detail": message}, status_code=409)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
-        message = "conflicts with existing data (the time may have just been taken)"
+        message = "slot taken" if is_slot_taken(exc) else "conflicts with existing data"
         if not _is_api(request):
             return _page(request, 409, message)
         return JSONResponse({"detail": message}, status_code=409)

@@ -1,87 +1,64 @@
-"""The web's door to ``scheduler.booking`` and ``scheduler.reminders``.
-
-Imported lazily so that the app starts (and everything else works) while the scheduler is being
-written; a missing scheduler function answers 503 instead of breaking the app.
-"""
+"""The web's door to ``scheduler.booking`` and ``scheduler.reminders``: builds the booking
+``Rules`` from the app's policy and settings so that routes and pages stay small."""
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
-from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
-from cases.errors import DomainError
-from cases.models import MediationSession, Notification
-from cases.policy import Policy
+from cases.models import Case, MediationSession, Notification
+from scheduler import booking
+from scheduler.booking import BookingOption, Rules
+from scheduler.reminders import ReminderOffsets, trigger_reminder
+from web.context import WebContext
 
 
-class SlotTaken(DomainError):
-    def __init__(self) -> None:
-        super().__init__("slot taken")
+def rules(ctx: WebContext) -> Rules:
+    return Rules(policy=ctx.policy, offsets=ReminderOffsets.from_settings(ctx.settings),
+                 time_zone=ctx.settings.time_zone)
 
 
-def _function(module: str, name: str) -> Any:
-    try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise HTTPException(503, f"{module}.{name} is not available yet") from exc
-    return found
+def _option(mediator_id: int, co_mediator_id: int | None, venue_id: int, start: datetime,
+            end: datetime) -> BookingOption:
+    ids = (mediator_id,) if co_mediator_id is None else (mediator_id, co_mediator_id)
+    return BookingOption(mediator_ids=ids, venue_id=venue_id, start=start, end=end)
 
 
-def _call(module: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    fn = _function(module, name)
-    try:
-        return fn(*args, **kwargs)
-    except DomainError:
-        raise
-    except Exception as exc:
-        if type(exc).__name__ == "SlotTaken":
-            raise SlotTaken() from exc
-        raise
-
-
-def book(session: Session, *, case_id: int, mediator_id: int, venue_id: int, starts_at: datetime,
-         ends_at: datetime | None, co_mediator_id: int | None, policy: Policy, now: datetime,
+def book(session: Session, ctx: WebContext, case: Case, *, mediator_id: int, venue_id: int,
+         starts_at: datetime, ends_at: datetime | None, co_mediator_id: int | None,
          actor: str) -> MediationSession:
-    end = ends_at or starts_at + policy.session_length
-    row: MediationSession = _call(
-        "scheduler.booking", "book", session, case_id=case_id, mediator_id=mediator_id,
-        venue_id=venue_id, starts_at=starts_at, ends_at=end, co_mediator_id=co_mediator_id,
-        now=now, actor=actor)
-    return row
+    """Raises ``SlotTaken`` (409 'slot taken') or ``NotBookable`` (409 with the reasons)."""
+    end = ends_at or starts_at + ctx.policy.session_length
+    return booking.book(session, case, _option(mediator_id, co_mediator_id, venue_id, starts_at,
+                                               end), rules(ctx), now=ctx.now(), actor=actor)
 
 
-def reschedule(session: Session, row: MediationSession, *, starts_at: datetime,
+def reschedule(session: Session, ctx: WebContext, row: MediationSession, *, starts_at: datetime,
                ends_at: datetime | None, mediator_id: int | None, venue_id: int | None,
-               reason: str | None, policy: Policy, now: datetime, actor: str) -> MediationSession:
+               reason: str | None, actor: str) -> MediationSession:
     end = ends_at or starts_at + (row.ends_at - row.starts_at)
-    kwargs: dict[str, Any] = {"starts_at": starts_at, "ends_at": end, "now": now, "actor": actor}
-    if mediator_id is not None:
-        kwargs["mediator_id"] = mediator_id
-    if venue_id is not None:
-        kwargs["venue_id"] = venue_id
-    if reason:
-        kwargs["reason"] = reason
-    result = _call("scheduler.booking", "reschedule", session, row.id, **kwargs)
-    return result if isinstance(result, MediationSession) else row
+    option = _option(mediator_id or row.mediator_id,
+                     row.co_mediator_id, venue_id or row.venue_id, starts_at, end)
+    result = booking.reschedule(session, row, option, rules(ctx), now=ctx.now(), actor=actor,
+                                reason=reason or "rescheduled by staff")
+    return result.session
 
 
-def cancel(session: Session, row: MediationSession, *, reason: str, now: datetime,
+def cancel(session: Session, ctx: WebContext, row: MediationSession, *, reason: str,
            actor: str) -> None:
-    _call("scheduler.booking", "cancel", session, row.id, reason=reason, now=now, actor=actor)
+    booking.cancel(session, row, rules(ctx), reason=reason, now=ctx.now(), actor=actor)
 
 
-def no_show(session: Session, row: MediationSession, *, reason: str, now: datetime,
+def no_show(session: Session, ctx: WebContext, row: MediationSession, *, reason: str,
             actor: str) -> None:
-    _call("scheduler.booking", "no_show", session, row.id, reason=reason, now=now, actor=actor)
+    booking.no_show(session, row, rules(ctx), reason=reason, now=ctx.now(), actor=actor)
+
+
+def withdraw(session: Session, ctx: WebContext, case: Case, *, reason: str, actor: str) -> None:
+    booking.withdraw(session, case, rules(ctx), reason=reason, now=ctx.now(), actor=actor)
 
 
 def remind(session: Session, *, session_id: int | None = None, case_id: int | None = None,
            now: datetime, actor: str) -> list[Notification]:
-    written: list[Notification] = _call("scheduler.reminders", "trigger_reminder", session,
-                                        session_id=session_id, case_id=case_id, now=now,
-                                        actor=actor)
-    return written
+    return trigger_reminder(session, session_id=session_id, case_id=case_id, now=now, actor=actor)

@@ -11,6 +11,7 @@ from cases import audit, service
 from cases.errors import DomainError, NotFound
 from cases.models import Case, CaseState, Consent, Party
 from cases.service import NewCase, NewParty
+from web import scheduling
 from web.api import views
 from web.api.schemas import (
     CaseIn,
@@ -29,7 +30,6 @@ from web.api.schemas import (
 from web.auth import Staff
 from web.context import Ctx, Db
 from web.links import party_link_expiry, party_url
-from web.scheduling import remind
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -103,7 +103,7 @@ def decide_case(case_id: Id, body: DecisionIn, db: Db, ctx: Ctx, user: Staff) ->
              summary="Withdraw the case before its session; it returns to investigation")
 def withdraw_case(case_id: Id, body: ReasonIn, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
     case = service.get_case(db, case_id)
-    service.withdraw(db, case, reason=body.reason, now=ctx.now(), actor=user.username)
+    scheduling.withdraw(db, ctx, case, reason=body.reason, actor=user.username)
     return views.case_out(case)
 
 
@@ -144,5 +144,5 @@ def party_link(case_id: Id, party_id: Id, body: LinkIn, db: Db, ctx: Ctx,
              summary="Send a reminder of the case's booked session now")
 def remind_case(case_id: Id, db: Db, ctx: Ctx, user: Staff) -> RemindOut:
     service.get_case(db, case_id)
-    rows = remind(db, case_id=case_id, now=ctx.now(), actor=user.username)
+    rows = scheduling.remind(db, case_id=case_id, now=ctx.now(), actor=user.username)
     return RemindOut(queued=len(rows), notification_ids=[r.id for r in rows])

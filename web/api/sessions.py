@@ -73,11 +73,10 @@ def show_session(session_id: Id, db: Db, user: Staff) -> SessionOut:
 @router.post("", status_code=201, response_model=SessionOut,
              summary="Book a session (409 'slot taken' if a person or room is busy)")
 def book_session(body: BookIn, db: Db, ctx: Ctx, user: Staff) -> SessionOut:
-    service.get_case(db, body.case_id)
-    row = scheduling.book(db, case_id=body.case_id, mediator_id=body.mediator_id,
-                          venue_id=body.venue_id, starts_at=body.starts_at, ends_at=body.ends_at,
-                          co_mediator_id=body.co_mediator_id, policy=ctx.policy, now=ctx.now(),
-                          actor=user.username)
+    case = service.get_case(db, body.case_id)
+    row = scheduling.book(db, ctx, case, mediator_id=body.mediator_id, venue_id=body.venue_id,
+                          starts_at=body.starts_at, ends_at=body.ends_at,
+                          co_mediator_id=body.co_mediator_id, actor=user.username)
     return views.session_out(row)
 
 
@@ -85,26 +84,23 @@ def book_session(body: BookIn, db: Db, ctx: Ctx, user: Staff) -> SessionOut:
 def reschedule_session(session_id: Id, body: RescheduleIn, db: Db, ctx: Ctx,
                        user: Staff) -> SessionOut:
     row = get_session_row(db, session_id)
-    row = scheduling.reschedule(db, row, starts_at=body.starts_at, ends_at=body.ends_at,
+    row = scheduling.reschedule(db, ctx, row, starts_at=body.starts_at, ends_at=body.ends_at,
                                 mediator_id=body.mediator_id, venue_id=body.venue_id,
-                                reason=body.reason, policy=ctx.policy, now=ctx.now(),
-                                actor=user.username)
+                                reason=body.reason, actor=user.username)
     return views.session_out(row)
 
 
 @router.post("/{session_id}/cancel", response_model=SessionOut)
 def cancel_session(session_id: Id, body: ReasonIn, db: Db, ctx: Ctx, user: Staff) -> SessionOut:
     row = get_session_row(db, session_id)
-    scheduling.cancel(db, row, reason=body.reason, now=ctx.now(), actor=user.username)
-    db.refresh(row)
+    scheduling.cancel(db, ctx, row, reason=body.reason, actor=user.username)
     return views.session_out(row)
 
 
 @router.post("/{session_id}/no-show", response_model=SessionOut)
 def record_no_show(session_id: Id, body: ReasonIn, db: Db, ctx: Ctx, user: Staff) -> SessionOut:
     row = get_session_row(db, session_id)
-    scheduling.no_show(db, row, reason=body.reason, now=ctx.now(), actor=user.username)
-    db.refresh(row)
+    scheduling.no_show(db, ctx, row, reason=body.reason, actor=user.username)
     return views.session_out(row)
 
 

@@ -267,9 +267,8 @@ def book(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
             tzinfo=ZoneInfo(ctx.settings.time_zone))
     except ValueError as exc:
         raise InvalidInput("starts_local", "is not a date and time") from exc
-    scheduling.book(db, case_id=case.id, mediator_id=mediator_id, venue_id=venue_id,
-                    starts_at=start, ends_at=None, co_mediator_id=None, policy=ctx.policy,
-                    now=ctx.now(), actor=user.username)
+    scheduling.book(db, ctx, case, mediator_id=mediator_id, venue_id=venue_id, starts_at=start,
+                    ends_at=None, co_mediator_id=None, actor=user.username)
     return RedirectResponse(f"/cases/{case.id}?msg=booked", status_code=303)
 
 
@@ -281,7 +280,7 @@ def cancel(session_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf
     row = db.get(MediationSession, session_id)
     if row is None:
         raise NotFound("session", session_id)
-    scheduling.cancel(db, row, reason=reason, now=ctx.now(), actor=user.username)
+    scheduling.cancel(db, ctx, row, reason=reason, actor=user.username)
     return RedirectResponse(f"/cases/{row.case_id}?msg=cancelled", status_code=303)
 
 
