@@ -9,12 +9,12 @@ from pathlib import Path
 
 from conftest import Api
 from test_api_sessions import mediator, scheduling_case, start_in, venue
+from web_support import SECRET
 
 from cases.clock import FixedClock
 from cases.links import sign_link
 from web.pages.i18n import LANGUAGES, STRINGS
 from web.pages.party import windows_from_boxes
-from web_support import SECRET
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 
