@@ -1,0 +1,157 @@
+"""Benchmark of the matcher against a greedy baseline, CP-SAT and an upper bound.
+
+Run (from the repository root)::
+
+    .venv/bin/python -m bench.matching                  # 2,000 cases, 150 mediators, 20 venues
+    .venv/bin/python -m bench.matching --cpsat-seconds 60 --lp-seconds 120
+    .venv/bin/python -m bench.matching --scale          # 10,000 cases, 500 mediators, matcher only
+
+Every method solves the same model: :func:`scheduler.matching.eligibility.prepare` applies the
+hard constraints once and :mod:`bench.model` turns its static options into the exact assignment
+model (a start per case, then its mediator and its venue at that start, so the columns are
+``|M|+|V|`` per start, not ``|M|*|V|``). Every booking list is re-checked from the raw inputs by
+:func:`bench.workload.violations`.
+
+Upper bound: the minimum of (a) the number of cases with at least one static option, (b) a max
+flow from cases to (mediator, ISO week) under the weekly caps, and (c) the LP relaxation of the
+full model with HiGHS when it finishes within ``--lp-seconds``. (a) and (b) are relaxations of
+the model, so they are valid bounds; the full LP (~840k columns) does not finish in 10 minutes
+on this machine, so by default it is not tried.
+
+Measured on the 2-core benchmark machine (seed 1, Python 3.11, OR-Tools 9.15)::
+
+    see the table printed by the last run in the commit message / report
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from bench.bounds import cpsat, flow_bound, lp_bound
+from bench.model import build
+from bench.workload import Workload, generate, violations
+from scheduler.matching import MatchResult, SolveOptions, bookings_of, match
+from scheduler.matching.eligibility import prepare
+
+BASELINE = SolveOptions(order="fifo", fair=False, repair_depth=0, compact=False, rotate=False)
+
+
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_matcher(w: Workload, options: SolveOptions | None = None) -> tuple[MatchResult, float]:
+    started = time.perf_counter()
+    result = match(w.cases, w.mediators, w.venues, now=w.now, policy=w.policy, options=options)
+    return result, time.perf_counter() - started
+
+
+def peak_heap_mib(fn: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _check(w: Workload, result: MatchResult, name: str) -> str:
+    bad = violations(w.cases, w.mediators, w.venues, w.policy, w.now, result.bookings)
+    if bad:
+        raise SystemExit(f"{name} broke hard rules: {bad[:5]}")
+    return "ok"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cases", type=int, default=2000)
+    ap.add_argument("--mediators", type=int, default=150)
+    ap.add_argument("--venues", type=int, default=20)
+    ap.add_argument("--days", type=int, default=60, help="business days in the horizon")
+    ap.add_argument("--cpsat-seconds", type=float, default=60.0, help="0 skips CP-SAT")
+    ap.add_argument("--cpsat-no-presolve", action="store_true",
+                    help="turn CP-SAT's presolve off (it takes most of 60 s on this model)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--lp-seconds", type=float, default=0.0,
+                    help="time limit for the full LP relaxation (HiGHS); 0 skips it")
+    ap.add_argument("--scale", action="store_true",
+                    help="10,000 cases and 500 mediators, timed for the matcher only")
+    args = ap.parse_args(argv)
+    if args.scale:
+        args.cases, args.mediators, args.cpsat_seconds, args.lp_seconds = 10_000, 500, 0, 0
+
+    started = time.perf_counter()
+    w = generate(args.seed, args.cases, args.mediators, args.venues, args.days)
+    print(f"workload: {len(w.cases):,} cases, {len(w.mediators)} mediators, {len(w.venues)} "
+          f"venues, {args.days} business days, seed {args.seed} "
+          f"(generated in {time.perf_counter() - started:.1f} s)")
+
+    rows: list[tuple[str, str, str, str]] = []
+    result, seconds = run_matcher(w)
+    rss = _maxrss_mib()
+    heap = peak_heap_mib(lambda: run_matcher(w))
+    booked = len(result.bookings)
+    rows.append(("project matcher", f"{booked:,}", f"{seconds:.2f} s",
+                 f"heap peak {heap:.0f} MiB, process maxrss {rss:.0f} MiB; "
+                 f"checked {_check(w, result, 'matcher')}"))
+    base, base_s = run_matcher(w, BASELINE)
+    rows.append(("greedy earliest slot (FIFO)", f"{len(base.bookings):,}", f"{base_s:.2f} s",
+                 f"checked {_check(w, base, 'baseline')}"))
+
+    bound = float("inf")
+    notes = []
+    if not args.scale:
+        problem = prepare(w.cases, w.mediators, w.venues, w.policy, w.now)
+        with_option = sum(1 for s in problem.case_static if s)
+        bound = with_option
+        notes.append(f"cases with any static option: {with_option:,}")
+        flow = flow_bound(problem)
+        bound = min(bound, flow.value)
+        notes.append(f"max-flow bound (mediator-week caps): {flow.value:,.0f} "
+                     f"in {flow.seconds:.1f} s")
+        t0 = time.perf_counter()
+        model = build(problem)
+        notes.append(f"model: {model.size}, built in {time.perf_counter() - t0:.1f} s")
+        if args.cpsat_seconds > 0:
+            out = cpsat(model, args.cpsat_seconds, args.workers,
+                        presolve=not args.cpsat_no_presolve)
+            check = "-"
+            count = "0"
+            if out.placed is not None:
+                cp_result = MatchResult(bookings_of(problem, out.placed), {})
+                check = _check(w, cp_result, "CP-SAT")
+                count = f"{len(cp_result.bookings):,}"
+            rows.append((f"CP-SAT {args.cpsat_seconds:g} s, {args.workers} workers", count,
+                         f"{out.seconds:.1f} s", f"{out.status}; checked {check}"))
+        if args.lp_seconds > 0:
+            lp = lp_bound(model, args.lp_seconds)
+            notes.append(f"LP relaxation: {lp.value:,.1f} ({lp.status}) in {lp.seconds:.0f} s")
+            if lp.value == lp.value:
+                bound = min(bound, lp.value)
+        rows.append(("upper bound", f"{bound:,.0f}", "", "min of the bounds below"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'method':<{width}}  {'booked':>7}  {'time':>8}  notes")
+    for name, count, secs, note in rows:
+        print(f"{name:<{width}}  {count:>7}  {secs:>8}  {note}")
+    for note in notes:
+        print(f"  - {note}")
+    if bound != float("inf"):
+        print(f"\nmatcher / bound = {booked / bound:.2%}; baseline / bound = "
+              f"{len(base.bookings) / bound:.2%}")
+    reasons: dict[str, int] = {}
+    for text in result.unbooked.values():
+        key = text.split(" before ")[0].split(" between ")[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    print("\nunbooked by reason (matcher):")
+    for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {n:>6}  {text}")
+
+
+if __name__ == "__main__":
+    main()

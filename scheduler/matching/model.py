@@ -1,0 +1,168 @@
+"""Value objects of the matcher: what goes in (cases, mediators, venues, policy) and what comes out.
+
+Every datetime is aware and is read as UTC; intervals are half-open ``(start, end)`` pairs, already
+expanded from weekly windows by the caller (see :mod:`calendars.intervals`). Language codes are
+ISO 639-1 (``"en"``, ``"es"``, ``"pl"``...) plus ``"ase"`` for American Sign Language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+Interval = tuple[datetime, datetime]
+"""A half-open UTC span ``[start, end)``."""
+
+LatLon = tuple[float, float]
+
+PartyRole = Literal["complainant", "officer", "other"]
+
+
+def _empty_weeks() -> Mapping[tuple[int, int], int]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """One person who must attend, with the windows they said they can come."""
+
+    party_id: str
+    role: PartyRole
+    windows: tuple[Interval, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRequest:
+    """A consented case waiting for a session.
+
+    ``languages`` are the languages the session must be held in. When ``interpreter`` is true an
+    interpreter attends, so the mediators need only the policy's working language.
+    ``attendees`` counts the people in the room besides the mediators (defaults to the parties plus
+    the interpreter).
+    """
+
+    case_id: str
+    referred_at: datetime
+    deadline: datetime
+    parties: tuple[Party, ...]
+    languages: frozenset[str] = frozenset({"en"})
+    interpreter: bool = False
+    accessibility: bool = False
+    accepts_video: bool = False
+    area: LatLon | None = None
+    attendees: int | None = None
+
+    @property
+    def party_ids(self) -> frozenset[str]:
+        return frozenset(p.party_id for p in self.parties)
+
+    @property
+    def officer_ids(self) -> frozenset[str]:
+        return frozenset(p.party_id for p in self.parties if p.role == "officer")
+
+    @property
+    def headcount(self) -> int:
+        if self.attendees is not None:
+            return self.attendees
+        return len(self.parties) + (1 if self.interpreter else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class MediatorProfile:
+    """A volunteer mediator as the matcher needs them.
+
+    ``available`` are the weekly hours they offer, expanded to UTC; ``busy`` are the events read
+    from their calendar. ``sessions_by_week`` counts sessions already booked per ISO week
+    ``(year, week)`` in the policy's zone. ``conflict_person_ids`` are officers or community
+    members they must never meet; ``recent_officers`` are ``(officer_id, session_date)`` pairs of
+    sessions they mediated, used for the "same officer within N months" rule.
+    """
+
+    mediator_id: str
+    languages: frozenset[str]
+    general_hours: float
+    specialised_hours: float
+    training_expires_on: date | None
+    max_sessions_per_week: int
+    available: tuple[Interval, ...]
+    busy: tuple[Interval, ...] = ()
+    sessions_by_week: Mapping[tuple[int, int], int] = field(
+        default_factory=_empty_weeks, hash=False
+    )
+    conflict_person_ids: frozenset[str] = frozenset()
+    recent_officers: tuple[tuple[str, date], ...] = ()
+    former_police: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VenueProfile:
+    """A place (or a video meeting account) where sessions can be held.
+
+    ``rooms`` is how many sessions it can host at once; ``capacity`` is the seats of one room.
+    ``booked`` are sessions already held there (each takes one room).
+    """
+
+    venue_id: str
+    kind: Literal["in_person", "video"]
+    neutral: bool
+    police_facility: bool
+    accessible: bool
+    capacity: int
+    opening: tuple[Interval, ...]
+    booked: tuple[Interval, ...] = ()
+    location: LatLon | None = None
+    rooms: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPolicy:
+    """Agency policy for matching. Durations must be multiples of ``granularity``."""
+
+    session_length: timedelta = timedelta(minutes=90)
+    buffer: timedelta = timedelta(minutes=30)
+    min_notice: timedelta = timedelta(hours=72)
+    granularity: timedelta = timedelta(minutes=30)
+    co_mediation: bool = False
+    same_officer_months: int = 6
+    min_general_hours: float = 40.0
+    min_specialised_hours: float = 25.0
+    holidays: frozenset[date] = frozenset()
+    timezone: str = "America/Chicago"
+    working_language: str = "en"
+    max_venue_km: float | None = None
+    video_equivalent_km: float = 10.0
+    allow_former_police: bool = False
+    improvement_budget: int = 60_000
+
+    def __post_init__(self) -> None:
+        g = self.granularity
+        if g <= timedelta(0):
+            raise ValueError("granularity must be positive")
+        for name in ("session_length", "buffer"):
+            value: timedelta = getattr(self, name)
+            if value < timedelta(0) or value % g:
+                raise ValueError(f"{name} must be a non-negative multiple of the granularity")
+        if self.session_length <= timedelta(0):
+            raise ValueError("session_length must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """One proposed session: who mediates, where, when (UTC)."""
+
+    case_id: str
+    mediator_ids: tuple[str, ...]
+    venue_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """Bookings for the cases that could be placed, and a reason for each one that could not."""
+
+    bookings: list[Booking]
+    unbooked: dict[str, str]

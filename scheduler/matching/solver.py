@@ -1,0 +1,326 @@
+"""The search: priority greedy, ejection-chain repair, then polishing passes.
+
+1. **Greedy.** Cases go hardest first (fewest static (start, mediator) options, then earliest
+   deadline, then oldest referral). Each takes its earliest start at which the parties, a
+   mediator (or a pair covering the languages) and a venue room are all free; at that start the
+   least-loaded mediator wins (rotation), then the nearest venue.
+2. **Repair.** For every case left over, try ejection chains: take out one booking that blocks
+   it, place the case, then re-place the ejected case elsewhere, recursively up to ``depth``
+   ejections, within a global budget of placement attempts. Every step keeps the state feasible
+   and undoes itself on failure, so the count of booked cases never drops.
+3. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
+   earliest feasible start, which is never later than before.
+4. **Rotation.** Each booking moves, at the same start and venue, to a mediator with a clearly
+   lighter load if one is free.
+
+All sets of slots are ``int`` bitmasks (see :mod:`scheduler.matching.grid`), so one test of a
+mediator against a case's whole horizon is one big-integer ``&``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.matching.eligibility import Problem
+from scheduler.matching.grid import lowest_bit, span_mask, touching
+
+Placement = tuple[int, tuple[int, ...], int]
+"""(start slot, mediator indices, venue index)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOptions:
+    """Knobs of the search; the defaults are the project's matcher."""
+
+    order: str = "deadline"  # or "fifo" (referral order), or "hardest" (fewest options)
+    fair: bool = True  # thriftiest, then least-loaded mediator at the start; else first by index
+    repair_depth: int = 3
+    repair_breadth: int = 30
+    budget: int | None = None  # placement attempts in repair; None reads the policy
+    case_budget: int = 4_000  # placement attempts for one left-over case
+    compact: bool = True
+    rotate: bool = True
+
+
+class State:
+    """Bookings plus, for every resource, the starts at which it is still free."""
+
+    def __init__(self, problem: Problem) -> None:
+        p = problem
+        self.p = p
+        size = p.grid.size
+        self.size = size
+        self.mfree = list(p.med_ok)
+        self.m_cases: list[set[int]] = [set() for _ in p.mediators]
+        self.m_week: list[dict[tuple[int, int], int]] = [{} for _ in p.mediators]
+        self.load = list(p.med_base_load)
+        self.extra = [len(m.languages) for m in p.mediators]
+        self.vcount = [dict(b) for b in p.venue_base]
+        self.vfull = [0 for _ in p.venues]
+        for v, counts in enumerate(self.vcount):
+            rooms = p.venues[v].rooms
+            for t, n in counts.items():
+                if n >= rooms:
+                    self.vfull[v] |= 1 << t
+        self.vfree = list(p.venue_ok)
+        self.v_cases: list[set[int]] = [set() for _ in p.venues]
+        self.pblock = [0 for _ in p.party_ids]
+        self.p_cases: list[set[int]] = [set() for _ in p.party_ids]
+        self.placed: dict[int, Placement] = {}
+        self.attempts = 0
+
+    # -- moves -----------------------------------------------------------------------------
+    def window(self, s: int) -> int:
+        span = self.p.span
+        return span_mask(s - span + 1, s + span, self.size)
+
+    def book(self, c: int, placement: Placement) -> None:
+        p = self.p
+        s, ms, v = placement
+        blocked = ~self.window(s)
+        week = p.grid.week_of_slot[s]
+        for m in ms:
+            self.mfree[m] &= blocked
+            n = self.m_week[m].get(week, 0) + 1
+            self.m_week[m][week] = n
+            if n >= p.med_cap[m][week]:
+                self.mfree[m] &= ~p.grid.week_masks[week]
+            self.m_cases[m].add(c)
+            self.load[m] += 1
+        for q in p.case_parties[c]:
+            self.pblock[q] |= ~blocked
+            self.p_cases[q].add(c)
+        rooms = p.venues[v].rooms
+        counts = self.vcount[v]
+        for t in range(s, s + p.span):
+            n = counts.get(t, 0) + 1
+            counts[t] = n
+            if n >= rooms:
+                self.vfull[v] |= 1 << t
+        self.vfree[v] = p.venue_ok[v] & ~touching(self.vfull[v], p.span)
+        self.v_cases[v].add(c)
+        self.placed[c] = placement
+
+    def unbook(self, c: int) -> Placement:
+        p = self.p
+        s, ms, v = placement = self.placed.pop(c)
+        week = p.grid.week_of_slot[s]
+        for m in ms:
+            self.m_cases[m].discard(c)
+            self.m_week[m][week] -= 1
+            self.load[m] -= 1
+            free = p.med_ok[m]
+            for other in self.m_cases[m]:
+                free &= ~self.window(self.placed[other][0])
+            for wk, n in self.m_week[m].items():
+                if n >= p.med_cap[m][wk]:
+                    free &= ~p.grid.week_masks[wk]
+            self.mfree[m] = free
+        for q in p.case_parties[c]:
+            self.p_cases[q].discard(c)
+            block = 0
+            for other in self.p_cases[q]:
+                block |= self.window(self.placed[other][0])
+            self.pblock[q] = block
+        rooms = p.venues[v].rooms
+        counts = self.vcount[v]
+        for t in range(s, s + p.span):
+            counts[t] -= 1
+            if counts[t] < rooms:
+                self.vfull[v] &= ~(1 << t)
+        self.vfree[v] = p.venue_ok[v] & ~touching(self.vfull[v], p.span)
+        self.v_cases[v].discard(c)
+        return placement
+
+    # -- search ----------------------------------------------------------------------------
+    def open_starts(self, c: int) -> int:
+        """Starts at which the parties and at least one of the case's venues are free."""
+        p = self.p
+        starts = p.case_static[c]
+        for q in p.case_parties[c]:
+            starts &= ~self.pblock[q]
+        if not starts:
+            return 0
+        rooms = 0
+        for v in p.case_venues[c]:
+            rooms |= self.vfree[v]
+        return starts & rooms
+
+    def pick_mediators(self, c: int, s: int, fair: bool) -> tuple[int, ...] | None:
+        p = self.p
+        bit = 1 << s
+        free = [m for m in p.case_mediators[c] if self.mfree[m] & bit]
+        if not free:
+            return None
+        if fair:
+            load = self.load
+            extra = self.extra
+            free.sort(key=lambda m: (extra[m], load[m]))
+        if not p.policy.co_mediation:
+            return (free[0],)
+        need = p.case_languages[c]
+        langs = [p.mediators[m].languages for m in free]
+        best: tuple[int, int, int] | None = None
+        for i in range(len(free)):
+            for j in range(i + 1, len(free)):
+                if need <= langs[i] | langs[j]:
+                    key = (i + j, i, j)
+                    if best is None or key < best:
+                        best = key
+                    break
+        if best is None:
+            return None
+        return (free[best[1]], free[best[2]])
+
+    def pick_venue(self, c: int, s: int) -> int | None:
+        bit = 1 << s
+        for v in self.p.case_venues[c]:
+            if self.vfree[v] & bit:
+                return v
+        return None
+
+    def find(self, c: int, fair: bool = True, before: int | None = None) -> Placement | None:
+        """The earliest feasible placement of case ``c`` in the current state."""
+        self.attempts += 1
+        starts = self.open_starts(c)
+        if before is not None:
+            starts &= (1 << before) - 1
+        if not starts:
+            return None
+        mfree = self.mfree
+        union = 0
+        for m in self.p.case_mediators[c]:
+            union |= mfree[m]
+        starts &= union
+        while starts:
+            s = lowest_bit(starts)
+            ms = self.pick_mediators(c, s, fair)
+            if ms is not None:
+                v = self.pick_venue(c, s)
+                assert v is not None
+                return (s, ms, v)
+            starts &= starts - 1
+        return None
+
+    def blockers(self, c: int) -> list[int]:
+        """Booked cases whose removal could free an option for ``c``, most flexible first."""
+        p = self.p
+        static = p.case_static[c]
+        found: set[int] = set()
+        placed = self.placed
+        for q in p.case_parties[c]:
+            for other in self.p_cases[q]:
+                if static & self.window(placed[other][0]):
+                    found.add(other)
+        for m in p.case_mediators[c]:
+            mine = static & p.med_ok[m]
+            if not mine:
+                continue
+            for other in self.m_cases[m]:
+                s = placed[other][0]
+                if mine & self.window(s):
+                    found.add(other)
+                else:
+                    week = p.grid.week_of_slot[s]
+                    if (self.m_week[m][week] >= p.med_cap[m][week]
+                            and mine & p.grid.week_masks[week]):
+                        found.add(other)
+        for v in p.case_venues[c]:
+            if not static & p.venue_ok[v] & ~self.vfree[v]:
+                continue
+            found.update(o for o in self.v_cases[v] if static & self.window(placed[o][0]))
+        slack = p.case_static
+        return sorted(found, key=lambda o: -slack[o].bit_count())
+
+    def insert(self, c: int, depth: int, breadth: int, budget: int, banned: set[int]) -> bool:
+        """Place ``c``, ejecting and re-placing up to ``depth`` bookings; undo on failure."""
+        if self.attempts > budget:
+            return False
+        found = self.find(c)
+        if found is not None:
+            self.book(c, found)
+            return True
+        if depth == 0:
+            return False
+        banned.add(c)
+        try:
+            for other in self.blockers(c)[:breadth]:
+                if other in banned or self.attempts > budget:
+                    continue
+                old = self.unbook(other)
+                found = self.find(c)
+                if found is not None:
+                    self.book(c, found)
+                    if self.insert(other, depth - 1, breadth, budget, banned):
+                        return True
+                    self.unbook(c)
+                self.book(other, old)
+            return False
+        finally:
+            banned.discard(c)
+
+
+def case_order(problem: Problem, order: str) -> list[int]:
+    p = problem
+    n = len(p.cases)
+    if order == "fifo":
+        return sorted(range(n), key=lambda c: (p.cases[c].referred_at, p.cases[c].case_id))
+    if order == "deadline":
+        return sorted(range(n), key=lambda c: (p.cases[c].deadline, p.cases[c].referred_at,
+                                               p.cases[c].case_id))
+    options = []
+    for c in range(n):
+        static = p.case_static[c]
+        options.append(sum((static & p.med_ok[m]).bit_count() for m in p.case_mediators[c]))
+    return sorted(
+        range(n),
+        key=lambda c: (options[c], p.cases[c].deadline, p.cases[c].referred_at,
+                       p.cases[c].case_id),
+    )
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> State:
+    """Run the search and return the final state (``state.placed`` holds the bookings)."""
+    opts = options or SolveOptions()
+    p = problem
+    state = State(p)
+    todo = [c for c in case_order(p, opts.order) if p.case_static[c]]
+    left: list[int] = []
+    for c in todo:
+        found = state.find(c, fair=opts.fair)
+        if found is None:
+            left.append(c)
+        else:
+            state.book(c, found)
+    if opts.repair_depth > 0 and left:
+        budget = state.attempts + (opts.budget if opts.budget is not None
+                                   else p.policy.improvement_budget)
+        still = []
+        for c in left:
+            limit = min(budget, state.attempts + opts.case_budget)
+            if not state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set()):
+                still.append(c)
+        left = still
+    by_age = sorted(state.placed, key=lambda c: (p.cases[c].referred_at, p.cases[c].case_id))
+    if opts.compact:
+        for c in by_age:
+            s = state.placed[c][0]
+            old = state.unbook(c)
+            found = state.find(c, before=s + 1)
+            state.book(c, found if found is not None else old)
+    if opts.rotate:
+        for _ in range(3):
+            moved = 0
+            for c in by_age:
+                s, ms, v = state.placed[c]
+                before = sum(state.load[m] for m in ms)
+                state.unbook(c)
+                better = state.pick_mediators(c, s, fair=True)
+                if better is not None and sum(state.load[m] + 1 for m in better) < before:
+                    state.book(c, (s, better, v))
+                    moved += 1
+                else:
+                    state.book(c, (s, ms, v))
+            if not moved:
+                break
+    return state
