@@ -502,3 +502,29 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[StaffUser] = relationship()
+
+
+class CalendarPush(Base):
+    """What was last written to one mediator's own (CalDAV) calendar for one session.
+
+    The session row is the truth; this row says how far the mediator's calendar has caught up
+    with it. ``pushed_sequence``/``pushed_status`` are what the calendar holds (``booked``: the
+    event is there at that SEQUENCE; ``cancelled``: it was deleted), ``None`` until the first
+    write succeeds. ``attempts`` counts failed writes since the last success and ``last_error``
+    says why (a staff-safe message, never a secret). Written by ``calendars.push``.
+    """
+
+    __tablename__ = "calendar_pushes"
+    __table_args__ = (
+        UniqueConstraint("session_id", "mediator_id"),
+        CheckConstraint("pushed_status IN ('booked', 'cancelled')", name="pushed_status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id"))
+    pushed_sequence: Mapped[int | None] = mapped_column(Integer)
+    pushed_status: Mapped[str | None] = mapped_column(String(16))
+    pushed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
