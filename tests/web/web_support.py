@@ -66,8 +66,8 @@ def free_port() -> int:
 class Served:
     """An app served by uvicorn on a loopback port in a thread."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.port = free_port()
+    def __init__(self, app: FastAPI, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="off"))
@@ -87,8 +87,8 @@ class Served:
         self.thread.join(timeout=10)
 
 
-def serve(app: FastAPI) -> Served:
-    return Served(app)
+def serve(app: FastAPI, port: int | None = None) -> Served:
+    return Served(app, port)
 
 
 def week_later(now: datetime, days: int = 7, hour_utc: int = 23) -> datetime:
