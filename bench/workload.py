@@ -228,7 +228,13 @@ def violations(
     out: list[str] = []
 
     def inside(start: datetime, end: datetime, spans: tuple[Interval, ...]) -> bool:
-        return any(a <= start and end <= b for a, b in spans)
+        merged: list[list[datetime]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return any(a <= start and end <= b for a, b in merged)
 
     def clash(a: Booking, b: Booking) -> bool:
         return a.start < b.end + buffer and b.start < a.end + buffer

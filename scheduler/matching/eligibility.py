@@ -253,7 +253,7 @@ def prepare(
         scored = []
         for j, v in enumerate(venues):
             km = venue_distance(v, case, policy)
-            if km is not None and venue_ok[j]:
+            if km is not None:
                 scored.append((km, v.venue_id, j))
         scored.sort()
         case_venues.append([j for _, _, j in scored])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from scheduler.matching.eligibility import Problem, distance_km, venue_usable
+from scheduler.matching.eligibility import Problem, distance_km, has_conflict, venue_usable
 from scheduler.matching.solver import State
 
 LANGUAGE_NAMES = {
@@ -38,8 +38,10 @@ def explain(problem: Problem, state: State, c: int) -> str:
     deadline = _day(case.deadline, zone)
     langs = p.case_languages[c]
     who = "pair of mediators" if policy.co_mediation else "mediator"
-    speaking = language_words(langs)
+    shown = langs - {policy.working_language} or langs
+    speaking = language_words(shown)
     minutes = int(policy.session_length.total_seconds() // 60)
+    today = p.now.astimezone(ZoneInfo(zone)).date()
 
     if not p.case_mediators[c]:
         qualified = [i for i, r in enumerate(p.med_reason) if r is None]
@@ -49,10 +51,12 @@ def explain(problem: Problem, state: State, c: int) -> str:
         speakers = [i for i in qualified if langs <= p.mediators[i].languages]
         if not langs <= covered or (not policy.co_mediation and not speakers):
             return f"no qualified {speaking} {who}"
-        if not any(p.med_ok[i] for i in speakers or qualified):
-            return f"no qualified {speaking} {who} offers any time before {deadline}"
-        return (f"every qualified {speaking} {who} has a conflict of interest with a party "
-                f"(personal tie or the same officer within {policy.same_officer_months} months)")
+        if all(has_conflict(p.mediators[i], case, policy, today)
+               for i in speakers or qualified):
+            return (f"every qualified {speaking} {who} has a conflict of interest with a party "
+                    f"(personal tie or the same officer within {policy.same_officer_months} "
+                    "months)")
+        # otherwise they offer no time at all: the window layers below say so
 
     if not p.case_venues[c]:
         needs = []
@@ -85,7 +89,7 @@ def explain(problem: Problem, state: State, c: int) -> str:
     mmask = 0
     for m in p.case_mediators[c]:
         mmask |= p.med_ok[m]
-    if not window & mmask:
+    if not window & mmask or not p.case_mediators[c]:
         return (f"no qualified {speaking} {who} free in the parties' common windows "
                 f"before {deadline}")
     if not p.case_static[c]:
