@@ -1,0 +1,62 @@
+"""The CLI's staff actions (``web.cli``), each in its own transaction, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import click
+from click.testing import CliRunner
+from conftest import Api
+from sqlalchemy.orm import Session, sessionmaker
+from test_api_sessions import mediator, scheduling_case, start_in, venue
+
+from cases.clock import FixedClock
+from cases.policy import Policy
+from settings import Settings
+from web import cli
+
+
+def run(deps: object, *args: str, input: str | None = None) -> tuple[int, str]:
+    group = click.Group("main")
+    group.add_command(click.Group("cases"))
+    cli.register(group)
+    result = CliRunner().invoke(group, list(args), obj=deps, input=input)
+    return result.exit_code, result.output
+
+
+def test_cli_decide_remind_cancel_and_users(
+        api: Api, web_settings: Settings, session_factory: sessionmaker[Session],
+        clock: FixedClock, policy: Policy) -> None:
+    deps = SimpleNamespace(settings=web_settings, clock=clock, session_factory=session_factory,
+                           policy=policy)
+    screening = api.new_case()
+    assert run(deps, "cases", "decide", screening["log_number"], "--eligible") == (
+        0, f"case {screening['log_number']}: awaiting_consent\n")
+    code, out = run(deps, "cases", "decide", str(screening["id"]), "--eligible")
+    assert code == 1 and "cannot go from 'awaiting_consent'" in out
+    assert run(deps, "cases", "decide", "nope", "--ineligible")[0] == 1
+
+    case = scheduling_case(api)
+    m, v = mediator(api), venue(api)
+    session = api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
+                                              "venue_id": v["id"],
+                                              "starts_at": start_in(clock)}).json()
+    code, out = run(deps, "remind", "--session", str(session["id"]))
+    assert code == 0 and "reminder(s) queued" in out
+    assert run(deps, "remind")[0] == 2
+    assert run(deps, "remind", "--case", str(case["id"]))[0] == 0
+    assert run(deps, "sessions", "cancel", str(session["id"]), "--reason", "storm") == (
+        0, f"session {session['id']} cancelled\n")
+    assert run(deps, "sessions", "cancel", str(session["id"]), "--reason", "x")[0] == 1
+    assert run(deps, "sessions", "cancel", "999", "--reason", "x")[0] == 1
+
+    code, out = run(deps, "users", "add", "Pat", "--role", "viewer",
+                    input="long enough pw\nlong enough pw\n")
+    assert code == 0 and "user pat (viewer) created" in out
+    code, out = run(deps, "users", "add", "sam", "--role", "staff", "--password", "short")
+    assert code == 1 and "at least 10 characters" in out
+    code, token = run(deps, "users", "token", "pat")
+    assert code == 0
+    me = api.client.get("/api/me", headers={"Authorization": f"Bearer {token.strip()}"})
+    assert me.json()["username"] == "pat"
+    assert run(deps, "users", "token", "ghost")[0] == 1

@@ -1,0 +1,178 @@
+"""Staff actions that matter in a pinch, from the command line (registered by ``main.py``):
+
+    python main.py remind --session ID | --case ID
+    python main.py cases decide ID --eligible/--ineligible --reason TEXT
+    python main.py sessions cancel ID --reason TEXT
+    python main.py users add USERNAME --role staff        (password prompted)
+    python main.py users token USERNAME --name cron       (prints a new API token once)
+
+Every command opens its own transaction. The click context object must provide
+``settings``, ``clock``, ``session_factory`` and ``policy`` (``main.App`` does).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import Clock
+from cases.database import transaction
+from cases.errors import DomainError
+from cases.models import MediationSession, StaffUser
+from cases.policy import Policy
+from cases.service import decide, find_case
+from scheduler import booking
+from scheduler.booking import Rules
+from scheduler.reminders import ReminderOffsets, trigger_reminder
+from settings import Settings
+from web.auth import create_user, issue_api_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    policy: Policy
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]: ...
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+actor_option = click.option("--actor", default="cli", show_default=True,
+                            help="Name recorded in the audit trail.")
+
+
+@click.command("remind")
+@click.option("--session", "session_id", type=int, help="Remind about this session.")
+@click.option("--case", "case_id", type=int, help="Remind about this case's booked session.")
+@actor_option
+@click.pass_obj
+@_errors
+def remind(deps: CliDeps, session_id: int | None, case_id: int | None, actor: str) -> None:
+    """Send a reminder now to every party and mediator of a session."""
+    if (session_id is None) == (case_id is None):
+        raise click.UsageError("give exactly one of --session or --case")
+    with transaction(deps.session_factory) as session:
+        rows = trigger_reminder(session, session_id=session_id, case_id=case_id,
+                                now=deps.clock.now(), actor=actor)
+        count = len(rows)
+    click.echo(f"{count} reminder(s) queued; the dispatcher sends them now.")
+
+
+@click.command("decide")
+@click.argument("ident")
+@click.option("--eligible/--ineligible", required=True, help="Approve or refuse mediation.")
+@click.option("--reason", help="Why (required when overriding the policy).")
+@actor_option
+@click.pass_obj
+@_errors
+def cases_decide(deps: CliDeps, ident: str, eligible: bool, reason: str | None,
+                 actor: str) -> None:
+    """Record the eligibility decision for case IDENT (id or log number)."""
+    with transaction(deps.session_factory) as session:
+        case = find_case(session, ident)
+        decide(session, case, eligible=eligible, reason=reason, policy=deps.policy,
+               now=deps.clock.now(), actor=actor)
+        state = case.state
+    click.echo(f"case {ident}: {state}")
+
+
+def _rules(deps: CliDeps) -> Rules:
+    return Rules(policy=deps.policy, offsets=ReminderOffsets.from_settings(deps.settings),
+                 time_zone=deps.settings.time_zone)
+
+
+@click.command("cancel")
+@click.argument("session_id", type=int)
+@click.option("--reason", required=True, help="Told to parties and kept in the audit trail.")
+@actor_option
+@click.pass_obj
+@_errors
+def sessions_cancel(deps: CliDeps, session_id: int, reason: str, actor: str) -> None:
+    """Cancel a session; everyone is told and the case goes back to scheduling."""
+    with transaction(deps.session_factory) as session:
+        row = session.get(MediationSession, session_id)
+        if row is None:
+            raise click.ClickException(f"session {session_id} not found")
+        booking.cancel(session, row, _rules(deps), reason=reason, now=deps.clock.now(),
+                       actor=actor)
+    click.echo(f"session {session_id} cancelled")
+
+
+@click.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "staff", "viewer"]), required=True)
+@click.password_option(help="At least 10 characters (prompted when left out).")
+@click.pass_obj
+@_errors
+def users_add(deps: CliDeps, username: str, role: str, password: str) -> None:
+    """Create a staff account."""
+    with transaction(deps.session_factory) as session:
+        user = create_user(session, username=username, password=password, role=role,
+                           now=deps.clock.now())
+        name = user.username
+    click.echo(f"user {name} ({role}) created")
+
+
+@click.command("token")
+@click.argument("username")
+@click.option("--name", default="script", show_default=True, help="What the token is for.")
+@click.pass_obj
+@_errors
+def users_token(deps: CliDeps, username: str, name: str) -> None:
+    """Print a new API token for USERNAME (shown once; only its hash is kept)."""
+    with transaction(deps.session_factory) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username.lower()))
+        if user is None or not user.active:
+            raise click.ClickException(f"no active user {username!r}")
+        _, plain = issue_api_token(session, user, name, deps.clock.now())
+    click.echo(plain)
+
+
+@click.group("sessions")
+def sessions_group() -> None:
+    """Mediation sessions."""
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts and API tokens."""
+
+
+sessions_group.add_command(sessions_cancel)
+users_group.add_command(users_add)
+users_group.add_command(users_token)
+
+
+def register(cli: click.Group) -> None:
+    """Add the web's commands to ``cli``, joining groups of the same name that already exist."""
+    cli.add_command(remind)
+    for group, commands in ((sessions_group, [sessions_cancel]),
+                            (users_group, [users_add, users_token])):
+        existing = cli.commands.get(group.name or "")
+        if isinstance(existing, click.Group):
+            for command in commands:
+                if command.name not in existing.commands:
+                    existing.add_command(command)
+        else:
+            cli.add_command(group)
+    cases = cli.commands.get("cases")
+    if isinstance(cases, click.Group) and "decide" not in cases.commands:
+        cases.add_command(cases_decide)
