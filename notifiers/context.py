@@ -6,11 +6,13 @@ number or email address other than the program's reaches a template.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from cases.links import sign_link
 from cases.models import MediationSession, Mediator, Notification, Party
@@ -22,6 +24,7 @@ LINK_PURPOSES: dict[str, str] = {
     NoticeKind.AVAILABILITY_REQUEST.value: "availability",
 }
 LINK_LIFETIME = timedelta(days=21)
+M = TypeVar("M", Party, Mediator, MediationSession)
 
 
 @dataclass(frozen=True)
@@ -50,41 +53,90 @@ def _parse_instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+class Lookup:
+    """The parties, mediators and sessions a batch of rows refers to, loaded in one query each and
+    held strongly (the ORM identity map is weak, so repeated ``session.get`` would re-query)."""
+
+    def __init__(self, session: Session, rows: Sequence[Notification] = ()) -> None:
+        self.session = session
+        self.parties: dict[int, Party] = {}
+        self.mediators: dict[int, Mediator] = {}
+        self.sessions: dict[int, MediationSession] = {}
+        self.preload(rows)
+
+    def preload(self, rows: Sequence[Notification]) -> None:
+        party_ids = {r.party_id for r in rows if r.party_id is not None} - self.parties.keys()
+        mediator_ids = {r.mediator_id for r in rows if r.mediator_id is not None} - self.mediators.keys()
+        session_ids = {i for r in rows if (i := _session_id(r)) is not None} - self.sessions.keys()
+        if party_ids:
+            parties = self.session.scalars(select(Party).where(Party.id.in_(party_ids)))
+            self.parties.update((p.id, p) for p in parties)
+        if mediator_ids:
+            mediators = self.session.scalars(select(Mediator).where(Mediator.id.in_(mediator_ids)))
+            self.mediators.update((m.id, m) for m in mediators)
+        if session_ids:
+            booked = self.session.scalars(
+                select(MediationSession)
+                .where(MediationSession.id.in_(session_ids))
+                .options(joinedload(MediationSession.venue))
+            )
+            self.sessions.update((s.id, s) for s in booked)
+
+    def _get(self, cache: dict[int, M], model: type[M], key: int | None) -> M | None:
+        if key is None:
+            return None
+        if key not in cache:
+            found = self.session.get(model, key)
+            if found is None:
+                return None
+            cache[key] = found
+        return cache[key]
+
+    def party(self, party_id: int | None) -> Party | None:
+        return self._get(self.parties, Party, party_id)
+
+    def mediator(self, mediator_id: int | None) -> Mediator | None:
+        return self._get(self.mediators, Mediator, mediator_id)
+
+    def mediation_session(self, session_id: int | None) -> MediationSession | None:
+        return self._get(self.sessions, MediationSession, session_id)
+
+
+def _session_id(row: Notification) -> int | None:
+    value = row.session_id or (row.context or {}).get("session_id")
+    return int(value) if value is not None else None
+
+
 def build_variables(
-    session: Session, row: Notification, program: ProgramInfo, *, now: datetime
+    lookup: Lookup, row: Notification, program: ProgramInfo, *, now: datetime
 ) -> dict[str, Any]:
     """Everything the templates of ``row.kind`` may use; keys are always present (None if n/a)."""
     context = row.context or {}
     language = language_of(row.language)
     zone = program.time_zone
     recipient: dict[str, Any] = {"first_name": "", "kind": row.recipient_kind, "role": None}
-    party: Party | None = None
-    if row.party_id is not None:
-        party = session.get(Party, row.party_id)
-        if party is not None:
-            zone = party.time_zone or zone
-            recipient.update(first_name=party.full_name.split()[0], role=party.role)
-    elif row.mediator_id is not None:
-        mediator = session.get(Mediator, row.mediator_id)
-        if mediator is not None:
-            zone = mediator.time_zone or zone
-            recipient.update(first_name=mediator.full_name.split()[0], role="mediator")
+    party = lookup.party(row.party_id)
+    mediator = lookup.mediator(row.mediator_id) if party is None else None
+    if party is not None:
+        zone = party.time_zone or zone
+        recipient.update(first_name=party.full_name.split()[0], role=party.role)
+    elif mediator is not None:
+        zone = mediator.time_zone or zone
+        recipient.update(first_name=mediator.full_name.split()[0], role="mediator")
 
     session_vars: dict[str, Any] | None = None
-    session_id = row.session_id or context.get("session_id")
-    if session_id is not None:
-        booked = session.get(MediationSession, int(session_id))
-        if booked is not None:
-            venue = booked.venue
-            video = venue.kind == "video"
-            session_vars = {
-                "when": format_when(booked.starts_at, zone, language),
-                "minutes": int((booked.ends_at - booked.starts_at).total_seconds() // 60),
-                "video": video,
-                "video_url": venue.video_url if video else None,
-                "place": venue.name,
-                "address": venue.address,
-            }
+    booked = lookup.mediation_session(_session_id(row))
+    if booked is not None:
+        venue = booked.venue
+        video = venue.kind == "video"
+        session_vars = {
+            "when": format_when(booked.starts_at, zone, language),
+            "minutes": int((booked.ends_at - booked.starts_at).total_seconds() // 60),
+            "video": video,
+            "video_url": venue.video_url if video else None,
+            "place": venue.name,
+            "address": venue.address,
+        }
 
     deadline = _parse_instant(context.get("deadline"))
     link = None

@@ -15,10 +15,12 @@ One batch is three kinds of short transaction, never a transaction around a netw
    a staff alert and, for parties, a fallback on their other channel.
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing. Such a row is reclaimed after its lease and
-sent again, flagged ``in doubt`` (audit ``notice.resent_in_doubt``); the provider then holds two
-messages that carry the same notice id (Twilio StatusCallback ``?notice=``, SendGrid
-``custom_args.notice_id``), which is how the duplicate is detected and reported.
+provider accepting a message and step 3 committing. Recording message *i* overlaps with sending
+message *i+1* (a second thread), so a killed worker leaves at most two such messages. Its rows are
+reclaimed after the lease (at once if it restarts under the same worker id) and sent again, flagged
+``in doubt`` (audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the
+same notice id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the
+delivery report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
@@ -31,17 +33,18 @@ import random
 import socket
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
 from cases.clock import Clock
-from cases.models import Mediator, Notification, NotificationStatus, Party
+from cases.models import Notification, NotificationStatus, Party
 from cases.outbox import NoticeKind
 from cases.privacy import mask_email, mask_phone
 from notifiers.base import (
@@ -55,7 +58,7 @@ from notifiers.base import (
     SendError,
     TransientSendError,
 )
-from notifiers.context import ProgramInfo, build_variables
+from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer
 from notifiers.tracking import alert_staff, fall_back
@@ -73,6 +76,25 @@ class DispatchPolicy:
     backoff_cap: timedelta = timedelta(hours=2)
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
+
+
+_table = cast(Table, Notification.__table__)
+_MARK_SENT = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("nid"),
+        _table.c.claimed_by == bindparam("worker"),
+        _table.c.status == NotificationStatus.SENDING.value,
+    )
+    .values(
+        status=NotificationStatus.SENT.value,
+        provider_message_id=bindparam("pid", type_=_table.c.provider_message_id.type),
+        sent_at=bindparam("at", type_=_table.c.sent_at.type),
+        claimed_by=None,
+        claimed_until=None,
+        next_attempt_at=None,
+    )
+)
 
 
 def backoff_delay(attempt: int, policy: DispatchPolicy, rng: random.Random) -> timedelta:
@@ -135,27 +157,49 @@ class Dispatcher:
         self.worker_id = worker_id
         self.policy = policy or DispatchPolicy()
         self.rng = rng or random.Random()
+        self._engine: Engine = session_factory.kw["bind"]
+        self._postgres = self._engine.dialect.name == "postgresql"
 
     # -- the loop ---------------------------------------------------------------------------
     def run_once(self) -> DispatchReport:
-        """Claim one batch, send it, record the results. Returns what happened."""
+        """Claim one batch, send it, record the results. Returns what happened.
+
+        Sending is sequential; recording message *i* (a short transaction on a second thread)
+        overlaps with sending message *i+1*, and never more than that: the next record waits for
+        the previous one, so at most two accepted messages are ever unrecorded at once.
+        """
         report = DispatchReport()
         batch = self.claim(report)
-        for index, item in enumerate(batch):
-            if self.clock.now() >= item.lease_until - self.policy.lease / 5:
-                self._release(batch[index:], report)  # never send on a lease about to lapse
-                break
-            self.deliver(item, report)
+        if not batch:
+            return report
+        pending: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record") as recorder:
+            for index, item in enumerate(batch):
+                if self.clock.now() >= item.lease_until - self.policy.lease / 5:
+                    if pending is not None:
+                        pending.result()
+                    self._release(batch[index:], report)  # never send on a lease about to lapse
+                    break
+                outcome = self.send(item)
+                if pending is not None:
+                    pending.result()  # surfaces a failed record instead of losing it
+                pending = recorder.submit(self.record, item, outcome, report)
+            if pending is not None:
+                pending.result()
         return report
 
-    def deliver(self, item: Claimed, report: DispatchReport) -> None:
-        notifier = self.notifiers[item.message.channel]
+    def send(self, item: Claimed) -> Receipt | SendError:
+        """Step 2, outside any transaction: the provider's answer, as a value."""
         try:
-            receipt = notifier.send(item.message)
+            return self.notifiers[item.message.channel].send(item.message)
         except SendError as exc:
-            self._record_failure(item, exc, report)
+            return exc
+
+    def record(self, item: Claimed, outcome: Receipt | SendError, report: DispatchReport) -> None:
+        if isinstance(outcome, SendError):
+            self._record_failure(item, outcome, report)
         else:
-            self._record_success(item, receipt, report)
+            self._record_success(item, outcome, report)
 
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
@@ -202,22 +246,26 @@ class Dispatcher:
                 .order_by(Notification.due_at, Notification.id)
                 .limit(self.policy.batch_size)
             )
-            if session.get_bind().dialect.name == "postgresql":
+            if self._postgres:
                 query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            lookup = Lookup(session, rows)
             claimed = []
-            for row in session.scalars(query):
-                item = self._prepare(session, row, now, report)
-                if item is not None:
-                    claimed.append(item)
+            with session.no_autoflush:  # one batched UPDATE at commit, not one per row
+                for row in rows:
+                    item = self._prepare(lookup, row, now, report)
+                    if item is not None:
+                        claimed.append(item)
             report.claimed += len(claimed)
         return claimed
 
     def _prepare(
-        self, session: Session, row: Notification, now: datetime, report: DispatchReport
+        self, lookup: Lookup, row: Notification, now: datetime, report: DispatchReport
     ) -> Claimed | None:
+        session = lookup.session
         channel = Channel(row.channel)
         in_doubt = row.status == NotificationStatus.SENDING.value
-        party = session.get(Party, row.party_id) if row.party_id is not None else None
+        party = lookup.party(row.party_id)
         if party is not None and (
             (channel is Channel.SMS and party.sms_opted_out)
             or (channel is Channel.EMAIL and party.email_opted_out)
@@ -232,7 +280,8 @@ class Dispatcher:
             report.cancelled += 1
             return None
         if channel is Channel.SMS:
-            zone = self._zone(session, row, party)
+            person = party or lookup.mediator(row.mediator_id)
+            zone = person.time_zone if person is not None else self.program.time_zone
             allowed = next_allowed_sms_time(
                 now, zone, self.policy.quiet_hours_start, self.policy.quiet_hours_end
             )
@@ -246,7 +295,7 @@ class Dispatcher:
         try:
             if notifier is None:
                 raise LookupError(f"no notifier configured for {channel.value}")
-            message = self._render(session, row, channel, now)
+            message = self._render(lookup, row, channel, now)
         except (TemplateError, LookupError, ValueError, TypeError) as exc:
             reason = f"cannot prepare: {type(exc).__name__}: {exc}"[:500]
             self._finish(session, row, NotificationStatus.FAILED, reason, now)
@@ -266,19 +315,8 @@ class Dispatcher:
         row.attempts += 1
         return Claimed(row.id, message, row.attempts, in_doubt, lease_until)
 
-    def _zone(self, session: Session, row: Notification, party: Party | None) -> str:
-        if party is not None:
-            return party.time_zone
-        if row.mediator_id is not None:
-            mediator = session.get(Mediator, row.mediator_id)
-            if mediator is not None:
-                return mediator.time_zone
-        return self.program.time_zone
-
-    def _render(
-        self, session: Session, row: Notification, channel: Channel, now: datetime
-    ) -> OutgoingMessage:
-        variables = build_variables(session, row, self.program, now=now)
+    def _render(self, lookup: Lookup, row: Notification, channel: Channel, now: datetime) -> OutgoingMessage:
+        variables = build_variables(lookup, row, self.program, now=now)
         kind = NoticeKind(row.kind)
         rendered = self.renderer.render(kind, row.language, channel, variables)
         to = row.to_address or (self.program.email if channel is Channel.EMAIL else "")
@@ -310,28 +348,27 @@ class Dispatcher:
         )
 
     def _record_success(self, item: Claimed, receipt: Receipt, report: DispatchReport) -> None:
+        """The hot path: one short Core transaction, no ORM unit of work."""
         now = self.clock.now()
-        with self.session_factory() as session, session.begin():
-            result = session.execute(
-                update(Notification)
-                .where(self._owned(item))
-                .values(
-                    status=NotificationStatus.SENT.value,
-                    provider_message_id=receipt.provider_message_id,
-                    sent_at=now,
-                    claimed_by=None,
-                    claimed_until=None,
-                    next_attempt_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+        with self._engine.begin() as connection:
+            if self._postgres:
+                # The commit need not wait for the WAL flush: if PostgreSQL itself crashed before
+                # the flush, the row would be back to 'sending' and resent "in doubt" - the same
+                # path as a dispatcher crash. A dispatcher crash after commit loses nothing.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            result = connection.execute(
+                _MARK_SENT,
+                {"nid": item.notification_id, "worker": self.worker_id,
+                 "pid": receipt.provider_message_id, "at": now},
+            )  # fmt: skip
+            if result.rowcount == 1:
                 report.sent += 1
                 report.receipts.append(receipt)
                 return
-            # Our lease lapsed and another worker took the row: it may send it again.
-            report.lost_lease += 1
-            log.warning("notice %s sent after its lease was lost", item.notification_id)
+        # Our lease lapsed and another worker took the row: it may send it again.
+        report.lost_lease += 1
+        log.warning("notice %s sent after its lease was lost", item.notification_id)
+        with self.session_factory() as session, session.begin():
             audit.record(session, at=now, actor=ACTOR, action="notice.sent_after_lease_lost",
                          subject_kind="notification", subject_id=item.notification_id,
                          provider_message_id=receipt.provider_message_id)  # fmt: skip

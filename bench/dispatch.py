@@ -1,0 +1,225 @@
+"""Notices per second through the whole outbox path, beside bare SDK calls, against the emulator.
+
+    python bench/dispatch.py [--count 1000] [--backend sqlite|postgres] [--channel sms|email]
+
+Both measurements run in this process against the same emulator (a separate process, as the
+providers would be), one after the other, sequentially:
+
+- **bare**: ``client.messages.create(...)`` (or SendGrid ``send``) in a loop, nothing else;
+- **outbox**: due notices already in the database, drained by ``Dispatcher.run_once`` — claim
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), load the recipient, render the template, store the
+  body, send through the same SDK, record the provider id in its own transaction.
+
+Prints both rates and their ratio (target: outbox >= 0.8 x bare and >= 200 notices/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from sqlalchemy import Engine, insert  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from cases.clock import FixedClock  # noqa: E402
+from cases.database import make_engine, make_session_factory, upgrade  # noqa: E402
+from cases.models import Case, Notification, Party  # noqa: E402
+from notifiers.base import Channel, OutgoingMessage  # noqa: E402
+from notifiers.context import ProgramInfo  # noqa: E402
+from notifiers.dispatcher import Dispatcher, DispatchPolicy  # noqa: E402
+from notifiers.emulator import EmulatorClient, EmulatorConfig  # noqa: E402
+from notifiers.rendering import Renderer  # noqa: E402
+from notifiers.sendgrid_email import SendGridEmailNotifier  # noqa: E402
+from notifiers.twilio_sms import TwilioSmsNotifier  # noqa: E402
+
+CONFIG = EmulatorConfig()
+FROM = "+13125550100"
+POSTGRES = os.environ.get("CMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notifiers.emulator", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # "emulator listening on ..."
+    return process, f"http://127.0.0.1:{port}"
+
+
+def database(backend: str, workdir: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        upgrade(url)
+        return url, None
+    name = f"cmp_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_url(POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url, name
+
+
+def seed(url: str, count: int, channel: Channel, now: datetime) -> None:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        parties = []
+        for n in range(50):
+            case = Case(log_number=f"B-{n}", incident_date=date(2026, 10, 1), created_at=now, updated_at=now)
+            session.add(case)
+            session.flush()
+            party = Party(
+                case_id=case.id, role="complainant", full_name=f"Party {n}", phone=f"+1312555{n:04d}",
+                email=f"party{n}@example.org", language=("en", "es", "pl", "zh", "ar")[n % 5],
+                channels=[channel.value], created_at=now,
+            )  # fmt: skip
+            session.add(party)
+            session.flush()
+            parties.append(party)
+        rows = []
+        for i in range(count):
+            party = parties[i % len(parties)]
+            rows.append(
+                {
+                    "idempotency_key": f"{party.case_id}:party{party.id}:outcome:{i}:{channel.value}",
+                    "case_id": party.case_id, "party_id": party.id, "recipient_kind": "party",
+                    "kind": "outcome", "channel": channel.value, "language": party.language,
+                    "to_address": party.phone if channel is Channel.SMS else party.email,
+                    "context": {"case_id": party.case_id, "outcome": "successful"}, "due_at": now,
+                    "status": "pending", "attempts": 0, "attachments": [], "created_at": now,
+                }
+            )  # fmt: skip
+        session.execute(insert(Notification), rows)
+    engine.dispose()
+
+
+def notifier(channel: Channel, base_url: str) -> TwilioSmsNotifier | SendGridEmailNotifier:
+    if channel is Channel.SMS:
+        return TwilioSmsNotifier(
+            account_sid=CONFIG.twilio_account_sid, auth_token=CONFIG.twilio_auth_token, from_number=FROM,
+            status_callback_url="https://cmp.example.org/webhooks/twilio/status", base_url=base_url,
+        )  # fmt: skip
+    return SendGridEmailNotifier(
+        api_key=CONFIG.sendgrid_api_key, from_email="cmp@example.org", base_url=base_url
+    )
+
+
+def bare_seconds(sender: TwilioSmsNotifier | SendGridEmailNotifier, count: int, offset: int) -> float:
+    """The SDK alone: the same client object the outbox uses, one call per message."""
+    channel = sender.channel
+    body = "Community Mediation Program: Thank you for taking part. Complaint CMP-12 is closed."
+    started = time.perf_counter()
+    if isinstance(sender, TwilioSmsNotifier):
+        client, callback = sender._client, sender.status_callback_for
+        for i in range(offset, offset + count):
+            client.messages.create(to="+13125550001", from_=FROM, body=body, status_callback=callback(i))
+    else:
+        for i in range(offset, offset + count):
+            sender._client.send(
+                sender.build(OutgoingMessage(i, channel, "a@example.org", body, "Subject", body))
+            )
+    return time.perf_counter() - started
+
+
+def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNotifier, now: datetime,
+                    batch: int) -> Dispatcher:  # fmt: skip
+    return Dispatcher(
+        make_session_factory(engine),
+        {sender.channel: sender},
+        FixedClock(now),
+        renderer=Renderer(),
+        program=ProgramInfo("Community Mediation Program", "+13127463594", "cmp@example.org",
+                            "https://cmp.example.org", "secret" * 8),
+        worker_id="bench",
+        policy=DispatchPolicy(batch_size=batch),
+    )  # fmt: skip
+
+
+def outbox_seconds(dispatcher: Dispatcher, count: int) -> float:
+    """Drain ``count`` due notices: claim, render, send, record."""
+    sent = 0
+    started = time.perf_counter()
+    while sent < count:
+        report = dispatcher.run_once()
+        if report.touched == 0:
+            raise SystemExit(f"only {sent} of {count} notices were sent")
+        sent += report.sent
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--channel", choices=["sms", "email"], default="sms")
+    parser.add_argument("--batch", type=int, default=100, help="dispatcher batch size and round size")
+    args = parser.parse_args()
+    channel = Channel(args.channel)
+    now = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 10:00 in Chicago: outside quiet hours
+    emulator, base_url = start_emulator()
+    workdir = Path(tempfile.mkdtemp(prefix="cmp-bench-"))
+    url, pg_name = database(args.backend, workdir)
+    control = EmulatorClient(base_url)
+    try:
+        seed(url, args.count, channel, now)
+        engine = make_engine(url)
+        sender = notifier(channel, base_url)
+        dispatcher = make_dispatcher(engine, sender, now, args.batch)
+        bare_seconds(sender, 100, 10**6)  # warm up connections and code paths
+        control.reset()
+        # Interleave the two in rounds so that both see the same machine (other load comes
+        # and goes on a shared 2-core box); sum the times.
+        rounds = max(1, args.count // args.batch)
+        bare_time = outbox_time = 0.0
+        for r in range(rounds):
+            bare_time += bare_seconds(sender, args.batch, 10**7 + r * args.batch)
+            outbox_time += outbox_seconds(dispatcher, args.batch)
+        engine.dispose()
+        stats = control.stats()
+        assert stats["count"] == 2 * rounds * args.batch and stats["distinct_notices"] == stats["count"], (
+            stats
+        )
+        bare = rounds * args.batch / bare_time
+        outbox = rounds * args.batch / outbox_time
+        ratio = outbox / bare
+        print(f"backend={args.backend} channel={channel.value} notices={args.count}")
+        print(f"bare SDK calls : {bare:8.1f} /s")
+        print(f"outbox path    : {outbox:8.1f} /s")
+        print(f"ratio          : {ratio:8.2f}  (target >= 0.80, and outbox >= 200/s)")
+        if ratio < 0.8 or outbox < 200:
+            print("BELOW TARGET")
+    finally:
+        control.close()
+        emulator.terminate()
+        emulator.wait()
+        if pg_name:
+            admin = make_url(POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
