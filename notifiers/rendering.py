@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from cases.outbox import Channel, NoticeKind
-from notifiers.segments import count_segments, fold_to_gsm7
+from notifiers.segments import count_segments, fold_to_gsm7, is_gsm7
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES: tuple[str, ...] = ("en", "es", "pl", "zh", "ar")
@@ -146,9 +146,9 @@ class Renderer:
 
     def sms(self, kind: NoticeKind, language: str, variables: Mapping[str, Any]) -> RenderedSms:
         body = " ".join(self._render(kind, language, "sms", variables).split())
-        if language_of(language) in GSM_FOLDABLE:
+        if language_of(language) in GSM_FOLDABLE and not is_gsm7(body):
             folded = fold_to_gsm7(body)
-            if count_segments(folded).encoding == "GSM-7":
+            if is_gsm7(folded):
                 body = folded
         counted = count_segments(body)
         return RenderedSms(body, counted.encoding, counted.segments)

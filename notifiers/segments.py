@@ -4,6 +4,7 @@ code units so an emoji costs two)."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,13 +23,16 @@ class SegmentCount:
     segments: int
 
 
+GSM7 = GSM7_BASIC | GSM7_EXTENDED
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return set(text) <= GSM7
 
 
 def count_segments(text: str) -> SegmentCount:
     if is_gsm7(text):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        units = len(text) + sum(map(text.count, GSM7_EXTENDED))
         single, multi, encoding = 160, 153, "GSM-7"
     else:
         units = len(text.encode("utf-16-le")) // 2
@@ -42,17 +46,19 @@ def fold_to_gsm7(text: str) -> str:
     """Latin letters with diacritics outside GSM-7 (ą, ł, á, ó…) replaced by their base letter,
     typographic quotes and dashes by ASCII — what Twilio's Smart Encoding does. Characters with no
     GSM-7 equivalent are left alone (the text then stays UCS-2)."""
-    out = []
-    for ch in text:
-        if ch in GSM7_BASIC or ch in GSM7_EXTENDED:
-            out.append(ch)
-            continue
-        replacement = _FOLD.get(ch)
-        if replacement is None:
-            base = unicodedata.normalize("NFD", ch)[0]
-            replacement = base if base in GSM7_BASIC else ch
-        out.append(replacement)
-    return "".join(out)
+    outside = set(text) - GSM7
+    if not outside:
+        return text
+    return text.translate({ord(ch): _fold_char(ch) for ch in outside})
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    replacement = _FOLD.get(ch)
+    if replacement is not None:
+        return replacement
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base in GSM7_BASIC else ch
 
 
 _FOLD = {
