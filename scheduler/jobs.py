@@ -1,0 +1,193 @@
+"""The timed work, each job a plain function ``(session_factory, clock, deps) -> result``.
+
+APScheduler only decides *when* a job looks; the rows decide *what* is due, so every job is safe
+to run late, twice, or after a restart: it reads ``clock.now()`` once, finds what is due by
+querying, and changes it in its own transaction(s). The same functions back the CLI (``main.py``)
+and the tests, which call them directly with a ``FixedClock``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from calendars.base import CalendarSource
+from calendars.intervals import Interval
+from calendars.sync import DEFAULT_HORIZON, Snapshot, busy_from_json, busy_to_json, pull_with_fallback
+from cases import service
+from cases.clock import Clock
+from cases.database import transaction
+from cases.models import (
+    Case,
+    MediationSession,
+    Mediator,
+    MediatorCalendarSnapshot,
+    Notification,
+    NotificationStatus,
+    SessionStatus,
+)
+from cases.outbox import NoticeKind, enqueue
+from scheduler import booking, reminders
+from scheduler.booking import Rules
+from scheduler.candidates import Matcher, MatchRun, match_and_book
+from scheduler.matching import match
+
+log = logging.getLogger(__name__)
+
+SessionFactory = sessionmaker[Session]
+
+
+class OutboxDispatcher(Protocol):
+    """``notifiers.dispatcher.Dispatcher``: claims one batch of due rows, sends, records."""
+
+    def run_once(self) -> Any: ...
+
+
+SourceFor = Callable[[Mediator], CalendarSource | None]
+"""The mediator's calendar source (CalDAV, ICS feed), or None when they keep no calendar."""
+
+
+@dataclass(frozen=True)
+class JobDeps:
+    rules: Rules
+    dispatcher: OutboxDispatcher | None = None
+    calendar_source: SourceFor | None = None
+    matcher: Matcher = field(default=match)
+    max_dispatch_batches: int = 20
+
+
+def withdraw_stale_reminders(session: Session, *, now: datetime) -> int:
+    """Pending reminders of sessions that are no longer booked or have started never go out."""
+    rows = session.scalars(
+        select(Notification).join(MediationSession,
+                                  MediationSession.id == Notification.session_id)
+        .where(Notification.kind == NoticeKind.REMINDER.value,
+               Notification.status == NotificationStatus.PENDING.value,
+               (MediationSession.status != SessionStatus.BOOKED.value)
+               | (MediationSession.starts_at <= now))).all()
+    for row in rows:
+        row.status = NotificationStatus.CANCELLED.value
+        row.last_error = "session no longer upcoming"
+    return len(rows)
+
+
+def dispatch_outbox(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:
+    """Withdraw stale reminders, then let the dispatcher drain what is due. Returns batches run.
+
+    Safe in every worker at once: the dispatcher claims rows (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL) before sending them.
+    """
+    with transaction(factory) as session:
+        withdraw_stale_reminders(session, now=clock.now())
+    if deps.dispatcher is None:
+        log.warning("no dispatcher configured: the outbox is not being delivered")
+        return 0
+    batches = 0
+    while batches < deps.max_dispatch_batches:
+        report = deps.dispatcher.run_once()
+        batches += 1
+        if not getattr(report, "touched", 0):
+            break
+    return batches
+
+
+def expire_consents(factory: SessionFactory, clock: Clock, deps: JobDeps) -> list[int]:
+    """Cases whose consent deadline passed return to investigation; staff are told."""
+    with transaction(factory) as session:
+        return service.expire_consents(session, now=clock.now())
+
+
+def expire_holds(factory: SessionFactory, clock: Clock, deps: JobDeps) -> list[int]:
+    with transaction(factory) as session:
+        return booking.expire_holds(session, now=clock.now())
+
+
+def plan_reminders(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:
+    """Make sure every upcoming booked session has its reminder plan (idempotent)."""
+    now = clock.now()
+    with transaction(factory) as session:
+        rows = session.scalars(select(MediationSession).where(
+            MediationSession.status == SessionStatus.BOOKED.value,
+            MediationSession.starts_at > now)).all()
+        for row in rows:
+            reminders.apply_plan(session, row, deps.rules.offsets, now)
+        return len(rows)
+
+
+def match_new_cases(factory: SessionFactory, clock: Clock, deps: JobDeps) -> MatchRun:
+    """Run the matcher over consented cases still without a session and book its proposals."""
+    return match_and_book(factory, deps.rules, now=clock.now(), matcher=deps.matcher)
+
+
+def _previous(row: MediatorCalendarSnapshot | None) -> Snapshot | None:
+    if row is None or row.fetched_at is None:
+        return None
+    coverage = (Interval(row.last_ok_at, row.last_ok_at + DEFAULT_HORIZON)
+                if row.last_ok_at is not None else None)
+    return Snapshot(busy_from_json(row.busy), row.fetched_at, row.last_ok_at, coverage,
+                    row.stale, row.last_error)
+
+
+def pull_calendars(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict[int, str | None]:
+    """Read each mediator's busy time; a failing source keeps its last copy, marked stale, and
+    staff are told once per failure streak. Returns {mediator id: error or None}."""
+    if deps.calendar_source is None:
+        return {}
+    with transaction(factory) as session:
+        mediators = list(session.scalars(select(Mediator).where(
+            Mediator.active.is_(True), Mediator.calendar_kind != "none")))
+        previous = {m.id: _previous(session.get(MediatorCalendarSnapshot, m.id))
+                    for m in mediators}
+    results: dict[int, str | None] = {}
+    for mediator in mediators:
+        source = deps.calendar_source(mediator)
+        if source is None:
+            continue
+        now = clock.now()
+        snap = pull_with_fallback(source, previous[mediator.id], now)  # network: no transaction
+        results[mediator.id] = snap.error
+        with transaction(factory) as session:
+            row = session.get(MediatorCalendarSnapshot, mediator.id)
+            was_failing = row is not None and row.last_error is not None
+            if row is None:
+                row = MediatorCalendarSnapshot(mediator_id=mediator.id)
+                session.add(row)
+            row.fetched_at, row.last_ok_at = snap.fetched_at, snap.last_ok_at
+            row.busy, row.stale, row.last_error = busy_to_json(snap.busy), snap.stale, snap.error
+            if snap.error is not None and not was_failing:
+                enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
+                        occurrence=f"calendar-{mediator.id}-{now.isoformat()}",
+                        context={"alert": "calendar_unreachable", "mediator_id": mediator.id})
+    return results
+
+
+def daily_digest(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict[str, Any]:
+    """One staff alert a day with the counts staff act on (idempotent per local day)."""
+    now = clock.now()
+    day = now.astimezone(ZoneInfo(deps.rules.time_zone)).date()
+    with transaction(factory) as session:
+        states = dict(session.execute(select(Case.state, func.count(Case.id))
+                                      .group_by(Case.state)).tuples().all())
+        upcoming = session.scalar(select(func.count(MediationSession.id)).where(
+            MediationSession.status == SessionStatus.BOOKED.value,
+            MediationSession.starts_at > now,
+            MediationSession.starts_at <= now + timedelta(days=7))) or 0
+        failed = session.scalar(select(func.count(Notification.id)).where(
+            Notification.status.in_([NotificationStatus.FAILED.value,
+                                     NotificationStatus.DEAD.value]),
+            Notification.created_at >= now - timedelta(days=1))) or 0
+        overdue = session.scalar(select(func.count(Case.id)).where(
+            Case.state.in_(["consented", "scheduling"]), Case.booking_deadline <= now)) or 0
+        counts: dict[str, Any] = {"cases_by_state": states, "sessions_next_7_days": upcoming,
+                                  "notices_failed_24h": failed, "past_booking_deadline": overdue}
+        enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
+                occurrence=f"digest-{day.isoformat()}",
+                context={"alert": "daily_digest", "date": day.isoformat(), **counts})
+    return counts
