@@ -34,7 +34,7 @@ import socket
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -125,7 +125,6 @@ class DispatchReport:
     lost_lease: int = 0
     released: int = 0
     in_doubt: int = 0
-    receipts: list[Receipt] = field(default_factory=list, repr=False)
 
     @property
     def touched(self) -> int:
@@ -270,9 +269,7 @@ class Dispatcher:
             (channel is Channel.SMS and party.sms_opted_out)
             or (channel is Channel.EMAIL and party.email_opted_out)
         ):
-            self._finish(
-                session, row, NotificationStatus.CANCELLED, f"recipient opted out of {channel.value}", now
-            )
+            self._finish(row, NotificationStatus.CANCELLED, f"recipient opted out of {channel.value}")
             audit.record(session, at=now, actor=ACTOR, action="notice.cancelled_opted_out",
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                          channel=channel.value, kind=row.kind)  # fmt: skip
@@ -298,7 +295,7 @@ class Dispatcher:
             message = self._render(lookup, row, channel, now)
         except (TemplateError, LookupError, ValueError, TypeError) as exc:
             reason = f"cannot prepare: {type(exc).__name__}: {exc}"[:500]
-            self._finish(session, row, NotificationStatus.FAILED, reason, now)
+            self._finish(row, NotificationStatus.FAILED, reason)
             alert_staff(session, row, "notice_dead", reason, now)
             report.failed += 1
             return None
@@ -363,7 +360,6 @@ class Dispatcher:
             )  # fmt: skip
             if result.rowcount == 1:
                 report.sent += 1
-                report.receipts.append(receipt)
                 return
         # Our lease lapsed and another worker took the row: it may send it again.
         report.lost_lease += 1
@@ -393,11 +389,11 @@ class Dispatcher:
                 return
             party = session.get(Party, row.party_id) if row.party_id is not None else None
             if isinstance(error, TransientSendError):
-                self._finish(session, row, NotificationStatus.DEAD, reason, now)
+                self._finish(row, NotificationStatus.DEAD, reason)
                 report.dead += 1
                 action, alert = "notice.dead", "notice_dead"
             else:
-                self._finish(session, row, NotificationStatus.FAILED, reason, now)
+                self._finish(row, NotificationStatus.FAILED, reason)
                 report.failed += 1
                 action, alert = "notice.failed", "notice_dead"
                 permanent = error if isinstance(error, PermanentSendError) else None
@@ -437,9 +433,7 @@ class Dispatcher:
 
     # -- helpers ----------------------------------------------------------------------------
     @staticmethod
-    def _finish(
-        session: Session, row: Notification, status: NotificationStatus, reason: str, now: datetime
-    ) -> None:
+    def _finish(row: Notification, status: NotificationStatus, reason: str) -> None:
         row.status = status.value
         row.last_error = reason
         row.claimed_by = row.claimed_until = None

@@ -235,7 +235,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif to in state.opted_out:
             error = (400, 21610, "Attempt to send to unsubscribed recipient")
         if error is not None:
-            state.take_fault("sms", to)  # counts the request
             state.note_rejected()
             self._reply(error[0], _twilio_error(*error))
             return
@@ -279,14 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, _sendgrid_error("Bad Request", None))
             return
         problem = _validate_mail(mail)
-        to = ""
-        if problem is None:
-            to = mail["personalizations"][0]["to"][0]["email"]
-        delay_ms, fault = state.take_fault("email", to)
         if problem is not None:
             state.note_rejected()
             self._reply(400, _sendgrid_error(*problem))
             return
+        to = mail["personalizations"][0]["to"][0]["email"]
+        delay_ms, fault = state.take_fault("email", to)
         if delay_ms:
             time.sleep(delay_ms / 1000)
         if fault is not None and fault.status is not None:

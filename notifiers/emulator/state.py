@@ -104,27 +104,25 @@ class EmulatorState:
             self.by_sid[message.sid] = message
 
     def note_rejected(self) -> None:
+        """A request refused before any scripted fault applies (auth, validation)."""
         with self._lock:
+            self.requests += 1
             self.rejected += 1
+
+    def _summary(self) -> dict[str, Any]:
+        notices = Counter(m.notice for m in self.messages if m.notice is not None)
+        return {
+            "count": len(self.messages),
+            "requests": self.requests,
+            "rejected": self.rejected,
+            "distinct_notices": len(notices),
+            "duplicates": {n: c for n, c in notices.items() if c > 1},
+        }
 
     def snapshot(self, since: int = 0) -> dict[str, Any]:
         with self._lock:
-            notices = Counter(m.notice for m in self.messages if m.notice is not None)
-            return {
-                "count": len(self.messages),
-                "requests": self.requests,
-                "rejected": self.rejected,
-                "duplicates": {n: c for n, c in notices.items() if c > 1},
-                "messages": [m.as_json() for m in self.messages[since:]],
-            }
+            return {**self._summary(), "messages": [m.as_json() for m in self.messages[since:]]}
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            notices = Counter(m.notice for m in self.messages if m.notice is not None)
-            return {
-                "count": len(self.messages),
-                "requests": self.requests,
-                "rejected": self.rejected,
-                "distinct_notices": len(notices),
-                "duplicates": {n: c for n, c in notices.items() if c > 1},
-            }
+            return self._summary()
