@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -110,7 +110,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for noisy in ("alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     if ctx.obj is None:
         try:
             ctx.obj = build_app()
@@ -414,8 +415,139 @@ def demo(app: App, directory: Path | None) -> None:
              f"{len(result.sent)} messages")
 
 
-def today_in(app: App) -> date:
-    return app.clock.now().astimezone(ZoneInfo(app.settings.time_zone)).date()
+# --- the running service ------------------------------------------------------------------------------
+
+def calendar_source_for(clock: Clock) -> Callable[[Any], Any]:
+    """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any."""
+    from calendars.ics_feed import IcsFeedSource
+    from calendars.push import SESSION_UID_DOMAIN, writer_for
+
+    def source(mediator: Any) -> Any:
+        if mediator.calendar_kind == "ics" and mediator.calendar_url:
+            return IcsFeedSource(mediator.calendar_url, default_zone=mediator.time_zone,
+                                 own_domain=SESSION_UID_DOMAIN)
+        return writer_for(mediator, clock)
+
+    return source
+
+
+def job_deps(app: App) -> Any:
+    from notifiers.wiring import build_dispatcher
+    from scheduler.booking import Rules
+    from scheduler.jobs import JobDeps
+    from scheduler.reminders import ReminderOffsets
+
+    rules = Rules(policy=app.policy, offsets=ReminderOffsets.from_settings(app.settings),
+                  time_zone=app.settings.time_zone)
+    dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
+    return JobDeps(rules=rules, dispatcher=dispatcher,
+                   calendar_source=calendar_source_for(app.clock))
+
+
+def _stop_on_signals(stop: Any) -> None:
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        logging.getLogger("main").info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _worker_thread(app: App, stop: Any) -> Any:
+    import threading
+
+    from scheduler.service import WorkerConfig, run_worker
+
+    config = WorkerConfig.from_settings(app.settings)
+    thread = threading.Thread(
+        target=run_worker, name="cmp-worker",
+        args=(config, app.session_factory, app.clock, stop, job_deps(app)), daemon=True)
+    thread.start()
+    return thread
+
+
+@cli.command()
+@pass_app
+@domain_errors
+def worker(app: App) -> None:
+    """The scheduler (one active per database, the others stand by) and the outbox dispatcher."""
+    import threading
+
+    from scheduler.service import WorkerConfig, run_worker
+
+    if app.settings.migrate_on_start:
+        app.upgrade()
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    run_worker(WorkerConfig.from_settings(app.settings), app.session_factory, app.clock, stop,
+               job_deps(app))
+
+
+@cli.command()
+@pass_app
+@domain_errors
+def serve(app: App) -> None:
+    """HTTP (staff API, dashboard, party pages, webhooks) with the worker beside it."""
+    import threading
+
+    import uvicorn
+
+    from web.app import create_app
+
+    if app.settings.migrate_on_start:
+        app.upgrade()
+    stop = threading.Event()
+    thread = _worker_thread(app, stop)
+    web = create_app(app.settings, app.session_factory, app.clock, app.policy)
+    click.echo(f"serving on http://{app.settings.host}:{app.settings.port}/ "
+               f"(API docs at /docs); database {app.settings.database_url.split('@')[-1]}")
+    try:
+        uvicorn.run(web, host=app.settings.host, port=app.settings.port, log_level="info")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@cli.command()
+@click.option("--until-idle", is_flag=True, help="Stop when nothing is due.")
+@pass_app
+@domain_errors
+def dispatch(app: App, until_idle: bool) -> None:
+    """Only the outbox dispatcher; run as many as you like against one PostgreSQL."""
+    import threading
+
+    from notifiers.dispatcher import run_dispatcher
+    from notifiers.wiring import build_dispatcher
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    totals = run_dispatcher(build_dispatcher(app.settings, app.session_factory, app.clock), stop,
+                            idle_wait=app.settings.dispatch_interval_seconds,
+                            until_idle=until_idle)
+    click.echo(f"sent {totals.sent}, retried {totals.retried}, failed {totals.failed}, "
+               f"dead {totals.dead}, held {totals.deferred}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8025, show_default=True)
+def emulator(host: str, port: int) -> None:
+    """A local stand-in for the Twilio and SendGrid APIs; point CMP_*_BASE_URL at it."""
+    from notifiers.emulator.__main__ import serve as serve_emulator
+    from notifiers.emulator.server import EmulatorConfig
+
+    serve_emulator(EmulatorConfig(), host, port)
+
+
+def _register_web_commands() -> None:
+    from web.cli import register
+
+    register(cli)
+
+
+_register_web_commands()
 
 
 if __name__ == "__main__":
