@@ -173,8 +173,8 @@ def daily_digest(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict[s
     now = clock.now()
     day = now.astimezone(ZoneInfo(deps.rules.time_zone)).date()
     with transaction(factory) as session:
-        states = dict(session.execute(select(Case.state, func.count(Case.id))
-                                      .group_by(Case.state)).tuples().all())
+        states = {str(row[0]): int(row[1]) for row in session.execute(
+            select(Case.state, func.count(Case.id)).group_by(Case.state))}
         upcoming = session.scalar(select(func.count(MediationSession.id)).where(
             MediationSession.status == SessionStatus.BOOKED.value,
             MediationSession.starts_at > now,
