@@ -62,6 +62,7 @@ class Story:
         self.policy = policy
         self.echo = echo
         self.zone = ZoneInfo(settings.time_zone)
+        self.outbox = settings.outbox_dir
         self.dispatcher = build_dispatcher(settings, factory, clock, worker_id="demo")
         self.rules = Rules(policy=policy, offsets=ReminderOffsets.from_settings(settings),
                            time_zone=settings.time_zone)
@@ -81,7 +82,9 @@ class Story:
                 Notification.sent_at == now).order_by(Notification.id)).all()
             for row in rows:
                 who = self._recipient(session, row)
-                invite = " + invite.ics" if row.attachments else ""
+                written = self.outbox / f"notice-{row.id:08d}.{row.channel}.txt"
+                invite = " + invite.ics" if "Attachment: invite.ics" in written.read_text(
+                    encoding="utf-8") else ""
                 self.sent.append(f"notice-{row.id:08d}.{row.channel}.txt")
                 self.say(f"  -> {row.channel:<5} {row.kind:<21} to {who} "
                          f"({row.language}){invite}")

@@ -67,7 +67,7 @@ class Lookup:
     def preload(self, rows: Sequence[Notification]) -> None:
         party_ids = {r.party_id for r in rows if r.party_id is not None} - self.parties.keys()
         mediator_ids = {r.mediator_id for r in rows if r.mediator_id is not None} - self.mediators.keys()
-        session_ids = {i for r in rows if (i := _session_id(r)) is not None} - self.sessions.keys()
+        session_ids = {i for r in rows if (i := session_id_of(r)) is not None} - self.sessions.keys()
         if party_ids:
             parties = self.session.scalars(select(Party).where(Party.id.in_(party_ids)))
             self.parties.update((p.id, p) for p in parties)
@@ -102,7 +102,7 @@ class Lookup:
         return self._get(self.sessions, MediationSession, session_id)
 
 
-def _session_id(row: Notification) -> int | None:
+def session_id_of(row: Notification) -> int | None:
     value = row.session_id or (row.context or {}).get("session_id")
     return int(value) if value is not None else None
 
@@ -125,7 +125,7 @@ def build_variables(
         recipient.update(first_name=mediator.full_name.split()[0], role="mediator")
 
     session_vars: dict[str, Any] | None = None
-    booked = lookup.mediation_session(_session_id(row))
+    booked = lookup.mediation_session(session_id_of(row))
     if booked is not None:
         venue = booked.venue
         video = venue.kind == "video"

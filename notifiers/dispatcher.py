@@ -59,6 +59,7 @@ from notifiers.base import (
     TransientSendError,
 )
 from notifiers.context import Lookup, ProgramInfo, build_variables
+from notifiers.invite_attachments import invite_attachment
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer
 from notifiers.tracking import alert_staff, fall_back
@@ -332,6 +333,9 @@ class Dispatcher:
             )
             for item in row.attachments or []
         )
+        invite = invite_attachment(lookup, row, self.program, now)
+        if invite is not None:
+            attachments += (invite,)
         return OutgoingMessage(
             row.id, channel, to, rendered.text, rendered.subject, rendered.html, attachments
         )

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from calendars.invites import Invite, Method, Person, build_invite, mime_content_type
-from cases.models import MediationSession, Mediator, Notification, Party
+from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.base import Attachment
-from notifiers.context import ProgramInfo
+from notifiers.context import Lookup, ProgramInfo, session_id_of
 
 INVITE_METHODS: dict[str, Method] = {
     NoticeKind.BOOKING_CONFIRMATION.value: Method.REQUEST,
@@ -38,24 +36,19 @@ DESCRIPTION = {
 }
 
 
-def _attendee_name(session: Session, row: Notification) -> str:
-    if row.party_id is not None:
-        party = session.get(Party, row.party_id)
-        return party.full_name if party else ""
-    if row.mediator_id is not None:
-        mediator = session.get(Mediator, row.mediator_id)
-        return mediator.full_name if mediator else ""
-    return ""
+def _attendee_name(lookup: Lookup, row: Notification) -> str:
+    person = lookup.party(row.party_id) or lookup.mediator(row.mediator_id)
+    return person.full_name if person is not None else ""
 
 
 def invite_attachment(
-    session: Session, row: Notification, program: ProgramInfo, now: datetime
+    lookup: Lookup, row: Notification, program: ProgramInfo, now: datetime
 ) -> Attachment | None:
     """The .ics for this outbox row, or None when the row is not an email about a session."""
     method = INVITE_METHODS.get(row.kind)
-    if method is None or row.channel != "email" or row.session_id is None:
+    if method is None or row.channel != "email":
         return None
-    meeting = session.get(MediationSession, row.session_id)
+    meeting = lookup.mediation_session(session_id_of(row))
     if meeting is None:
         return None
     venue = meeting.venue
@@ -70,7 +63,7 @@ def invite_attachment(
         summary=f"{SUMMARY[language]} — {program.name}",
         description=DESCRIPTION[language].format(program=program.name, phone=program.phone),
         organizer=Person(program.email, program.name),
-        attendee=Person(row.to_address, _attendee_name(session, row)),
+        attendee=Person(row.to_address, _attendee_name(lookup, row)),
         tzid=venue.time_zone or program.time_zone,
         location=venue.address if venue.kind == "in_person" else "",
         video_url=(venue.video_url or "") if venue.kind == "video" else "",

@@ -1,0 +1,103 @@
+"""Invites ride along with booking, reschedule and cancellation emails: one UID for the session,
+SEQUENCE rising with every change, METHOD:CANCEL at the end, and only the recipient as attendee."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from icalendar import Calendar
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import FixedClock
+from cases.database import transaction
+from cases.models import Case, MediationSession
+from cases.outbox import Channel
+from notifiers.context import ProgramInfo
+from notifiers.dispatcher import Dispatcher
+from notifiers.memory import MemoryNotifier
+from notifiers.rendering import Renderer
+from scheduler.booking import BookingOption, book, cancel, reschedule
+from tests.scheduler.test_booking_seed import RULES, SLOT_START, make_case, make_mediator, make_venue
+
+PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
+                      email="mediation@example.org", public_base_url="http://127.0.0.1:8000",
+                      link_secret="s" * 32)
+
+
+def _invites(email: MemoryNotifier) -> dict[str, Calendar]:
+    found = {}
+    for message in email.sent:
+        for attachment in message.attachments:
+            if attachment.filename.endswith(".ics"):
+                found[message.to] = Calendar.from_ical(attachment.content)
+    email.sent.clear()
+    return found
+
+
+def test_invites_follow_the_session_through_create_reschedule_cancel(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    email, sms = MemoryNotifier(Channel.EMAIL), MemoryNotifier(Channel.SMS)
+    dispatcher = Dispatcher(session_factory, {Channel.EMAIL: email, Channel.SMS: sms}, clock,
+                            renderer=Renderer(), program=PROGRAM, worker_id="t")
+    with transaction(session_factory) as db:
+        case = make_case(db, clock.now())
+        mediator = make_mediator(db, clock.now())
+        venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
+        option = BookingOption((mediator.id,), venue.id, SLOT_START,
+                               SLOT_START + timedelta(minutes=90))
+        row = book(db, case, option, RULES, now=clock.now(), actor="staff")
+        session_id, case_id = row.id, case.id
+        addresses = {p.role: p.email for p in case.parties} | {"mediator": mediator.email}
+        phones = [p.phone for p in case.parties if p.phone]
+    while dispatcher.run_once().touched:
+        pass
+    created = _invites(email)
+    assert set(created) == set(addresses.values())
+    uids = {str(c.walk("VEVENT")[0]["UID"]) for c in created.values()}
+    assert len(uids) == 1
+    for to, calendar in created.items():
+        event = calendar.walk("VEVENT")[0]
+        assert str(calendar["METHOD"]) == "REQUEST"
+        assert int(event["SEQUENCE"]) == 0
+        assert event["DTSTART"].dt == SLOT_START
+        assert event["DTSTART"].params["TZID"] == "America/Chicago"
+        attendees = event.get("ATTENDEE")
+        assert str(attendees).lower() == f"mailto:{to}".lower()
+        text = calendar.to_ical().decode()
+        others = [a for a in addresses.values() if a != to] + phones
+        assert not [o for o in others if o in text], "an invite names another person"
+
+    clock.advance(timedelta(hours=1))
+    moved = SLOT_START + timedelta(days=1)
+    with transaction(session_factory) as db:
+        meeting = db.get_one(MediationSession, session_id)
+        reschedule(db, meeting, BookingOption((mediator.id,), venue.id, moved,
+                                              moved + timedelta(minutes=90)),
+                   RULES, now=clock.now(), actor="staff", reason="complainant asked")
+    while dispatcher.run_once().touched:
+        pass
+    updated = _invites(email)
+    assert set(updated) == set(addresses.values())
+    for calendar in updated.values():
+        event = calendar.walk("VEVENT")[0]
+        assert str(calendar["METHOD"]) == "REQUEST"
+        assert str(event["UID"]) in uids
+        assert int(event["SEQUENCE"]) == 1
+        assert event["DTSTART"].dt == moved
+
+    clock.advance(timedelta(hours=1))
+    with transaction(session_factory) as db:
+        cancel(db, db.get_one(MediationSession, session_id), RULES, reason="withdrawn",
+               now=clock.now(), actor="staff")
+        assert db.get_one(Case, case_id).state == "scheduling"
+    while dispatcher.run_once().touched:
+        pass
+    cancelled = _invites(email)
+    assert set(cancelled) == set(addresses.values())
+    for calendar in cancelled.values():
+        event = calendar.walk("VEVENT")[0]
+        assert str(calendar["METHOD"]) == "CANCEL"
+        assert str(event["STATUS"]) == "CANCELLED"
+        assert str(event["UID"]) in uids
+        assert int(event["SEQUENCE"]) == 2
+    assert all(not m.attachments for m in sms.sent)
