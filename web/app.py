@@ -81,7 +81,7 @@ def create_app(
 ) -> FastAPI:
     """The whole HTTP service: ``/api`` (staff API, OpenAPI at ``/docs``), the staff dashboard at
     ``/``, party pages at ``/p/<purpose>/<token>``, mediator pages at ``/m/<token>``, feeds at
-    ``/feeds/<token>.ics`` and, when present, the provider webhooks.
+    ``/calendars/mediators/<token>.ics`` and, when present, the provider webhooks.
 
     ``cookie_secure`` defaults to whether ``public_base_url`` is https. ``extras`` is kept on
     the context for collaborators (e.g. the webhooks' notifier registry).

@@ -33,4 +33,4 @@ def mediator_url(base_url: str, secret: str, *, mediator_id: int, expires_at: da
 
 
 def feed_url(base_url: str, feed_token: str) -> str:
-    return f"{base_url.rstrip('/')}/feeds/{feed_token}.ics"
+    return f"{base_url.rstrip('/')}/calendars/mediators/{feed_token}.ics"

@@ -160,7 +160,7 @@ def test_mediator_page_accept_decline_and_feed(api: Api, clock: FixedClock) -> N
     feed = api.client.get(links["feed_url"].removeprefix("http://testserver"))
     assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
     assert "Maria" not in feed.text and "example.org" not in feed.text
-    assert api.client.get("/feeds/nope.ics").status_code == 404
+    assert api.client.get("/calendars/mediators/nope.ics").status_code == 404
 
 
 def test_staff_pages_render(api: Api, clock: FixedClock) -> None:

@@ -1,5 +1,5 @@
 """Mediator pages (signed link, no login): upcoming sessions, accept or decline an assignment,
-and the private calendar-feed link (``/feeds/<feed_token>.ics``)."""
+and the private calendar-feed link (``/calendars/mediators/<feed_token>.ics``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from calendars.base import CalendarEvent
-from calendars.feeds import render_feed
+from calendars.push import mediator_feed
 from cases import audit
 from cases.links import InvalidLink, read_link
 from cases.models import AuditEvent, MediationSession, Mediator, SessionStatus, Venue
@@ -86,20 +85,10 @@ def answer_assignment(token: str, session_id: int, request: Request, db: Db, ctx
     return RedirectResponse(f"/m/{token}", status_code=303)
 
 
-@router.get("/feeds/{feed_token}.ics")
+@router.get("/calendars/mediators/{feed_token}.ics")
 def feed(feed_token: str, db: Db, ctx: Ctx) -> Response:
-    mediator = db.scalar(select(Mediator).where(Mediator.feed_token == feed_token[:64]))
-    if mediator is None:
+    """The mediator's private, subscribable feed of their sessions (the same events we push)."""
+    body = mediator_feed(db, feed_token, ctx.now(), program_name=ctx.settings.program_name)
+    if body is None:
         return Response("not found\n", status_code=404, media_type="text/plain")
-    venues = {v.id: v for v in db.scalars(select(Venue))}
-    events = []
-    for row in _their_sessions(db, mediator):
-        venue = venues.get(row.venue_id)
-        events.append(CalendarEvent(
-            uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
-            summary=f"Mediation session (case {row.case_id})",
-            tzid=venue.time_zone if venue else mediator.time_zone,
-            location=(venue.address or venue.name) if venue else "",
-            url=(venue.video_url or "") if venue else "", sequence=row.sequence))
-    body = render_feed(events, dtstamp=ctx.now(), name=f"{ctx.settings.program_name} sessions")
     return Response(body, media_type="text/calendar; charset=utf-8")
