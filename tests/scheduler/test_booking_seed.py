@@ -71,6 +71,7 @@ def add_conflict(db: Session, mediator: Mediator, kind: str, subject: str) -> No
 def make_venue(db: Session, now: datetime, **fields: object) -> Venue:
     values: dict[str, object] = {"name": f"Library {next(_numbers)}", "kind": "in_person",
                                  "neutral": True, "capacity": 8, "created_at": now,
+                                 "address": "400 N Franklin St, Chicago, IL",
                                  "opening_hours": {str(d): [["09:00", "20:00"]] for d in range(6)}}
     values.update(fields)
     venue = Venue(**values)
