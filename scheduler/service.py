@@ -149,7 +149,8 @@ class Worker:
         for name, (job, trigger) in leader_jobs(self.config).items():
             self.scheduler.add_job(self._run(name, job), trigger, id=name, replace_existing=True)
             if name != "daily_digest":
-                self.scheduler.add_job(self._run(name, job), id=f"{name}_now")  # catch up now
+                self.scheduler.add_job(self._run(name, job), id=f"{name}_now",
+                                       replace_existing=True)  # catch up at once
         self._status("active")
 
     def _step_down(self, why: str) -> None:
