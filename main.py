@@ -432,6 +432,7 @@ def calendar_source_for(clock: Clock) -> Callable[[Any], Any]:
 
 
 def job_deps(app: App) -> Any:
+    from calendars.push import writer_for
     from notifiers.wiring import build_dispatcher
     from scheduler.booking import Rules
     from scheduler.jobs import JobDeps
@@ -441,7 +442,9 @@ def job_deps(app: App) -> Any:
                   time_zone=app.settings.time_zone)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
-                   calendar_source=calendar_source_for(app.clock))
+                   calendar_source=calendar_source_for(app.clock),
+                   calendar_writer=lambda mediator: writer_for(mediator, app.clock),
+                   program_name=app.settings.program_name)
 
 
 def _stop_on_signals(stop: Any) -> None:

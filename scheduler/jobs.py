@@ -18,14 +18,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from calendars.base import CalendarSource
+from calendars.base import CalendarSource, CalendarWriter
 from calendars.intervals import Interval
+from calendars.push import PushReport, sync_mediator_calendars
 from calendars.sync import DEFAULT_HORIZON, Snapshot, busy_from_json, busy_to_json, pull_with_fallback
 from cases import service
 from cases.clock import Clock
 from cases.database import transaction
 from cases.models import (
     Case,
+    CaseState,
     MediationSession,
     Mediator,
     MediatorCalendarSnapshot,
@@ -51,6 +53,7 @@ class OutboxDispatcher(Protocol):
 
 
 SourceFor = Callable[[Mediator], CalendarSource | None]
+WriterFor = Callable[[Mediator], CalendarWriter | None]
 """The mediator's calendar source (CalDAV, ICS feed), or None when they keep no calendar."""
 
 
@@ -60,6 +63,8 @@ class JobDeps:
     dispatcher: OutboxDispatcher | None = None
     calendar_source: SourceFor | None = None
     matcher: Matcher = field(default=match)
+    calendar_writer: WriterFor | None = None
+    program_name: str = "Community Mediation Program"
     max_dispatch_batches: int = 20
 
 
@@ -122,8 +127,28 @@ def plan_reminders(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:
 
 
 def match_new_cases(factory: SessionFactory, clock: Clock, deps: JobDeps) -> MatchRun:
-    """Run the matcher over consented cases still without a session and book its proposals."""
+    """Run the matcher over consented cases still without a session and book its proposals.
+
+    Mediators' calendars are read first when anything waits to be matched, so a booking never
+    rests on busy times older than this run (a failing calendar falls back to its stale copy)."""
+    with transaction(factory) as session:
+        waiting = session.scalar(select(func.count(Case.id)).where(
+            Case.state == CaseState.SCHEDULING.value)) or 0
+    if waiting and deps.calendar_source is not None:
+        pull_calendars(factory, clock, deps)
     return match_and_book(factory, deps.rules, now=clock.now(), matcher=deps.matcher)
+
+
+def push_calendars(factory: SessionFactory, clock: Clock, deps: JobDeps) -> PushReport | None:
+    """Write bookings into mediators' own CalDAV calendars (and take cancelled ones out).
+
+    The ``calendar_pushes`` rows say what each calendar already holds, so a run after a crash
+    or a failed write finishes the job and a repeated run writes nothing."""
+    if deps.calendar_writer is None:
+        return None
+    with transaction(factory) as session:
+        return sync_mediator_calendars(session, writers=deps.calendar_writer, now=clock.now(),
+                                       program_name=deps.program_name)
 
 
 def _previous(row: MediatorCalendarSnapshot | None) -> Snapshot | None:

@@ -89,6 +89,7 @@ def leader_jobs(config: WorkerConfig) -> dict[str, tuple[Job, Any]]:
         "match_new_cases": (jobs.match_new_cases,
                             seconds(minutes=config.match_interval_minutes)),
         "pull_calendars": (jobs.pull_calendars, seconds(minutes=config.calendar_pull_minutes)),
+        "push_calendars": (jobs.push_calendars, seconds(minutes=config.plan_interval_minutes)),
         "daily_digest": (jobs.daily_digest,
                          CronTrigger(hour=config.digest_hour, timezone=config.time_zone)),
     }
