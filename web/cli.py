@@ -13,6 +13,7 @@ Every command opens its own transaction. The click context object must provide
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -73,7 +74,15 @@ def remind(deps: CliDeps, session_id: int | None, case_id: int | None, actor: st
         rows = trigger_reminder(session, session_id=session_id, case_id=case_id,
                                 now=deps.clock.now(), actor=actor)
         count = len(rows)
-    click.echo(f"{count} reminder(s) queued; the dispatcher sends them now.")
+    # Send at once rather than waiting for a worker's next poll (claims make this safe beside
+    # running workers); an SMS in the recipient's quiet hours stays held until morning.
+    from notifiers.dispatcher import run_dispatcher
+    from notifiers.wiring import build_dispatcher
+
+    dispatcher = build_dispatcher(deps.settings, deps.session_factory, deps.clock)
+    totals = run_dispatcher(dispatcher, threading.Event(), until_idle=True)
+    click.echo(f"{count} reminder(s) queued; {totals.sent} message(s) sent now"
+               f"{f', {totals.deferred} held for quiet hours' if totals.deferred else ''}.")
 
 
 @click.command("decide")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import click
@@ -26,9 +27,10 @@ def run(deps: object, *args: str, input: str | None = None) -> tuple[int, str]:
 
 def test_cli_decide_remind_cancel_and_users(
         api: Api, web_settings: Settings, session_factory: sessionmaker[Session],
-        clock: FixedClock, policy: Policy) -> None:
-    deps = SimpleNamespace(settings=web_settings, clock=clock, session_factory=session_factory,
-                           policy=policy)
+        clock: FixedClock, policy: Policy, tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    deps = SimpleNamespace(settings=web_settings.model_copy(update={"outbox_dir": outbox}),
+                           clock=clock, session_factory=session_factory, policy=policy)
     screening = api.new_case()
     assert run(deps, "cases", "decide", screening["log_number"], "--eligible") == (
         0, f"case {screening['log_number']}: awaiting_consent\n")
@@ -41,8 +43,13 @@ def test_cli_decide_remind_cancel_and_users(
     session = api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
                                               "venue_id": v["id"],
                                               "starts_at": start_in(clock)}).json()
+    before = set(outbox.glob("notice-*")) if outbox.exists() else set()
     code, out = run(deps, "remind", "--session", str(session["id"]))
     assert code == 0 and "reminder(s) queued" in out
+    sent_now = set(outbox.glob("notice-*")) - before
+    reminders = [p for p in sent_now if "eminder" in p.read_text(encoding="utf-8")]
+    assert reminders, "the reminder should go out at once, not wait for a worker"
+    assert f"{len(sent_now)} message(s) sent now" in out
     assert run(deps, "remind")[0] == 2
     assert run(deps, "remind", "--case", str(case["id"]))[0] == 0
     assert run(deps, "sessions", "cancel", str(session["id"]), "--reason", "storm") == (
