@@ -48,6 +48,11 @@ def invite_attachment(
     method = INVITE_METHODS.get(row.kind)
     if method is None or row.channel != "email":
         return None
+    mediator = lookup.mediator(row.mediator_id)
+    if mediator is not None and mediator.calendar_kind == "caldav":
+        # The session is written straight into this mediator's calendar (calendars.push) under
+        # the same UID; an emailed copy would show twice or clash with the pushed event.
+        return None
     meeting = lookup.mediation_session(session_id_of(row))
     if meeting is None:
         return None

@@ -101,3 +101,26 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
         assert str(event["UID"]) in uids
         assert int(event["SEQUENCE"]) == 2
     assert all(not m.attachments for m in sms.sent)
+
+
+def test_a_mediator_whose_calendar_we_write_gets_no_emailed_copy(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    email = MemoryNotifier(Channel.EMAIL)
+    dispatcher = Dispatcher(session_factory, {Channel.EMAIL: email,
+                                              Channel.SMS: MemoryNotifier(Channel.SMS)},
+                            clock, renderer=Renderer(), program=PROGRAM, worker_id="t")
+    with transaction(session_factory) as db:
+        case = make_case(db, clock.now())
+        mediator = make_mediator(db, clock.now(), calendar_kind="caldav",
+                                 calendar_url="https://cal.example.org/dav/rosa/")
+        venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
+        book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
+                                     SLOT_START + timedelta(minutes=90)),
+             RULES, now=clock.now(), actor="staff")
+        mediator_email = mediator.email
+        party_emails = {p.email for p in case.parties}
+    while dispatcher.run_once().touched:
+        pass
+    to_mediator = [m for m in email.sent if m.to == mediator_email]
+    assert len(to_mediator) == 1 and to_mediator[0].attachments == ()
+    assert set(_invites(email)) == party_emails
