@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
+from cases.database import transaction
 from cases.policy import Policy
 from settings import Settings
 
@@ -52,15 +53,8 @@ def get_db(request: Request) -> Iterator[Session]:
     Used with ``scope="function"`` so the commit happens *before* the response is sent: a
     constraint violation at commit becomes an error response instead of a lost write.
     """
-    session = get_context(request).session_factory()
-    try:
+    with transaction(get_context(request).session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
