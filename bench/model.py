@@ -130,6 +130,112 @@ def build(problem: Problem) -> Model:
     return model
 
 
+def reduce(model: Model) -> tuple[Model, str]:
+    """An exact, smaller model: dominated venue and mediator options and redundant rows dropped.
+
+    Same ``z`` columns (so the same candidate starts and the same optimum); fewer ``x``/``y``
+    columns and rows. Two rules, applied until nothing changes:
+
+    * **Redundant row.** A resource row (mediator clique, mediator week, venue slot, party
+      clique) whose columns come from at most ``cap`` distinct cases can never be violated: a
+      case takes at most one start, and at that start at most one column of one mediator's or
+      one venue's row. Dropping it changes no feasible set.
+    * **Dominated option.** If at start ``(c, s)`` some venue column is in no row any more, that
+      venue can host the session whatever else is booked, so every other venue of ``(c, s)`` is
+      dominated: any solution using another venue stays feasible after moving the session there
+      (it only frees capacity elsewhere). The nearest such venue is kept and the others dropped.
+      The same holds for a mediator column in no row (single mediation only; with co-mediation
+      a pair must cover the languages, so mediators are never dropped).
+
+    Every solution of the reduced model is a solution of the full one, and every solution of the
+    full one maps to a reduced one booking the same cases at the same starts, so both have the
+    same integer optimum. The dropped rows are redundant for the LP relaxation too (a case adds
+    at most ``sum_s z[c,s] <= 1`` to any one row), and dropping columns can only lower the LP
+    optimum, never below the integer optimum: the reduced LP is a valid and at least as tight
+    upper bound.
+    """
+    nz = len(model.z)
+    case_of = [c for c, _ in model.z]
+    x_case = [case_of[zi] for zi, _ in model.x]
+    y_case = [case_of[zi] for zi, _ in model.y]
+    x_alive = [True] * len(model.x)
+    y_alive = [True] * len(model.y)
+    xs_of: list[list[int]] = [[] for _ in range(nz)]
+    ys_of: list[list[int]] = [[] for _ in range(nz)]
+    for i, (zi, _) in enumerate(model.x):
+        xs_of[zi].append(i)
+    for i, (zi, _) in enumerate(model.y):
+        ys_of[zi].append(i)
+    x_rows: list[tuple[list[int], int]] = [(r, 1) for r in model.mediator_rows]
+    x_rows += [(r, cap) for r, cap in model.week_rows]
+    n_clique = len(model.mediator_rows)
+    x_kind = [True] * n_clique + [False] * len(model.week_rows)
+    y_rows = list(model.venue_rows)
+
+    def live(rows: list[tuple[list[int], int]], alive: list[bool], case: list[int],
+             kinds: list[bool] | None = None) -> tuple[list[tuple[list[int], int]], list[bool]]:
+        out: list[tuple[list[int], int]] = []
+        out_kinds: list[bool] = []
+        for k, (row, cap) in enumerate(rows):
+            cols = [i for i in row if alive[i]]
+            if len({case[i] for i in cols}) > cap:
+                out.append((cols, cap))
+                out_kinds.append(kinds[k] if kinds is not None else False)
+        return out, out_kinds
+
+    single = model.pair == 1
+    while True:
+        x_rows, x_kind = live(x_rows, x_alive, x_case, x_kind)
+        y_rows, _ = live(y_rows, y_alive, y_case)
+        x_in = [False] * len(model.x)
+        y_in = [False] * len(model.y)
+        for row, _cap in x_rows:
+            for i in row:
+                x_in[i] = True
+        for row, _cap in y_rows:
+            for i in row:
+                y_in[i] = True
+        changed = False
+        for zi in range(nz):
+            for group, alive, used in ((ys_of[zi], y_alive, y_in),
+                                       (xs_of[zi] if single else [], x_alive, x_in)):
+                cols = [i for i in group if alive[i]]
+                if len(cols) < 2:
+                    continue
+                free = next((i for i in cols if not used[i]), None)
+                if free is None:
+                    continue
+                for i in cols:
+                    if i != free:
+                        alive[i] = False
+                changed = True
+        if not changed:
+            break
+
+    out = Model(z=list(model.z), case_rows=[list(r) for r in model.case_rows], pair=model.pair)
+    x_new = [-1] * len(model.x)
+    y_new = [-1] * len(model.y)
+    for i, col in enumerate(model.x):
+        if x_alive[i]:
+            x_new[i] = len(out.x)
+            out.x.append(col)
+    for i, col in enumerate(model.y):
+        if y_alive[i]:
+            y_new[i] = len(out.y)
+            out.y.append(col)
+    for (row, cap), clique in zip(x_rows, x_kind, strict=True):
+        cols = [x_new[i] for i in row]
+        if clique:
+            out.mediator_rows.append(cols)
+        else:
+            out.week_rows.append((cols, cap))
+    out.venue_rows = [([y_new[i] for i in row], cap) for row, cap in y_rows]
+    out.party_rows = [row for row in model.party_rows if len({case_of[i] for i in row}) > 1]
+    note = (f"{len(model.x) - len(out.x):,} dominated mediator and "
+            f"{len(model.y) - len(out.y):,} dominated venue options dropped")
+    return out, note
+
+
 def _party_counts(p: Problem) -> dict[int, int]:
     counts: dict[int, int] = defaultdict(int)
     for c in range(len(p.cases)):
