@@ -173,7 +173,7 @@ def import_csv(
     policy: Policy,
     now: datetime,
     actor: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
     if kind not in REQUIRED_COLUMNS:
         raise InvalidInput("kind", "must be cases, mediators or venues")
@@ -198,7 +198,7 @@ def import_rows(
     policy: Policy,
     now: datetime,
     actor: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
     report = ImportReport(kind=kind)
     for line, row in rows:
