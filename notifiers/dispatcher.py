@@ -5,22 +5,27 @@ One batch is three kinds of short transaction, never a transaction around a netw
 1. **Claim** (one transaction): pick due rows — ``pending`` and due, or ``sending`` whose lease
    ran out because a worker died — with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (``BEGIN
    IMMEDIATE`` makes SQLite a single writer). For each: drop it if the recipient opted out,
-   defer an SMS that falls in quiet hours, otherwise render it, store what will be sent on the
-   row, and lease it (``status='sending'``, ``claimed_by``, ``claimed_until``). Commit.
+   defer an SMS that falls in quiet hours, otherwise render it. Then one Core ``executemany``
+   stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
+   ``claimed_until``). Commit.
 2. **Send** each message through its channel's ``Notifier``, outside any transaction.
-3. **Record** each result in its own transaction, guarded by ``claimed_by`` so a worker whose lease
-   was taken over cannot overwrite the new owner: ``sent`` with the provider id; a transient error
-   goes back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
+3. **Record** each result at once, before the next send, in its own transaction, guarded by
+   ``claimed_by`` so a worker whose lease was taken over cannot overwrite the new owner: ``sent``
+   with the provider id (one statement on a connection held for the batch); a transient error goes
+   back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
    ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit event,
-   a staff alert and, for parties, a fallback on their other channel.
+   a staff alert and, for parties, a fallback on their other channel. On PostgreSQL a ``sent``
+   record commits without waiting for the WAL flush, except the batch's last one, whose flush
+   puts all of them on disk before ``run_once`` returns. (A PostgreSQL crash in mid-batch can
+   lose that batch's records: those rows come back as "in doubt", below.)
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing. Recording message *i* overlaps with sending
-message *i+1* (a second thread), so a killed worker leaves at most two such messages. Its rows are
-reclaimed after the lease (at once if it restarts under the same worker id) and sent again, flagged
-``in doubt`` (audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the
-same notice id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the
-delivery report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
+provider accepting a message and step 3 committing. Sending and recording are sequential, so a
+killed worker leaves at most one such message. Its rows are reclaimed after the lease (at once if
+it restarts under the same worker id) and sent again, flagged ``in doubt`` (audit
+``notice.resent_in_doubt``); the provider then holds two messages carrying the same notice id
+(Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the delivery report
+of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
@@ -32,14 +37,14 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
@@ -98,6 +103,18 @@ _MARK_SENT = (
 )
 
 
+_LEASE = (
+    update(_table)
+    .where(_table.c.id == bindparam("nid"))
+    .values(
+        status=NotificationStatus.SENDING.value,
+        attempts=bindparam("attempts"),
+        last_error=bindparam("last_error"),
+        subject=bindparam("subject", type_=_table.c.subject.type),
+        body_text=bindparam("body_text", type_=_table.c.body_text.type),
+        body_html=bindparam("body_html", type_=_table.c.body_html.type),
+    )
+)
 def backoff_delay(attempt: int, policy: DispatchPolicy, rng: random.Random) -> timedelta:
     """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))] (AWS's recommendation: it
     spreads a burst of failures out instead of retrying them in lockstep)."""
@@ -164,28 +181,24 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         """Claim one batch, send it, record the results. Returns what happened.
 
-        Sending is sequential; recording message *i* (a short transaction on a second thread)
-        overlaps with sending message *i+1*, and never more than that: the next record waits for
-        the previous one, so at most two accepted messages are ever unrecorded at once.
+        Each result is recorded before the next message is sent (a record is one short statement;
+        a second thread to overlap it with the next send cost more in GIL hand-offs than it hid).
         """
         report = DispatchReport()
         batch = self.claim(report)
         if not batch:
             return report
-        pending: Future[None] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record") as recorder:
+        with self._record_connection() as connection:
             for index, item in enumerate(batch):
                 if self.clock.now() >= item.lease_until - self.policy.lease / 5:
-                    if pending is not None:
-                        pending.result()
                     self._release(batch[index:], report)  # never send on a lease about to lapse
                     break
                 outcome = self.send(item)
-                if pending is not None:
-                    pending.result()  # surfaces a failed record instead of losing it
-                pending = recorder.submit(self.record, item, outcome, report)
-            if pending is not None:
-                pending.result()
+                if index == len(batch) - 1 and self._postgres:
+                    # The batch's last record waits for the WAL flush, and so makes every
+                    # earlier (asynchronously committed) record of the batch durable too.
+                    connection.exec_driver_sql("RESET synchronous_commit")
+                self.record(connection, item, outcome, report)
         return report
 
     def send(self, item: Claimed) -> Receipt | SendError:
@@ -195,11 +208,35 @@ class Dispatcher:
         except SendError as exc:
             return exc
 
-    def record(self, item: Claimed, outcome: Receipt | SendError, report: DispatchReport) -> None:
+    def record(
+        self, connection: Connection, item: Claimed, outcome: Receipt | SendError, report: DispatchReport
+    ) -> None:
         if isinstance(outcome, SendError):
             self._record_failure(item, outcome, report)
         else:
-            self._record_success(item, outcome, report)
+            self._record_success(connection, item, outcome, report)
+
+    @contextmanager
+    def _record_connection(self) -> Iterator[Connection]:
+        """One connection for a batch's records (no pool checkout and ping per message).
+
+        PostgreSQL: autocommit, so a record is one statement, one round trip and its own
+        transaction, committed without waiting for the WAL flush except the batch's last one
+        (``run_once``). SQLite: ``BEGIN IMMEDIATE``, the update, ``COMMIT``.
+        """
+        with self._engine.connect() as connection:
+            if not self._postgres:
+                yield connection
+                return
+            connection.execution_options(isolation_level="AUTOCOMMIT")  # reset on return to pool
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+            try:
+                yield connection
+            except BaseException:
+                connection.invalidate()  # never hand a connection with that setting back
+                raise
+            connection.exec_driver_sql("RESET synchronous_commit")
+            connection.commit()
 
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
@@ -250,17 +287,28 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.scalars(query))
             lookup = Lookup(session, rows)
-            claimed = []
-            with session.no_autoflush:  # one batched UPDATE at commit, not one per row
+            claimed: list[Claimed] = []
+            leases: list[dict[str, Any]] = []
+            with session.no_autoflush:  # the rare paths' ORM changes are flushed at commit
                 for row in rows:
-                    item = self._prepare(lookup, row, now, report)
+                    item = self._prepare(lookup, row, now, report, leases)
                     if item is not None:
                         claimed.append(item)
+            if leases:  # the hot path: one Core executemany, no unit of work
+                session.connection().execute(
+                    _LEASE.values(claimed_by=self.worker_id, claimed_until=now + self.policy.lease),
+                    leases,
+                )
             report.claimed += len(claimed)
         return claimed
 
     def _prepare(
-        self, lookup: Lookup, row: Notification, now: datetime, report: DispatchReport
+        self,
+        lookup: Lookup,
+        row: Notification,
+        now: datetime,
+        report: DispatchReport,
+        leases: list[dict[str, Any]],
     ) -> Claimed | None:
         session = lookup.session
         channel = Channel(row.channel)
@@ -293,27 +341,29 @@ class Dispatcher:
         try:
             if notifier is None:
                 raise LookupError(f"no notifier configured for {channel.value}")
-            message = self._render(lookup, row, channel, now)
+            message, stored = self._render(lookup, row, channel, now)
         except (TemplateError, LookupError, ValueError, TypeError) as exc:
             reason = f"cannot prepare: {type(exc).__name__}: {exc}"[:500]
             self._finish(row, NotificationStatus.FAILED, reason)
             alert_staff(session, row, "notice_dead", reason, now)
             report.failed += 1
             return None
+        last_error = row.last_error
         if in_doubt:
             report.in_doubt += 1
-            row.last_error = "previous attempt's outcome unknown (lease expired); sending again"
+            last_error = "previous attempt's outcome unknown (lease expired); sending again"
             audit.record(session, at=now, actor=ACTOR, action="notice.resent_in_doubt",
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                          previous_worker=row.claimed_by, attempts=row.attempts)  # fmt: skip
-        lease_until = now + self.policy.lease
-        row.status = NotificationStatus.SENDING.value
-        row.claimed_by = self.worker_id
-        row.claimed_until = lease_until
-        row.attempts += 1
-        return Claimed(row.id, message, row.attempts, in_doubt, lease_until)
+        # Leased by the batch's one UPDATE (``_LEASE``): status 'sending', claimed_by, claimed_until,
+        # attempts + 1 and what will be sent (subject, text, html), stored on the row.
+        leases.append({"nid": row.id, "attempts": row.attempts + 1, "last_error": last_error, **stored})
+        return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease)
 
-    def _render(self, lookup: Lookup, row: Notification, channel: Channel, now: datetime) -> OutgoingMessage:
+    def _render(
+        self, lookup: Lookup, row: Notification, channel: Channel, now: datetime
+    ) -> tuple[OutgoingMessage, dict[str, str | None]]:
+        """The message, and the bodies to store on the row (``subject``, ``body_text``, ``body_html``)."""
         variables = build_variables(lookup, row, self.program, now=now)
         kind = NoticeKind(row.kind)
         rendered = self.renderer.render(kind, row.language, channel, variables)
@@ -321,9 +371,9 @@ class Dispatcher:
         if not to:
             raise ValueError(f"no {channel.value} address")
         if isinstance(rendered, RenderedSms):
-            row.subject, row.body_text, row.body_html = None, rendered.body, None
-            return OutgoingMessage(row.id, channel, to, rendered.body)
-        row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+            stored = {"subject": None, "body_text": rendered.body, "body_html": None}
+            return OutgoingMessage(row.id, channel, to, rendered.body), stored
+        stored = {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html}
         attachments = tuple(
             Attachment(
                 filename=str(item["filename"]),
@@ -336,9 +386,10 @@ class Dispatcher:
         invite = invite_attachment(lookup, row, self.program, now)
         if invite is not None:
             attachments += (invite,)
-        return OutgoingMessage(
+        message = OutgoingMessage(
             row.id, channel, to, rendered.text, rendered.subject, rendered.html, attachments
         )
+        return message, stored
 
     # -- 3. record --------------------------------------------------------------------------
     def _owned(self, item: Claimed) -> Any:
@@ -348,23 +399,22 @@ class Dispatcher:
             Notification.status == NotificationStatus.SENDING.value,
         )
 
-    def _record_success(self, item: Claimed, receipt: Receipt, report: DispatchReport) -> None:
-        """The hot path: one short Core transaction, no ORM unit of work."""
+    def _record_success(
+        self, connection: Connection, item: Claimed, receipt: Receipt, report: DispatchReport
+    ) -> None:
+        """The hot path: one short Core statement on the batch's record connection."""
         now = self.clock.now()
-        with self._engine.begin() as connection:
-            if self._postgres:
-                # The commit need not wait for the WAL flush: if PostgreSQL itself crashed before
-                # the flush, the row would be back to 'sending' and resent "in doubt" - the same
-                # path as a dispatcher crash. A dispatcher crash after commit loses nothing.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            result = connection.execute(
-                _MARK_SENT,
-                {"nid": item.notification_id, "worker": self.worker_id,
-                 "pid": receipt.provider_message_id, "at": now},
-            )  # fmt: skip
-            if result.rowcount == 1:
-                report.sent += 1
-                return
+        params = {"nid": item.notification_id, "worker": self.worker_id,
+                  "pid": receipt.provider_message_id, "at": now}  # fmt: skip
+        if self._postgres:  # autocommit: the statement is its own transaction
+            result = connection.execute(_MARK_SENT, params)
+            connection.commit()
+        else:
+            with connection.begin():
+                result = connection.execute(_MARK_SENT, params)
+        if result.rowcount == 1:
+            report.sent += 1
+            return
         # Our lease lapsed and another worker took the row: it may send it again.
         report.lost_lease += 1
         log.warning("notice %s sent after its lease was lost", item.notification_id)
