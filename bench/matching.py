@@ -3,7 +3,7 @@
 Run (from the repository root)::
 
     .venv/bin/python -m bench.matching                  # 2,000 cases, 150 mediators, 20 venues
-    .venv/bin/python -m bench.matching --cpsat-seconds 60 --lp-seconds 120
+    .venv/bin/python -m bench.matching --cpsat-seconds 60 --pdlp-seconds 120 --reduce
     .venv/bin/python -m bench.matching --scale          # 10,000 cases, 500 mediators, matcher only
 
 Every method solves the same model: :func:`scheduler.matching.eligibility.prepare` applies the
@@ -12,30 +12,56 @@ model (a start per case, then its mediator and its venue at that start, so the c
 ``|M|+|V|`` per start, not ``|M|*|V|``). Every booking list is re-checked from the raw inputs by
 :func:`bench.workload.violations`.
 
-Upper bound: the minimum of (a) the number of cases with at least one static option, (b) a max
-flow from cases to (mediator, ISO week) under the weekly caps, and (c) the LP relaxation of the
-full model with HiGHS when it finishes within ``--lp-seconds``. (a) and (b) are relaxations of
-the model, so they are valid bounds; the full LP (~840k columns) does not finish in 10 minutes
-on this machine, so by default it is not tried.
+CP-SAT gets a fair chance within its 60 s (``max_time_in_seconds``; building the model in Python
+is reported apart): the greedy baseline's bookings as a complete solution hint, ``num_workers=2``
+(the machine's cores), and presolve kept on but capped (one round, no probing, bounded
+inclusion/at-most-one merging, no symmetry detection) instead of off. Its booked count and its
+own best bound at the limit are printed. ``linearization_level`` 0 and 1 gave the same result
+(1,489 and 1,487 booked, bound 1,634), so the default (1) stays. ``--reduce`` first drops
+dominated options and redundant rows (:func:`bench.model.reduce`, exact: same candidate starts,
+same constraints, same optimum); on this workload it removes only 1,667 of 787k options (venues
+and mediators are contended almost everywhere) and 13k redundant rows, for 9-12 s, so it is off
+by default.
 
-Measured on the 2-core benchmark machine (seed 1, Python 3.11, OR-Tools 9.15, quiet machine)::
+Upper bound: the minimum, rounded down, of (a) the number of cases with at least one static
+option, (b) a max flow from cases to (mediator, ISO week) under the weekly caps, (c) CP-SAT's
+bound, and (d) the LP relaxation of the full model. (d) comes from PDLP (OR-Tools' first-order
+LP solver, ``--pdlp-seconds``, 120 s by default); the number used is not PDLP's objective but a
+weak-duality bound recomputed from its duals (:meth:`bench.bounds.LinearProgram.dual_bound`), so
+it is rigorous even if PDLP had stopped early. HiGHS does not get there in reasonable time: its
+dual simplex had not finished after 600 s and its interior point was at a relative gap of 0.43
+after 86 s (``--lp-seconds`` still tries the simplex, off by default).
 
-    method                        booked      time
-    project matcher                1,519    0.74 s   heap peak 7 MiB, process maxrss 126 MiB
-    greedy earliest slot (FIFO)    1,468    0.70 s
-    CP-SAT 60 s, 2 workers             0    67.7 s   presolve alone takes ~52 s; only the
-                                                     empty solution by the limit
-    CP-SAT 60 s, presolve off        959    76.1 s   (--cpsat-no-presolve; 819 on another run)
-    upper bound                    1,522             max flow (1,523 cases have any option)
-    matcher / bound = 99.80 %, baseline / bound = 96.45 %
+Measured on the 2-core benchmark machine (seed 1, Python 3.11, OR-Tools 9.15). The machine was
+**not quiet**: another benchmark (``bench/dispatch.py`` with PostgreSQL) kept the load average
+around 2 throughout, so the times are pessimistic and CP-SAT in particular had less CPU::
 
-    --scale (10,000 cases, 500 mediators, still 20 venues): matcher 4,749 booked in 24.1 s
-    (heap peak 50 MiB, maxrss 332 MiB); FIFO greedy 3,858 in 5.9 s. Rooms are the binding
-    resource at that size (20 venues for 10,000 cases).
+    method                               booked      time
+    project matcher                       1,519    0.70 s   heap peak 7 MiB, maxrss 126 MiB
+    greedy earliest slot (FIFO)           1,468    0.54 s
+    CP-SAT 60 s, 2 workers, greedy hint   1,495    69.0 s   feasible; 7.9 s of it building the
+                                                            model in Python; CP-SAT bound 1,634
+                                                            (1,487 and 1,489 on two more runs)
+    upper bound (tightest)                1,522
+      cases with any static option        1,523
+      max flow, mediator-week caps        1,522            0.1 s
+      CP-SAT's own bound                  1,634
+      LP relaxation (PDLP dual bound)     1,522.003        13 s (PDLP optimal, 576 iterations)
+    matcher / bound = 99.80 % (target 97 %), baseline / bound = 96.45 %; whole run 93 s
 
-The model has 839,457 columns and 152,250 rows; HiGHS (dual simplex via scipy) had not solved its
-LP relaxation after 600 s, which is why ``--lp-seconds`` defaults to 0. Of the 481 unbooked
-cases, 399 have no common window between their parties at all.
+Without the hint and with default parameters CP-SAT booked nothing in 60 s (presolve alone took
+~52 s on 839,457 columns and 152,250 rows); with presolve off and no hint, 959 (819 on another
+run). The LP relaxation is no tighter than the max-flow bound here: the 3 cases between the
+matcher and the bound (of the 4 with options it leaves out, all blocked by mediators at their
+weekly caps around their deadlines) are not proven either way.
+
+    --scale (10,000 cases, 500 mediators, still 20 venues): matcher 4,749 booked in 10.3 s
+    (heap peak 50 MiB, maxrss 332 MiB); FIFO greedy 3,858 in 5.8 s; the run takes ~130 s in all
+    because of the tracemalloc re-run and the violation check. Rooms are the binding resource at
+    that size (20 venues for 10,000 cases). The previous docstring recorded 24.1 s for the matcher
+    here; times at this size vary between runs.
+
+Of the 481 unbooked cases, 399 have no common window between their parties at all.
 """
 
 from __future__ import annotations
