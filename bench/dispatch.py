@@ -14,17 +14,18 @@ so that both see the same machine; each is sequential:
 Prints both rates and their ratio (target: outbox >= 0.8 x bare and >= 200 notices/s).
 
 Measured on the 2-core dev box (1000 notices, batch 100; two runs each, bare / outbox / ratio;
-"before" is the dispatcher of 3eb3013 under this same harness):
+"before" is the dispatcher of 29a5920 under this same harness, with this same warm-up):
 
     backend/channel   before                        after (record inline, DBAPI, Core lease)
-    sqlite/sms        886/588 0.66, 831/591 0.71    734/615 0.84, 822/671 0.82
-    sqlite/email      1141/817 0.72, 1040/776 0.75  1121/884 0.79, 998/807 0.81
-    postgres/sms      860/585 0.68, 783/532 0.68    766/548 0.72, 848/591 0.70
-    postgres/email    1085/597 0.55, 1078/602 0.56  1087/641 0.59, 1229/679 0.55
+    sqlite/sms        926/557 0.60, 928/544 0.59    830/679 0.82, 834/686 0.82
+    sqlite/email      1055/676 0.64, 1099/685 0.62  1113/866 0.78, 1019/807 0.79
+    postgres/sms      835/411 0.49, 879/422 0.48    820/601 0.73, 869/589 0.68
+    postgres/email    1253/615 0.49, 1240/599 0.48  1236/710 0.57, 1252/701 0.56
 
-SQLite is at the target; PostgreSQL is not (0.55-0.72): what is left per notice is about 0.28 ms
-for the record's round trip (one autocommit UPDATE) and 0.2 ms for its share of the claim. Email
-bodies in the outbox are the real rendered notice (text + HTML layout); bare sends a short one.
+SQLite SMS is at the target, SQLite email just under it; PostgreSQL is not (0.56-0.73). What
+is left per notice there is about 0.28 ms for the record's round trip (one autocommit UPDATE)
+and 0.2 ms for its share of the claim. Email bodies in the outbox are the real rendered notice
+(text + HTML layout); bare sends a short one.
 """
 
 from __future__ import annotations
