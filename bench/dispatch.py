@@ -158,7 +158,7 @@ def bare_seconds(sender: TwilioSmsNotifier | SendGridEmailNotifier, count: int, 
 
 
 def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNotifier, now: datetime,
-                    batch: int) -> Dispatcher:  # fmt: skip
+                    batch: int, durable: bool = True) -> Dispatcher:  # fmt: skip
     return Dispatcher(
         make_session_factory(engine),
         {sender.channel: sender},
@@ -167,7 +167,7 @@ def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNot
         program=ProgramInfo("Community Mediation Program", "+13127463594", "cmp@example.org",
                             "https://cmp.example.org", "secret" * 8),
         worker_id="bench",
-        policy=DispatchPolicy(batch_size=batch),
+        policy=DispatchPolicy(batch_size=batch, durable_records=durable),
     )  # fmt: skip
 
 
@@ -191,6 +191,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--channel", choices=["sms", "email"], default="sms")
     parser.add_argument("--batch", type=int, default=100, help="dispatcher batch size and round size")
+    parser.add_argument("--async-records", action="store_true",
+                        help="PostgreSQL: records commit without waiting for the WAL flush "
+                             "(DispatchPolicy.durable_records=False)")
     args = parser.parse_args()
     channel = Channel(args.channel)
     now = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 10:00 in Chicago: outside quiet hours
@@ -202,7 +205,7 @@ def main() -> None:
         seed(url, args.count + args.batch, channel, now)  # one batch more, for the warm-up
         engine = make_engine(url)
         sender = notifier(channel, base_url)
-        dispatcher = make_dispatcher(engine, sender, now, args.batch)
+        dispatcher = make_dispatcher(engine, sender, now, args.batch, durable=not args.async_records)
         # The same warm-up for both: connections, templates, compiled statements.
         bare_seconds(sender, args.batch, 10**6)
         outbox_seconds(dispatcher, args.batch)

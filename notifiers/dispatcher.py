@@ -15,9 +15,10 @@ One batch is three kinds of short transaction, never a transaction around a netw
    back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
    ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit event,
    a staff alert and, for parties, a fallback on their other channel. On PostgreSQL a ``sent``
-   record commits without waiting for the WAL flush, except the batch's last one, whose flush
-   puts all of them on disk before ``run_once`` returns. (A PostgreSQL crash in mid-batch can
-   lose that batch's records: those rows come back as "in doubt", below.)
+   record waits for the WAL flush by default (``DispatchPolicy.durable_records``); with it off,
+   records commit without waiting except the batch's last one, whose flush puts all of them on
+   disk before ``run_once`` returns (a PostgreSQL crash in mid-batch can then lose that batch's
+   records: those rows come back as "in doubt", below).
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
 provider accepting a message and step 3 committing. Sending and recording are sequential, so a
@@ -82,6 +83,10 @@ class DispatchPolicy:
     backoff_cap: timedelta = timedelta(hours=2)
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
+    #: Wait for PostgreSQL's WAL flush on every ``sent`` record (default). Off, records commit
+    #: asynchronously and only each batch's last one waits: faster, but a *database* crash
+    #: mid-batch can then lose up to a batch of records, whose notices are resent "in doubt".
+    durable_records: bool = True
 
 
 _table = cast(Table, Notification.__table__)
@@ -192,7 +197,7 @@ class Dispatcher:
                     self._release(batch[index:], report)  # never send on a lease about to lapse
                     break
                 outcome = self.send(item)
-                if index == len(batch) - 1 and self._postgres:
+                if index == len(batch) - 1 and self._postgres and not self.policy.durable_records:
                     # The batch's last record waits for the WAL flush, and so makes every
                     # earlier (asynchronously committed) record of the batch durable too.
                     connection.exec_driver_sql("RESET synchronous_commit")
@@ -227,6 +232,9 @@ class Dispatcher:
                 yield connection
                 return
             connection.execution_options(isolation_level="AUTOCOMMIT")  # reset on return to pool
+            if self.policy.durable_records:
+                yield connection
+                return
             connection.exec_driver_sql("SET synchronous_commit TO off")
             try:
                 yield connection
