@@ -9,24 +9,32 @@ One batch is three kinds of short transaction, never a transaction around a netw
    stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
    ``claimed_until``). Commit.
 2. **Send** each message through its channel's ``Notifier``, outside any transaction.
-3. **Record** each result at once, before the next send, in its own transaction, guarded by
-   ``claimed_by`` so a worker whose lease was taken over cannot overwrite the new owner: ``sent``
-   with the provider id (one statement on a connection held for the batch); a transient error goes
-   back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
-   ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit event,
-   a staff alert and, for parties, a fallback on their other channel. On PostgreSQL a ``sent``
-   record waits for the WAL flush by default (``DispatchPolicy.durable_records``); with it off,
-   records commit without waiting except the batch's last one, whose flush puts all of them on
-   disk before ``run_once`` returns (a PostgreSQL crash in mid-batch can then lose that batch's
-   records: those rows come back as "in doubt", below).
+3. **Record** each result in its own transaction, guarded by ``claimed_by`` so a worker whose
+   lease was taken over cannot overwrite the new owner (a guarded record that matches no row is
+   counted as ``lost_lease`` and audited as ``notice.sent_after_lease_lost``): ``sent`` with the
+   provider id, one autocommit statement on a connection held for the batch. On PostgreSQL that
+   statement is pipelined: it is sent, with the Sync that commits it, before the next message's
+   HTTP call, and its result is collected right after that call and before the next record is
+   sent — so at most one record is ever in flight. On SQLite it commits before the next send.
+   A transient error goes back to ``pending`` with exponential backoff and full jitter, or
+   ``dead`` after ``max_attempts``; a permanent error is ``failed`` (recorded at once, after the
+   record in flight is collected). Dead and failed notices leave an audit event, a staff alert
+   and, for parties, a fallback on their other channel. On PostgreSQL a ``sent`` record commits
+   with the WAL flush by default (``DispatchPolicy.durable_records``); with it off, records commit
+   without waiting except the batch's last one, whose flush puts all of them on disk before
+   ``run_once`` returns (a PostgreSQL crash in mid-batch can then lose that batch's records: those
+   rows come back as "in doubt", below).
 
-Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing. Sending and recording are sequential, so a
-killed worker leaves at most one such message. Its rows are reclaimed after the lease (at once if
-it restarts under the same worker id) and sent again, flagged ``in doubt`` (audit
-``notice.resent_in_doubt``); the provider then holds two messages carrying the same notice id
-(Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the delivery report
-of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
+Guarantee: every notice is sent at least once, and exactly once unless a worker (or, with
+``durable_records`` off, the database) dies between the provider accepting a message and step 3
+committing its record. On PostgreSQL a killed worker leaves at most two such messages — the one
+just accepted, and the one before it whose record was still in flight (sent but not yet confirmed
+committed); with ``durable_records`` on, a PostgreSQL crash likewise loses at most those two
+records. On SQLite sending and recording are sequential: at most one. Their rows are reclaimed
+after the lease (at once if the worker restarts under the same worker id) and sent again, flagged
+``in doubt`` (audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the
+same notice id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the
+delivery report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
@@ -42,10 +50,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
@@ -184,24 +192,32 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         """Claim one batch, send it, record the results. Returns what happened.
 
-        Each result is recorded before the next message is sent (a record is one short statement;
-        a second thread to overlap it with the next send cost more in GIL hand-offs than it hid).
+        On PostgreSQL a ``sent`` record is pipelined: its UPDATE (and the Sync that commits it) goes
+        out at once, the next message is sent while PostgreSQL executes it and flushes the WAL, and
+        its result (the ``claimed_by`` guard's row count) is collected before the next record is
+        issued — so at most one record is ever in flight. On SQLite each record commits before the
+        next send. (A second thread to overlap records with sends cost more in GIL hand-offs than
+        it hid; the pipeline needs no thread.)
         """
         report = DispatchReport()
         batch = self.claim(report)
         if not batch:
             return report
-        with self._record_connection() as connection:
+        with self._record_connection(report) as records:
             for index, item in enumerate(batch):
                 if self.clock.now() >= item.lease_until - self.policy.lease / 5:
+                    records.collect()
                     self._release(batch[index:], report)  # never send on a lease about to lapse
                     break
                 outcome = self.send(item)
-                if index == len(batch) - 1 and self._postgres and not self.policy.durable_records:
-                    # The batch's last record waits for the WAL flush, and so makes every
-                    # earlier (asynchronously committed) record of the batch durable too.
-                    connection.exec_driver_sql("RESET synchronous_commit")
-                self.record(connection, item, outcome, report)
+                records.collect()  # the previous message's record, committed meanwhile
+                if isinstance(outcome, SendError):
+                    self._record_failure(item, outcome, report)
+                else:
+                    # Without durable records, the batch's last record waits for the WAL flush,
+                    # and so makes every earlier (asynchronously committed) record durable too.
+                    last = index == len(batch) - 1
+                    records.mark_sent(item, outcome, self._sent_params(item, outcome), last=last)
         return report
 
     def send(self, item: Claimed) -> Receipt | SendError:
@@ -211,38 +227,38 @@ class Dispatcher:
         except SendError as exc:
             return exc
 
-    def record(
-        self, connection: Connection, item: Claimed, outcome: Receipt | SendError, report: DispatchReport
-    ) -> None:
-        if isinstance(outcome, SendError):
-            self._record_failure(item, outcome, report)
-        else:
-            self._record_success(connection, item, outcome, report)
-
     @contextmanager
-    def _record_connection(self) -> Iterator[Connection]:
+    def _record_connection(self, report: DispatchReport) -> Iterator[_Records]:
         """One connection for a batch's records (no pool checkout and ping per message).
 
-        PostgreSQL: autocommit, so a record is one statement, one round trip and its own
-        transaction, committed without waiting for the WAL flush except the batch's last one
-        (``run_once``). SQLite: ``BEGIN IMMEDIATE``, the update, ``COMMIT``.
+        PostgreSQL: autocommit in pipeline mode, so a record is one statement and its own
+        transaction, sent without waiting (``_PipelinedRecords``); with ``durable_records`` off,
+        committed without waiting for the WAL flush except the batch's last one. SQLite:
+        ``BEGIN IMMEDIATE``, the update, ``COMMIT``, before the next send.
         """
         with self._engine.connect() as connection:
+            raw = cast(Any, connection.connection.dbapi_connection)
             if not self._postgres:
-                yield connection
+                yield _SqliteRecords(self, raw, report)
                 return
             connection.execution_options(isolation_level="AUTOCOMMIT")  # reset on return to pool
-            if self.policy.durable_records:
-                yield connection
-                return
-            connection.exec_driver_sql("SET synchronous_commit TO off")
+            durable = self.policy.durable_records
+            if not durable:
+                connection.exec_driver_sql("SET synchronous_commit TO off")
             try:
-                yield connection
+                with raw.pipeline() as pipeline:
+                    records = _PipelinedRecords(self, raw, pipeline, report, durable=durable)
+                    try:
+                        yield records
+                    finally:
+                        records.collect()
             except BaseException:
-                connection.invalidate()  # never hand a connection with that setting back
+                if not durable:
+                    connection.invalidate()  # never hand a connection with that setting back
                 raise
-            connection.exec_driver_sql("RESET synchronous_commit")
-            connection.commit()
+            if not durable:
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
@@ -405,25 +421,13 @@ class Dispatcher:
             Notification.status == NotificationStatus.SENDING.value,
         )
 
-    def _record_success(
-        self, connection: Connection, item: Claimed, receipt: Receipt, report: DispatchReport
-    ) -> None:
-        """The hot path: one statement on the batch's record connection, its own transaction."""
+    def _sent_params(self, item: Claimed, receipt: Receipt) -> dict[str, Any]:
         now = self.clock.now()
-        params = {"nid": item.notification_id, "worker": self.worker_id, "pid": receipt.provider_message_id,
-                  "at": self._bind_sent_at(now) if self._bind_sent_at else now}  # fmt: skip
-        raw = cast(Any, connection.connection.dbapi_connection)
-        cursor = raw.cursor()
-        try:
-            if self._postgres:  # autocommit
-                cursor.execute(self._mark_sent, params)
-            else:  # the sqlite3 connection commits, or rolls back, what BEGIN IMMEDIATE opened
-                cursor.execute("BEGIN IMMEDIATE")
-                with raw:
-                    cursor.execute(self._mark_sent, params)
-            updated = cursor.rowcount
-        finally:
-            cursor.close()
+        return {"nid": item.notification_id, "worker": self.worker_id, "pid": receipt.provider_message_id,
+                "at": self._bind_sent_at(now) if self._bind_sent_at else now}  # fmt: skip
+
+    def _recorded(self, item: Claimed, receipt: Receipt, updated: int, report: DispatchReport) -> None:
+        """A ``sent`` record's outcome: 1 row, or 0 when the ``claimed_by`` guard refused it."""
         if updated == 1:
             report.sent += 1
             return
@@ -431,7 +435,7 @@ class Dispatcher:
         report.lost_lease += 1
         log.warning("notice %s sent after its lease was lost", item.notification_id)
         with self.session_factory() as session, session.begin():
-            audit.record(session, at=now, actor=ACTOR, action="notice.sent_after_lease_lost",
+            audit.record(session, at=self.clock.now(), actor=ACTOR, action="notice.sent_after_lease_lost",
                          subject_kind="notification", subject_id=item.notification_id,
                          provider_message_id=receipt.provider_message_id)  # fmt: skip
 
@@ -504,6 +508,79 @@ class Dispatcher:
         row.last_error = reason
         row.claimed_by = row.claimed_until = None
         row.next_attempt_at = None
+
+
+class _Records(Protocol):
+    """Where a batch's ``sent`` records go (``Dispatcher._record_connection``)."""
+
+    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
+        """Record ``item`` as sent (its outcome may be known only at the next ``collect``)."""
+
+    def collect(self) -> None:
+        """Wait for the record in flight, if any, and account for it in the report."""
+
+
+class _SqliteRecords:
+    """SQLite: each record is its own ``BEGIN IMMEDIATE`` transaction, committed at once."""
+
+    def __init__(self, dispatcher: Dispatcher, raw: Any, report: DispatchReport) -> None:
+        self._dispatcher, self._raw, self._report = dispatcher, raw, report
+
+    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
+        cursor = self._raw.cursor()
+        try:  # the sqlite3 connection commits, or rolls back, what BEGIN IMMEDIATE opened
+            cursor.execute("BEGIN IMMEDIATE")
+            with self._raw:
+                cursor.execute(self._dispatcher._mark_sent, params)
+            updated = cursor.rowcount
+        finally:
+            cursor.close()
+        self._dispatcher._recorded(item, receipt, updated, self._report)
+
+    def collect(self) -> None:
+        pass
+
+
+class _PipelinedRecords:
+    """PostgreSQL, autocommit, pipeline mode: a record's UPDATE and the Sync that commits it are
+    sent at once, and its result is read at the next ``collect`` — after the next message's HTTP
+    call, during which PostgreSQL executed it and flushed the WAL. At most one record is in flight.
+
+    psycopg's ``Pipeline.sync()`` would block until the result is back; sending the Sync without
+    waiting uses the two steps it is made of (``_enqueue_sync``, ``_communicate_gen``), and
+    collecting uses its third (``_fetch_gen``).
+    """
+
+    def __init__(
+        self, dispatcher: Dispatcher, raw: Any, pipeline: Any, report: DispatchReport, *, durable: bool
+    ) -> None:
+        self._dispatcher, self._raw, self._pipeline, self._report = dispatcher, raw, pipeline, report
+        self._durable = durable
+        self._in_flight: tuple[Claimed, Receipt, Any] | None = None
+
+    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
+        self.collect()
+        cursor = self._raw.cursor()
+        if last and not self._durable:
+            cursor.execute("RESET synchronous_commit")  # same transaction: this commit waits
+        cursor.execute(self._dispatcher._mark_sent, params)  # queued and written, not waited for
+        with self._raw.lock:
+            self._pipeline._enqueue_sync()
+            self._raw.wait(self._pipeline._communicate_gen())
+        self._in_flight = (item, receipt, cursor)
+
+    def collect(self) -> None:
+        if self._in_flight is None:
+            return
+        item, receipt, cursor = self._in_flight
+        self._in_flight = None
+        try:
+            with self._raw.lock:
+                self._raw.wait(self._pipeline._fetch_gen(flush=False))
+            updated = cursor.rowcount
+        finally:
+            cursor.close()
+        self._dispatcher._recorded(item, receipt, updated, self._report)
 
 
 def default_worker_id() -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import cast
 
 from notify_support import add_case, add_party
 from sqlalchemy import select
@@ -11,8 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
+from notifiers.base import Notifier, OutgoingMessage, Receipt
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient
+from notifiers.wiring import build_dispatcher
+from settings import Settings
 
 
 def _enqueue(
@@ -241,3 +246,64 @@ def test_a_lapsed_lease_is_reclaimed_and_flagged_in_doubt(
     assert (report.sent, report.in_doubt) == (1, 1)
     with session_factory() as session:
         assert "notice.resent_in_doubt" in set(session.scalars(select(AuditEvent.action)))
+
+
+class _StolenDuringFirstSend:
+    """A notifier that, while the first message of either channel is on its way, lets another
+    worker take over every leased row (its clock is past the lease) — as if this one had stalled."""
+
+    def __init__(self, inner: Notifier, thief: Dispatcher, theft: list[int]) -> None:
+        self.inner, self.thief, self.theft = inner, thief, theft
+        self.channel = inner.channel
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        if not self.theft:
+            self.theft.append(self.thief.run_once().in_doubt)
+        return self.inner.send(message)
+
+
+def test_a_record_after_the_lease_was_taken_over_is_refused_and_reported(
+    settings: Settings,
+    notifiers: dict[Channel, Notifier],
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    _enqueue(session_factory, clock, channels=[Channel.SMS, Channel.EMAIL])
+    later = FixedClock(clock.now() + timedelta(hours=1))
+    thief = build_dispatcher(settings, session_factory, later, worker_id="thief", notifiers=notifiers)
+    theft: list[int] = []
+    wrapped = {ch: _StolenDuringFirstSend(n, thief, theft) for ch, n in notifiers.items()}
+    stalled = build_dispatcher(settings, session_factory, clock, worker_id="stalled",
+                               notifiers=cast(dict[Channel, Notifier], wrapped))  # fmt: skip
+    report = stalled.run_once()
+    assert theft == [2]  # the thief resent both, "in doubt"
+    # Both messages went out twice (the thief's and ours), but neither of our records landed.
+    assert (report.claimed, report.sent, report.lost_lease) == (2, 0, 2)
+    assert len(emulator.messages()) == 4
+    rows = _rows(session_factory)
+    assert {r.status for r in rows} == {"sent"} and {r.claimed_by for r in rows} == {None}
+    with session_factory() as session:
+        lost = list(session.scalars(select(AuditEvent.subject_id)
+                                    .where(AuditEvent.action == "notice.sent_after_lease_lost")))  # fmt: skip
+    assert set(lost) == {r.id for r in rows}
+
+
+def test_asynchronous_records_are_all_kept_and_the_setting_is_not_leaked(
+    settings: Settings,
+    notifiers: dict[Channel, Notifier],
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    for _ in range(3):
+        _enqueue(session_factory, clock)
+    dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="w", notifiers=notifiers)
+    dispatcher.policy = replace(dispatcher.policy, durable_records=False)
+    report = dispatcher.run_once()
+    assert (report.claimed, report.sent) == (6, 6)
+    assert {r.status for r in _rows(session_factory)} == {"sent"}
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:  # the pool's one idle connection: the record one
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
