@@ -119,6 +119,19 @@ _LEASE = (
         body_html=bindparam("body_html", type_=_table.c.body_html.type),
     )
 )
+#: PostgreSQL: the whole batch's lease as one statement (one plan, one execution) instead of an
+#: executemany of one UPDATE per row; the rows' values travel as arrays.
+_LEASE_PG = (
+    f"UPDATE {_table.name} AS n SET status = '{NotificationStatus.SENDING.value}',"
+    " claimed_by = %(worker)s, claimed_until = %(until)s, attempts = v.attempts,"
+    " last_error = v.last_error, subject = v.subject, body_text = v.body_text, body_html = v.body_html"
+    " FROM unnest(%(nid)s::integer[], %(attempts)s::integer[], %(last_error)s::text[],"
+    " %(subject)s::text[], %(body_text)s::text[], %(body_html)s::text[])"
+    " AS v(nid, attempts, last_error, subject, body_text, body_html)"
+    " WHERE n.id = v.nid"
+)
+
+
 def backoff_delay(attempt: int, policy: DispatchPolicy, rng: random.Random) -> timedelta:
     """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))] (AWS's recommendation: it
     spreads a burst of failures out instead of retrying them in lockstep)."""
@@ -316,7 +329,12 @@ class Dispatcher:
                     item = self._prepare(lookup, row, now, report, leases)
                     if item is not None:
                         claimed.append(item)
-            if leases:  # the hot path: one Core executemany, no unit of work
+            if leases and self._postgres:  # the hot path: one statement, no unit of work
+                columns = ("nid", "attempts", "last_error", "subject", "body_text", "body_html")
+                params: dict[str, Any] = {name: [lease[name] for lease in leases] for name in columns}
+                params.update(worker=self.worker_id, until=now + self.policy.lease)
+                session.connection().exec_driver_sql(_LEASE_PG, params)
+            elif leases:  # SQLite: one Core executemany
                 session.connection().execute(
                     _LEASE.values(claimed_by=self.worker_id, claimed_until=now + self.policy.lease),
                     leases,
@@ -377,8 +395,8 @@ class Dispatcher:
             audit.record(session, at=now, actor=ACTOR, action="notice.resent_in_doubt",
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                          previous_worker=row.claimed_by, attempts=row.attempts)  # fmt: skip
-        # Leased by the batch's one UPDATE (``_LEASE``): status 'sending', claimed_by, claimed_until,
-        # attempts + 1 and what will be sent (subject, text, html), stored on the row.
+        # Leased by the batch's one UPDATE (``_LEASE_PG``; ``_LEASE`` on SQLite): status 'sending',
+        # claimed_by, claimed_until, attempts + 1 and what will be sent (subject, text, html).
         leases.append({"nid": row.id, "attempts": row.attempts + 1, "last_error": last_error, **stored})
         return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease)
 
