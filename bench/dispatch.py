@@ -26,6 +26,27 @@ SQLite SMS is at the target, SQLite email just under it; PostgreSQL is not (0.56
 is left per notice there is about 0.28 ms for the record's round trip (one autocommit UPDATE)
 and 0.2 ms for its share of the claim. Email bodies in the outbox are the real rendered notice
 (text + HTML layout); bare sends a short one.
+
+With durable records (``DispatchPolicy.durable_records=True``, the default since b7de85d: each
+``sent`` record waits for the WAL flush), same box, 2026-11-25, quiet (``top`` idle between runs;
+the 1-minute load of 0.8-1.7 during runs is the bench, its emulator and PostgreSQL themselves).
+"before" is b7de85d; "after" is 33fd9b8: the sent record pipelined with the next send (psycopg
+pipeline mode, at most one record in flight) and the batch's lease as one
+``UPDATE ... FROM unnest(arrays)`` on PostgreSQL:
+
+    backend/channel   before (b7de85d)              after (33fd9b8)
+    sqlite/sms        795/688 0.87, 805/701 0.87    808/681 0.84, 803/665 0.83
+    sqlite/email      420/395 0.94*, 409/381 0.93*  1102/875 0.79, 1120/879 0.78
+    postgres/sms      775/516 0.67, 839/549 0.65    874/717 0.82, 778/609 0.78
+    postgres/email    413/342 0.83*, 1264/652 0.52  1205/779 0.65, 1179/762 0.65
+
+(*) runs where the emulator answered email slowly (bare ~410/s instead of ~1150/s): the ratio
+is not comparable. SQLite's path is unchanged (its records still commit before the next send).
+PostgreSQL SMS is now at about 0.8 (0.78, 0.82, 0.85 over three runs); PostgreSQL email is not (0.65):
+a py-spy profile of the SMS outbox shows 83% of it in the SDK send, 11% in the claim (half of
+that rendering) and 5.5% in the records (mostly psycopg's execute; waiting for the flush is
+1.4%). Email renders a real text + HTML notice and builds a larger SendGrid body, where bare
+sends a short one, so its fixed per-notice cost is a larger share of a cheaper send.
 """
 
 from __future__ import annotations
