@@ -307,3 +307,12 @@ def test_asynchronous_records_are_all_kept_and_the_setting_is_not_leaked(
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:  # the pool's one idle connection: the record one
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+
+
+def test_the_psycopg_pipeline_internals_the_dispatcher_uses_exist() -> None:
+    """The pipelined record (``_PipelinedRecords``) uses three private steps of psycopg's
+    ``Pipeline.sync``; an upgrade that renames them must fail here, not in production."""
+    import psycopg
+
+    for name in ("_enqueue_sync", "_communicate_gen", "_fetch_gen"):
+        assert callable(getattr(psycopg.Pipeline, name, None)), name
