@@ -199,7 +199,7 @@ class Dispatcher:
             **{name: placeholder.format(name) for name in ("pid", "at", "nid", "worker")}
         )
         # sent_at as the ORM would store it (aware UTC; SQLite: SQLAlchemy's text format)
-        self._bind_sent_at = _table.c.sent_at.type.bind_processor(dialect)
+        self._bind_sent_at = _table.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
 
     # -- the loop ---------------------------------------------------------------------------
     def run_once(self) -> DispatchReport:
