@@ -159,7 +159,10 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     workdir = directory or Path(tempfile.mkdtemp(prefix="cmp-demo-"))
     outbox = workdir / "outbox"
     url = f"sqlite:///{workdir / 'demo.db'}"
-    settings = load_settings(database_url=url, outbox_dir=outbox)
+    # Always the file outbox: the demo must never reach a provider, whatever the environment says.
+    settings = load_settings(database_url=url, outbox_dir=outbox, twilio_account_sid=None,
+                             twilio_auth_token=None, twilio_from_number=None,
+                             sendgrid_api_key=None, sendgrid_from_email=None)
     upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)

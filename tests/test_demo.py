@@ -29,8 +29,14 @@ def test_demo_tells_the_whole_story_and_the_outbox_holds_what_it_printed(tmp_pat
     assert all("mediacion" in f.read_text() for f in spanish)
 
 
-def test_demo_command_exits_zero(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)])
+def test_demo_command_exits_zero_and_never_uses_provider_credentials(tmp_path: Path) -> None:
+    provider = {"CMP_TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "CMP_TWILIO_AUTH_TOKEN": "t",
+                "CMP_TWILIO_FROM_NUMBER": "+13125550100",
+                "CMP_TWILIO_BASE_URL": "http://127.0.0.1:9",  # nothing listens there
+                "CMP_SENDGRID_API_KEY": "SG.x", "CMP_SENDGRID_FROM_EMAIL": "cmp@example.org",
+                "CMP_SENDGRID_BASE_URL": "http://127.0.0.1:9"}
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)], env=provider)
     assert result.exit_code == 0, result.output
     assert "final states: 2026-0101 ineligible, 2026-0102 returned, 2026-0103 completed" \
         in result.output
+    assert len(list((tmp_path / "outbox").glob("notice-*"))) >= 20
