@@ -47,6 +47,33 @@ a py-spy profile of the SMS outbox shows 83% of it in the SDK send, 11% in the c
 that rendering) and 5.5% in the records (mostly psycopg's execute; waiting for the flush is
 1.4%). Email renders a real text + HTML notice and builds a larger SendGrid body, where bare
 sends a short one, so its fixed per-notice cost is a larger share of a cheaper send.
+
+(Since e4aab3d bare sends exactly the payloads the outbox sent, so the numbers below are not
+comparable with those above.) Same box, 2026-11-25, quiet (``uptime`` load 0.6-0.9 before the
+runs; 0.8-1.1 during them is the bench, its emulator and PostgreSQL). Three runs per combination,
+before and after interleaved run by run; bare/outbox (per second) and ratio. "before" is e4aab3d,
+"after" 2bc1ccb. A py-spy profile (``--idle``) of the PostgreSQL email outbox: 73% in the SDK
+send, 12% in the claim (the select, the party lookup, rendering, the lease), 12% in the records.
+What changed: the lease's arrays are bound in binary (``%b``: the text-format array literal of 100
+HTML bodies was quoted and escaped in Python, ~50 us a notice, half the lease's time); a record
+reuses the batch's one cursor; the renderer looks each template and its globals up once (Jinja's
+``render`` copies a ``ChainMap`` of globals into every context: a third of a small template's
+time) and ``paragraphs`` escapes and links the whole text in one pass (rendering an email: 63 ->
+45 us). Claim per 100 emails: 21.9 -> 16.9 ms; a record's send step 73 -> 61 us.
+
+    backend/channel before (e4aab3d)                            after (2bc1ccb)
+    sqlite/sms      927/708 0.76, 859/666 0.78, 914/674 0.74    926/711 0.77, 856/659 0.77, 855/650 0.76
+    sqlite/email    1140/916 0.80, 1142/923 0.81, 1081/873 0.81 1140/951 0.83, 1129/937 0.83, 1059/846 0.80
+    postgres/sms    946/684 0.72, 917/685 0.75, 864/593 0.69    947/712 0.75, 876/725 0.83, 849/694 0.82
+    postgres/email  1237/830 0.67, 1203/790 0.66, 1147/804 0.70 1196/876 0.73, 1158/831 0.72, 1222/866 0.71
+
+(An earlier set of three interleaved runs of the same two commits gave postgres/sms 0.70, 0.73,
+0.69 -> 0.80, 0.83, 0.76 and postgres/email 0.65, 0.66, 0.66 -> 0.68, 0.70, 0.66.) The target is
+still not met on SQLite SMS (~0.76, unchanged: its record is a ``BEGIN IMMEDIATE`` transaction,
+~100 us, before the next send) nor on PostgreSQL email (~0.72). What is left per PostgreSQL email
+notice beyond the send, measured: ~170 us of claim (ORM select and party lookup ~40, rendering 45,
+lease ~30, BEGIN/ping/COMMIT the rest) and ~90 us of record (two pipeline round trips through
+psycopg's ``_communicate_gen``, one for the UPDATE, one for its Sync, then the collect).
 """
 
 from __future__ import annotations
