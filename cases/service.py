@@ -278,7 +278,7 @@ def record_consent(
     enqueue(session, kind=NoticeKind.CONSENT_RECEIVED, recipient=party, due_at=now, now=now,
             case_id=case.id, context={"case_id": case.id, "granted": granted})
     if not granted:
-        _return_case(session, case, f"{party.role} declined mediation", now=now, actor=actor)
+        return_case(session, case, f"{party.role} declined mediation", now=now, actor=actor)
         return consent
     consents = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
     for other in consents:
@@ -305,26 +305,20 @@ def expire_consents(session: Session, *, now: datetime) -> list[int]:
         for consent in case.consents:
             if consent.status == ConsentStatus.PENDING.value:
                 consent.status = ConsentStatus.EXPIRED.value
-        _return_case(session, case, "consent deadline passed without every party's consent",
+        return_case(session, case, "consent deadline passed without every party's consent",
                      now=now, actor="system")
     return [c.id for c in cases]
 
 
-def _return_case(session: Session, case: Case, reason: str, *, now: datetime, actor: str) -> None:
+def return_case(session: Session, case: Case, reason: str, *, now: datetime, actor: str,
+                outcome: Outcome | None = None) -> None:
+    """Send the case back to investigation (with ``outcome`` if one applies) and tell staff."""
     lifecycle.transition(session, case, CaseState.RETURNED, at=now, actor=actor, reason=reason)
+    if outcome is not None:
+        case.outcome = outcome.value
     enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
             case_id=case.id, occurrence=f"returned-{case.id}",
             context={"case_id": case.id, "alert": "case_returned", "reason": reason})
-
-
-def withdraw(session: Session, case: Case, *, reason: str, now: datetime, actor: str) -> None:
-    """A party or staff withdraws the case before the session: it returns to investigation."""
-    for row in case.sessions:
-        if row.status in (SessionStatus.BOOKED.value, SessionStatus.HELD.value):
-            raise DomainError(
-                f"case {case.id} has an active session {row.id}; cancel it first")
-    _return_case(session, case, f"withdrawn: {reason}", now=now, actor=actor)
-    case.outcome = Outcome.WITHDRAWN.value
 
 
 def record_outcome(session: Session, case: Case, outcome: Outcome, *, now: datetime,

@@ -36,7 +36,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import audit, lifecycle
+from cases import audit, lifecycle, service
 from cases.database import transaction
 from cases.errors import DomainError, NotFound
 from cases.models import (
@@ -270,15 +270,6 @@ def _staff_alert(session: Session, case: Case, alert: str, *, now: datetime, occ
             context={"case_id": case.id, "alert": alert, **extra})
 
 
-def _return_case(session: Session, case: Case, reason: str, *, now: datetime, actor: str,
-                 outcome: Outcome | None = None) -> None:
-    lifecycle.transition(session, case, CaseState.RETURNED, at=now, actor=actor, reason=reason)
-    if outcome is not None:
-        case.outcome = outcome.value
-    _staff_alert(session, case, "case_returned", now=now, occurrence=f"returned-{case.id}",
-                 reason=reason)
-
-
 # --- booking ---------------------------------------------------------------------------------
 
 def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, now: datetime,
@@ -480,7 +471,7 @@ def cancel(session: Session, row: MediationSession, rules: Rules, *, reason: str
                  subject_kind="session", subject_id=row.id, reminders_withdrawn=withdrawn,
                  was_booked=was_booked)
     if return_case:
-        _return_case(session, case, reason, now=now, actor=actor)
+        service.return_case(session, case, reason, now=now, actor=actor)
     return ChangeResult(row, return_case)
 
 
@@ -503,7 +494,7 @@ def no_show(session: Session, row: MediationSession, rules: Rules, *, reason: st
                  subject_kind="session", subject_id=row.id, party_id=party_id,
                  count=case.no_show_count)
     if case.no_show_count > rules.policy.max_no_shows:
-        _return_case(session, case, "no-show limit exceeded", now=now, actor=actor,
+        service.return_case(session, case, "no-show limit exceeded", now=now, actor=actor,
                      outcome=Outcome.NO_SHOW)
         for party in reminders.session_parties(session, row):
             enqueue(session, kind=NoticeKind.OUTCOME, recipient=party, due_at=now, now=now,
@@ -532,5 +523,5 @@ def withdraw(session: Session, case: Case, rules: Rules, *, reason: str, now: da
         cancel(session, row, rules, reason="withdrawn", now=now, actor=actor)
     audit.record(session, at=now, actor=actor, action="case.withdrawn", case_id=case.id,
                  subject_kind="case", subject_id=case.id, party_id=party_id)
-    _return_case(session, case, f"withdrawn: {reason}", now=now, actor=actor,
+    service.return_case(session, case, f"withdrawn: {reason}", now=now, actor=actor,
                  outcome=Outcome.WITHDRAWN)
