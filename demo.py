@@ -36,7 +36,6 @@ from cases.service import (
 from notifiers.wiring import build_dispatcher
 from scheduler.booking import Rules
 from scheduler.candidates import match_and_book
-from scheduler.reminders import ReminderOffsets
 from settings import Settings, load_settings
 
 STAFF = "staff:demo"
@@ -64,8 +63,7 @@ class Story:
         self.zone = ZoneInfo(settings.time_zone)
         self.outbox = settings.outbox_dir
         self.dispatcher = build_dispatcher(settings, factory, clock, worker_id="demo")
-        self.rules = Rules(policy=policy, offsets=ReminderOffsets.from_settings(settings),
-                           time_zone=settings.time_zone)
+        self.rules = Rules.from_settings(policy, settings)
         self.sent: list[str] = []
 
     def say(self, text: str) -> None:

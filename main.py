@@ -436,10 +436,8 @@ def job_deps(app: App) -> Any:
     from notifiers.wiring import build_dispatcher
     from scheduler.booking import Rules
     from scheduler.jobs import JobDeps
-    from scheduler.reminders import ReminderOffsets
 
-    rules = Rules(policy=app.policy, offsets=ReminderOffsets.from_settings(app.settings),
-                  time_zone=app.settings.time_zone)
+    rules = Rules.from_settings(app.policy, app.settings)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
                    calendar_source=calendar_source_for(app.clock),

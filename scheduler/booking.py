@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -100,6 +101,12 @@ class Rules:
     policy: Policy
     offsets: ReminderOffsets = field(default_factory=ReminderOffsets)
     time_zone: str = "America/Chicago"
+
+    @classmethod
+    def from_settings(cls, policy: Policy, settings: Any) -> Rules:
+        """From the policy and ``settings.Settings`` (reminder offsets and display zone)."""
+        return cls(policy=policy, offsets=ReminderOffsets.from_settings(settings),
+                   time_zone=settings.time_zone)
 
 
 def is_slot_taken(exc: IntegrityError) -> bool:

@@ -29,7 +29,7 @@ from cases.policy import Policy
 from cases.service import decide, find_case
 from scheduler import booking
 from scheduler.booking import Rules
-from scheduler.reminders import ReminderOffsets, trigger_reminder
+from scheduler.reminders import trigger_reminder
 from settings import Settings
 from web.auth import create_user, issue_api_token
 
@@ -104,8 +104,7 @@ def cases_decide(deps: CliDeps, ident: str, eligible: bool, reason: str | None,
 
 
 def _rules(deps: CliDeps) -> Rules:
-    return Rules(policy=deps.policy, offsets=ReminderOffsets.from_settings(deps.settings),
-                 time_zone=deps.settings.time_zone)
+    return Rules.from_settings(deps.policy, deps.settings)
 
 
 @click.command("cancel")

@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session
 from cases.models import Case, MediationSession, Notification
 from scheduler import booking
 from scheduler.booking import BookingOption, Rules
-from scheduler.reminders import ReminderOffsets, trigger_reminder
+from scheduler.reminders import trigger_reminder
 from web.context import WebContext
 
 
 def rules(ctx: WebContext) -> Rules:
-    return Rules(policy=ctx.policy, offsets=ReminderOffsets.from_settings(ctx.settings),
-                 time_zone=ctx.settings.time_zone)
+    return Rules.from_settings(ctx.policy, ctx.settings)
 
 
 def _option(mediator_id: int, co_mediator_id: int | None, venue_id: int, start: datetime,
