@@ -40,6 +40,13 @@ def sign_link(secret: str, *, party_id: int, purpose: str, expires_at: datetime)
     return f"{_b64(payload)}.{_b64(mac)}"
 
 
+def party_url(base_url: str, secret: str, *, party_id: int, purpose: str,
+              expires_at: datetime) -> str:
+    """The page a party opens from a notice: ``<base>/p/<purpose>/<token>``."""
+    token = sign_link(secret, party_id=party_id, purpose=purpose, expires_at=expires_at)
+    return f"{base_url.rstrip('/')}/p/{purpose}/{token}"
+
+
 def read_link(secret: str, token: str, *, purpose: str, now: datetime) -> LinkClaims:
     try:
         payload_part, mac_part = token.split(".", 1)

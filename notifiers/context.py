@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from cases.links import sign_link
+from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
 from cases.outbox import NoticeKind
 from notifiers.rendering import format_date, format_when, language_of
@@ -37,8 +37,8 @@ class ProgramInfo:
     time_zone: str = "America/Chicago"
 
     def link(self, party_id: int, purpose: str, expires_at: datetime) -> str:
-        token = sign_link(self.link_secret, party_id=party_id, purpose=purpose, expires_at=expires_at)
-        return f"{self.public_base_url.rstrip('/')}/p/{purpose}/{token}"
+        return party_url(self.public_base_url, self.link_secret, party_id=party_id, purpose=purpose,
+                         expires_at=expires_at)
 
 
 def case_ref(case_id: int | None) -> str | None:

@@ -1,5 +1,5 @@
-"""Party and mediator link URLs: ``/p/<purpose>/<token>`` (as ``notifiers.context`` writes them)
-and ``/m/<token>`` for a mediator's page."""
+"""How long party links live, and mediator URLs: ``/m/<token>`` for a mediator's page and their
+feed. (Party URLs themselves are ``cases.links.party_url``, shared with the notices.)"""
 
 from __future__ import annotations
 
@@ -18,12 +18,6 @@ def party_link_expiry(case: Case, purpose: str, now: datetime) -> datetime:
     if purpose == "consent" and case.consent_deadline and case.consent_deadline > now:
         return case.consent_deadline
     return now + DEFAULT_LIFETIME
-
-
-def party_url(base_url: str, secret: str, *, party_id: int, purpose: str,
-              expires_at: datetime) -> str:
-    token = sign_link(secret, party_id=party_id, purpose=purpose, expires_at=expires_at)
-    return f"{base_url.rstrip('/')}/p/{purpose}/{token}"
 
 
 def mediator_url(base_url: str, secret: str, *, mediator_id: int, expires_at: datetime) -> str:

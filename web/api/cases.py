@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from cases import audit, service
 from cases.errors import DomainError, NotFound
+from cases.links import party_url
 from cases.models import Case, CaseState, Consent, Party
 from cases.service import NewCase, NewParty
 from web import scheduling
@@ -29,7 +30,7 @@ from web.api.schemas import (
 )
 from web.auth import Staff
 from web.context import Ctx, Db
-from web.links import party_link_expiry, party_url
+from web.links import party_link_expiry
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 

@@ -20,7 +20,7 @@ from calendars.base import CalendarEvent
 from calendars.feeds import render_event
 from cases import audit, service
 from cases.errors import DomainError
-from cases.links import InvalidLink, read_link
+from cases.links import InvalidLink, party_url, read_link
 from cases.models import (
     Case,
     CaseState,
@@ -32,7 +32,7 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from web.context import Ctx, Db, WebContext
-from web.links import party_link_expiry, party_url
+from web.links import party_link_expiry
 from web.pages.filters import local
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
 
