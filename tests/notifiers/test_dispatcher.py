@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from typing import cast
 
+import psycopg
+import pytest
 from notify_support import add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -309,10 +312,45 @@ def test_asynchronous_records_are_all_kept_and_the_setting_is_not_leaked(
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
 
 
-def test_the_psycopg_pipeline_internals_the_dispatcher_uses_exist() -> None:
-    """The pipelined record (``_PipelinedRecords``) uses three private steps of psycopg's
-    ``Pipeline.sync``; an upgrade that renames them must fail here, not in production."""
-    import psycopg
-
-    for name in ("_enqueue_sync", "_communicate_gen", "_fetch_gen"):
-        assert callable(getattr(psycopg.Pipeline, name, None)), name
+def test_a_record_the_database_refuses_stops_the_batch_and_loses_nothing(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A ``sent`` record that fails raises out of ``run_once``; the records connection (in libpq
+    pipeline mode on PostgreSQL) is discarded, not handed back to the pool half-read, and the next
+    run sends and records everything. The rows keep their lease and come back "in doubt"."""
+    for _ in range(2):
+        _enqueue(session_factory, clock)
+    first = _rows(session_factory)[0].id
+    engine = session_factory.kw["bind"]
+    postgres = engine.dialect.name == "postgresql"
+    refuse = (
+        [f"CREATE FUNCTION refuse_sent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+         f"IF NEW.status = 'sent' AND NEW.id = {first} THEN RAISE EXCEPTION 'refused by test'; END IF; "
+         f"RETURN NEW; END $$",
+         "CREATE TRIGGER refuse_sent BEFORE UPDATE ON notifications FOR EACH ROW "
+         "EXECUTE FUNCTION refuse_sent()"]
+        if postgres else
+        [f"CREATE TRIGGER refuse_sent BEFORE UPDATE ON notifications WHEN NEW.status = 'sent' "
+         f"AND NEW.id = {first} BEGIN SELECT RAISE(ABORT, 'refused by test'); END"]
+    )  # fmt: skip
+    with engine.begin() as connection:
+        for statement in refuse:
+            connection.exec_driver_sql(statement)
+    with pytest.raises((psycopg.Error, sqlite3.Error), match="refused by test"):
+        dispatcher.run_once()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse_sent" + (" ON notifications" if postgres else ""))
+    # The batch stopped at its first record; on PostgreSQL the second message was already out
+    # (its send overlaps the first record), on SQLite it was not.
+    sent_before = len(emulator.messages())
+    assert sent_before == (2 if postgres else 1)
+    assert {r.status for r in _rows(session_factory)} == {"sending"}
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    report = dispatcher.run_once()  # on a fresh records connection
+    assert (report.sent, report.in_doubt) == (4, 4)  # the whole leased batch comes back in doubt
+    rows = _rows(session_factory)
+    assert {r.status for r in rows} == {"sent"} and all(r.provider_message_id for r in rows)
+    assert len(emulator.messages()) == sent_before + 4
