@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from cases.outbox import Channel
 
@@ -113,4 +113,19 @@ class Notifier(Protocol):
 
     def send(self, message: OutgoingMessage) -> Receipt:
         """Hand the message to the provider. Raises PermanentSendError or TransientSendError."""
+        ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """A provider that can list what it already holds. Before a notice whose previous attempt's
+    outcome is unknown (the worker died between the provider's acceptance and our record) is sent
+    again, the dispatcher asks; a message found that no notice of ours has recorded is that
+    attempt, so it is recorded instead of sent twice. (Twilio can list messages; SendGrid's v3
+    mail/send has no such read-back without the paid Email Activity API, so email is resent and
+    the duplicate detected from its delivery events.)"""
+
+    def recent_matching(self, message: OutgoingMessage, limit: int = 20) -> list[Receipt]:
+        """Messages the provider holds from us to ``message.to`` with exactly this body, newest
+        first. Raises ``SendError`` if the provider cannot be asked."""
         ...

@@ -31,10 +31,13 @@ committing its record. On PostgreSQL a killed worker leaves at most two such mes
 just accepted, and the one before it whose record was still in flight (sent but not yet confirmed
 committed); with ``durable_records`` on, a PostgreSQL crash likewise loses at most those two
 records. On SQLite sending and recording are sequential: at most one. Their rows are reclaimed
-after the lease (at once if the worker restarts under the same worker id) and sent again, flagged
-``in doubt`` (audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the
-same notice id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the
-delivery report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
+after the lease (at once if the worker restarts under the same worker id), flagged ``in doubt``.
+Where the provider can be asked (``SentLookup``: Twilio lists messages; SendGrid cannot), a message
+it holds with the same recipient and body that no notice has recorded is that lost attempt: it is
+recorded, not sent again (audit ``notice.found_already_sent``). Otherwise the notice is sent again
+(audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the same notice
+id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the delivery
+report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ from notifiers.base import (
     PermanentSendError,
     Receipt,
     SendError,
+    SentLookup,
     TransientSendError,
 )
 from notifiers.context import Lookup, ProgramInfo, build_variables
@@ -99,6 +103,9 @@ class DispatchPolicy:
     #: mid-batch can then lose up to a batch of records, whose notices are resent "in doubt".
     durable_records: bool = True
 
+
+#: how far the provider's clock may be behind ours when matching a lost attempt (``SentLookup``)
+FOUND_SENT_SKEW = timedelta(minutes=2)
 
 _table = cast(Table, Notification.__table__)
 #: The hot path's record, run on the DBAPI cursor (SQLAlchemy's per-statement overhead was a third
@@ -151,6 +158,10 @@ class Claimed:
     attempts: int
     in_doubt: bool
     lease_until: datetime
+    case_id: int | None = None
+    #: for a notice in doubt: the worker whose lease ran out, and when it had claimed the notice
+    previous_worker: str | None = None
+    previous_claim_at: datetime | None = None
 
 
 @dataclass
@@ -165,6 +176,8 @@ class DispatchReport:
     lost_lease: int = 0
     released: int = 0
     in_doubt: int = 0
+    #: in doubt, and the provider already held the message: recorded, not sent again
+    found_sent: int = 0
 
     @property
     def touched(self) -> int:
@@ -227,7 +240,9 @@ class Dispatcher:
                     records.collect()
                     self._release(batch[index:], report)  # never send on a lease about to lapse
                     break
-                outcome = self.send(item)
+                found = self._found_at_provider(item) if item.in_doubt else None
+                report.found_sent += found is not None
+                outcome = found or self.send(item)
                 records.collect()  # the previous message's record, committed meanwhile
                 if isinstance(outcome, SendError):
                     self._record_failure(item, outcome, report)
@@ -244,6 +259,42 @@ class Dispatcher:
             return self.notifiers[item.message.channel].send(item.message)
         except SendError as exc:
             return exc
+
+    def _found_at_provider(self, item: Claimed) -> Receipt | None:
+        """A notice in doubt: does the provider already hold it? Only for channels that can be
+        asked (``SentLookup``). A message with this recipient and body that no notice of ours has
+        recorded is the lost attempt: it is recorded (audit ``notice.found_already_sent``) and not
+        sent again. Otherwise, or if the provider cannot be asked, it is sent again (audit
+        ``notice.resent_in_doubt``)."""
+        notifier = self.notifiers[item.message.channel]
+        if not isinstance(notifier, SentLookup):
+            return None
+        # Only a message accepted after the lost attempt's claim can be it (an older unrecorded
+        # one is some earlier orphan with the same text); a margin covers the clocks' skew.
+        since = (item.previous_claim_at or self.clock.now()) - FOUND_SENT_SKEW
+        try:
+            candidates = [
+                c for c in notifier.recent_matching(item.message)
+                if c.accepted_at is not None and c.accepted_at >= since
+            ][::-1]  # oldest first: two lost attempts with one text go to the notices in claim order
+
+        except SendError as exc:
+            log.warning("notice %s: could not ask whether it was already sent (%s); sending again",
+                        item.notification_id, exc)  # fmt: skip
+            candidates = []
+        with self.session_factory() as session, session.begin():
+            recorded = set(session.scalars(
+                select(Notification.provider_message_id).where(
+                    Notification.provider_message_id.in_([c.provider_message_id for c in candidates])
+                )
+            )) if candidates else set()  # fmt: skip
+            found = next((c for c in candidates if c.provider_message_id not in recorded), None)
+            audit.record(session, at=self.clock.now(), actor=ACTOR,
+                         action="notice.found_already_sent" if found else "notice.resent_in_doubt",
+                         case_id=item.case_id, subject_kind="notification", subject_id=item.notification_id,
+                         previous_worker=item.previous_worker, attempts=item.attempts - 1,
+                         provider_message_id=found.provider_message_id if found else None)  # fmt: skip
+        return found
 
     @contextmanager
     def _record_connection(self, report: DispatchReport) -> Iterator[_Records]:
@@ -396,13 +447,17 @@ class Dispatcher:
         if in_doubt:
             report.in_doubt += 1
             last_error = "previous attempt's outcome unknown (lease expired); sending again"
-            audit.record(session, at=now, actor=ACTOR, action="notice.resent_in_doubt",
-                         case_id=row.case_id, subject_kind="notification", subject_id=row.id,
-                         previous_worker=row.claimed_by, attempts=row.attempts)  # fmt: skip
+            if not isinstance(notifier, SentLookup):  # else audited once the provider is asked
+                audit.record(session, at=now, actor=ACTOR, action="notice.resent_in_doubt",
+                             case_id=row.case_id, subject_kind="notification", subject_id=row.id,
+                             previous_worker=row.claimed_by, attempts=row.attempts)  # fmt: skip
         # Leased by the batch's one UPDATE (``_LEASE_PG``; ``_LEASE`` on SQLite): status 'sending',
         # claimed_by, claimed_until, attempts + 1 and what will be sent (subject, text, html).
         leases.append({"nid": row.id, "attempts": row.attempts + 1, "last_error": last_error, **stored})
-        return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease)
+        return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease,
+                       case_id=row.case_id, previous_worker=row.claimed_by if in_doubt else None,
+                       previous_claim_at=(row.claimed_until - self.policy.lease
+                                          if in_doubt and row.claimed_until else None))  # fmt: skip
 
     def _render(
         self, lookup: Lookup, row: Notification, channel: Channel, now: datetime
@@ -649,7 +704,7 @@ def run_dispatcher(
     while not stop_event.is_set():
         report = dispatcher.run_once()
         for name in ("claimed", "sent", "retried", "failed", "dead", "cancelled", "deferred",
-                     "lost_lease", "released", "in_doubt"):  # fmt: skip
+                     "lost_lease", "released", "in_doubt", "found_sent"):  # fmt: skip
             setattr(totals, name, getattr(totals, name) + getattr(report, name))
         if report.touched == 0:
             if until_idle:

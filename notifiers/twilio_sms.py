@@ -97,6 +97,20 @@ class TwilioSmsNotifier:
             segments=count_segments(message.body_text).segments,
         )
 
+    def recent_matching(self, message: OutgoingMessage, limit: int = 20) -> list[Receipt]:
+        try:
+            listed = self._client.messages.list(to=message.to, from_=self._from, limit=limit)
+        except TwilioRestException as exc:
+            raise _classify(exc, message) from None
+        except requests.RequestException as exc:
+            raise TransientSendError(None, f"network: {type(exc).__name__}") from None
+        return [
+            Receipt(provider=self.provider, provider_message_id=str(m.sid), status=str(m.status),
+                    accepted_at=m.date_created)
+            for m in listed
+            if m.body == message.body_text
+        ]  # fmt: skip
+
 
 def _classify(exc: TwilioRestException, message: OutgoingMessage) -> Exception:
     status, code = int(exc.status), (int(exc.code) if exc.code is not None else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -37,6 +38,10 @@ class EmulatorClient:
             {"to": to, "channel": channel, "status": status, "code": code, "times": times,
              "delay_ms": delay_ms},
         )  # fmt: skip
+
+    def set_clock(self, now: datetime) -> None:
+        """Stamp messages from now on as if the time were ``now`` (and moving on from there)."""
+        self._post("clock", {"now": now.isoformat()})
 
     def clear_faults(self) -> None:
         self._post("faults/clear")

@@ -1,11 +1,12 @@
 """A small stand-in for the parts of Twilio and SendGrid the service uses.
 
 Twilio: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (Basic auth, form body, the real
-error codes and bodies, magic test numbers) and ``GET .../Messages/{Sid}.json``.
+error codes and bodies, magic test numbers), ``GET .../Messages.json`` (newest first, ``To`` and
+``From`` filters, one page) and ``GET .../Messages/{Sid}.json``.
 SendGrid: ``POST /v3/mail/send`` (Bearer auth, JSON validated as v3 does, 202 + X-Message-Id).
 
 Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stats``,
-``POST reset``, ``POST faults/clear``,
+``POST reset``, ``POST faults/clear``, ``POST clock`` ({"now": ISO time}: stamps messages as if then),
 ``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
 ``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
@@ -27,6 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -140,6 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, state.stats())
         elif parsed.path == "/_emulator/sendgrid-public-key":
             self._reply(200, {"public_key": self.server.config.sendgrid_keys.public_key_b64})
+        elif match := MESSAGES_PATH.match(parsed.path):
+            if self._twilio_auth(match.group(1)):
+                self._twilio_list(match.group(1), query)
         elif match := MESSAGE_PATH.match(parsed.path):
             if not self._twilio_auth(match.group(1)):
                 return
@@ -204,6 +209,26 @@ class _Handler(BaseHTTPRequestHandler):
             "uri": uri,
         }
 
+    def _twilio_list(self, account_sid: str, query: dict[str, list[str]]) -> None:
+        """Message list, newest first, filtered by ``To`` and ``From`` as Twilio does (one page:
+        ``next_page_uri`` is null; ``PageSize`` defaults to 50, at most 1000)."""
+        try:
+            size = min(int(query.get("PageSize", ["50"])[-1]), 1000)
+        except ValueError:
+            self._reply(400, _twilio_error(400, 20001, "Invalid PageSize"))
+            return
+        to, sender = query.get("To", [None])[-1], query.get("From", [None])[-1]
+        found = [
+            m for m in reversed(self.server.state.messages)
+            if m.channel == "sms" and (to is None or m.to == to) and (sender is None or m.sender == sender)
+        ][:size]  # fmt: skip
+        uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json?PageSize={size}&Page=0"
+        self._reply(200, {
+            "messages": [self._twilio_message_json(m) for m in found],
+            "end": max(len(found) - 1, 0), "first_page_uri": uri, "next_page_uri": None,
+            "page": 0, "page_size": size, "previous_page_uri": None, "start": 0, "uri": uri,
+        })  # fmt: skip
+
     def _twilio_create(self, path_sid: str) -> None:
         raw = self._read()
         if not self._twilio_auth(path_sid):
@@ -257,7 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
             sender=sender,
             body=body,
             notice=notice,
-            received_at=time.time(),
+            received_at=state.now(),
             status_callback=callback,
         )
         state.record(message)
@@ -305,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
                 html=contents.get("text/html"),
                 subject=subject,
                 notice=custom_args.get("notice_id"),
-                received_at=time.time(),
+                received_at=state.now(),
                 attachments=[
                     {"filename": a["filename"], "type": a.get("type", "")}
                     for a in mail.get("attachments") or []
@@ -321,6 +346,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if name == "reset":
             state.reset()
+            self._reply(200, {"ok": True})
+        elif name == "clock":
+            state.clock_offset = datetime.fromisoformat(str(body["now"])).timestamp() - time.time()
             self._reply(200, {"ok": True})
         elif name == "faults/clear":
             state.clear_faults()

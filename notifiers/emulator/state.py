@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -62,6 +63,12 @@ class EmulatorState:
         self.opted_out: set[str] = set()
         self.requests = 0
         self.rejected = 0
+        #: seconds added to the real time the emulator stamps messages with (``POST clock``): a
+        #: test on an injected clock makes the provider's ``date_created`` agree with it
+        self.clock_offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
 
     def reset(self) -> None:
         with self._lock:
@@ -71,6 +78,7 @@ class EmulatorState:
             self.opted_out.clear()
             self.requests = 0
             self.rejected = 0
+            self.clock_offset = 0.0
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:

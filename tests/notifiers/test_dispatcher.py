@@ -312,19 +312,17 @@ def test_asynchronous_records_are_all_kept_and_the_setting_is_not_leaked(
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
 
 
-def test_a_record_the_database_refuses_stops_the_batch_and_loses_nothing(
-    dispatcher: Dispatcher,
-    emulator: EmulatorClient,
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-) -> None:
-    """A ``sent`` record that fails raises out of ``run_once``; the records connection (in libpq
-    pipeline mode on PostgreSQL) is discarded, not handed back to the pool half-read, and the next
-    run sends and records everything. The rows keep their lease and come back "in doubt"."""
+def _crash_after_first_send(
+    dispatcher: Dispatcher, emulator: EmulatorClient, factory: sessionmaker[Session], clock: FixedClock
+) -> tuple[int, bool]:
+    """Two parties, an SMS and an email each. The database refuses the first notice's ``sent``
+    record (a trigger), as if the worker had died between Twilio's acceptance and the record:
+    ``run_once`` raises, the batch stops, and every row keeps its lease. Returns the first notice's
+    id and whether this is PostgreSQL, once the lease has run out."""
     for _ in range(2):
-        _enqueue(session_factory, clock)
-    first = _rows(session_factory)[0].id
-    engine = session_factory.kw["bind"]
+        _enqueue(factory, clock)
+    first = _rows(factory)[0].id
+    engine = factory.kw["bind"]
     postgres = engine.dialect.name == "postgresql"
     refuse = (
         [f"CREATE FUNCTION refuse_sent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -345,12 +343,53 @@ def test_a_record_the_database_refuses_stops_the_batch_and_loses_nothing(
         connection.exec_driver_sql("DROP TRIGGER refuse_sent" + (" ON notifications" if postgres else ""))
     # The batch stopped at its first record; on PostgreSQL the second message was already out
     # (its send overlaps the first record), on SQLite it was not.
-    sent_before = len(emulator.messages())
-    assert sent_before == (2 if postgres else 1)
-    assert {r.status for r in _rows(session_factory)} == {"sending"}
+    assert len(emulator.messages()) == (2 if postgres else 1)
+    assert {r.status for r in _rows(factory)} == {"sending"}
     clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    return first, postgres
+
+
+def _audited(factory: sessionmaker[Session], action: str) -> list[int | None]:
+    with factory() as session:
+        return list(session.scalars(select(AuditEvent.subject_id).where(AuditEvent.action == action)))
+
+
+def test_a_record_the_database_refuses_stops_the_batch_and_loses_nothing(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A ``sent`` record that fails raises out of ``run_once``; the records connection (in libpq
+    pipeline mode on PostgreSQL) is discarded, not handed back to the pool half-read, and the next
+    run sends and records everything. The rows come back "in doubt"; the SMS that Twilio already
+    holds is found there and recorded, not sent twice."""
+    emulator.set_clock(clock.now())  # the provider's clock agrees with ours
+    first, postgres = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
     report = dispatcher.run_once()  # on a fresh records connection
-    assert (report.sent, report.in_doubt) == (4, 4)  # the whole leased batch comes back in doubt
+    # An email cannot be looked up, so PostgreSQL's second message (an email) goes out twice, and
+    # its delivery events would report the duplicate.
+    assert (report.sent, report.in_doubt, report.found_sent) == (4, 4, 1)
     rows = _rows(session_factory)
     assert {r.status for r in rows} == {"sent"} and all(r.provider_message_id for r in rows)
-    assert len(emulator.messages()) == sent_before + 4
+    assert rows[0].provider_message_id == emulator.messages()[0]["sid"]
+    assert len(emulator.messages()) == 4 + (1 if postgres else 0)
+    assert _audited(session_factory, "notice.found_already_sent") == [first]
+    assert sorted(_audited(session_factory, "notice.resent_in_doubt")) == [r.id for r in rows[1:]]
+
+
+def test_an_older_message_with_the_same_text_is_not_taken_for_the_lost_attempt(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """Twilio's copy is stamped well before the lost attempt was claimed (here: the provider's
+    clock an hour behind): it could be an earlier orphan with the same text, so the notice is
+    sent again rather than risk never sending it."""
+    emulator.set_clock(clock.now() - timedelta(hours=1))
+    first, _ = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
+    report = dispatcher.run_once()
+    assert (report.sent, report.found_sent) == (4, 0)
+    assert first in _audited(session_factory, "notice.resent_in_doubt")
+    assert sum(1 for m in emulator.messages() if m["notice"] == str(first)) == 2
