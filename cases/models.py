@@ -395,7 +395,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        Index("ix_notifications_due", "status", "due_at", "id"),  # a claim walks it in order
+        Index("ix_notifications_due", "status", "due_at"),
         CheckConstraint(
             f"status IN ({_enum_values(NotificationStatus)})", name="status_known"
         ),

@@ -352,7 +352,30 @@ class Dispatcher:
     def claim(self, report: DispatchReport) -> list[Claimed]:
         now = self.clock.now()
         with self.session_factory() as session, session.begin():
-            rows = self._due_rows(session, now)
+            query = (
+                select(Notification)
+                .where(
+                    or_(
+                        and_(
+                            Notification.status == NotificationStatus.PENDING.value,
+                            Notification.due_at <= now,
+                            or_(
+                                Notification.next_attempt_at.is_(None),
+                                Notification.next_attempt_at <= now,
+                            ),
+                        ),
+                        and_(
+                            Notification.status == NotificationStatus.SENDING.value,
+                            Notification.claimed_until < now,
+                        ),
+                    )
+                )
+                .order_by(Notification.due_at, Notification.id)
+                .limit(self.policy.batch_size)
+            )
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
             lookup = Lookup(session, rows)
             claimed: list[Claimed] = []
             leases: list[dict[str, Any]] = []
@@ -373,39 +396,6 @@ class Dispatcher:
                 )
             report.claimed += len(claimed)
         return claimed
-
-    def _due_rows(self, session: Session, now: datetime) -> list[Notification]:
-        """Up to a batch of rows to claim: leases that ran out first (their outcome is in doubt),
-        then pending notices in due order.
-
-        Two queries, each walking ``ix_notifications_due`` (status, due_at; SQLite appends the
-        rowid, PostgreSQL sorts the ties) in order and stopping at the batch size. One query with
-        ``OR`` between the two cases cannot: SQLite fetched and sorted every due row, PostgreSQL
-        scanned the table, on every claim, so a claim cost grew with the backlog and the history.
-        """
-        size = self.policy.batch_size
-        lapsed = (
-            select(Notification)
-            .where(Notification.status == NotificationStatus.SENDING.value, Notification.claimed_until < now)
-            .order_by(Notification.due_at, Notification.id)
-            .limit(size)
-        )
-        pending = (
-            select(Notification)
-            .where(
-                Notification.status == NotificationStatus.PENDING.value,
-                Notification.due_at <= now,
-                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            )
-            .order_by(Notification.due_at, Notification.id)
-        )
-        if self._postgres:
-            lapsed = lapsed.with_for_update(skip_locked=True)
-            pending = pending.with_for_update(skip_locked=True)
-        rows = list(session.scalars(lapsed))
-        if len(rows) < size:
-            rows += session.scalars(pending.limit(size - len(rows)))
-        return rows
 
     def _prepare(
         self,
