@@ -58,6 +58,8 @@ def test_consent_page_in_spanish_then_availability(api: Api) -> None:
     assert '<html lang="es" dir="ltr">' in page.text
     assert "Confidencialidad" in page.text and "Sí, acepto la mediación" in page.text
     assert "Maria" not in page.text  # the link alone never shows a name
+    # the deadline as the notices write it: Spanish words, the party's zone and its abbreviation
+    assert re.search(r"Por favor responda antes del \w+ \d+ de \w+, \d\d:\d\d C[SD]T\.", page.text)
     done = api.client.post(path, data={"answer": "yes"}, follow_redirects=True)
     assert "Hemos registrado que acepta" in done.text
     again = api.client.post(path, data={"answer": "no"}, follow_redirects=True)
@@ -129,7 +131,8 @@ def test_booking_page_invite_and_change_request(api: Api, clock: FixedClock) -> 
     api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
                                     "venue_id": v["id"], "starts_at": start_in(clock)})
     page = api.client.get(path)
-    assert "Harold Washington Library" in page.text and "Miércoles 2026-12-02 17:00" in page.text
+    assert "Harold Washington Library" in page.text
+    assert re.search(r"miércoles 2 de diciembre, 17:00 CST – \d\d:\d\d", page.text)  # as the notices say it
     invite = api.client.get(path + "/invite.ics")
     assert invite.status_code == 200 and invite.headers["content-type"].startswith("text/calendar")
     assert "BEGIN:VEVENT" in invite.text and "Sesión de mediación" in invite.text

@@ -31,9 +31,9 @@ from cases.models import (
     Venue,
 )
 from cases.outbox import NoticeKind, enqueue
+from notifiers.rendering import format_when
 from web.context import Ctx, Db, WebContext
 from web.links import party_link_expiry
-from web.pages.filters import local
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
 
 router = APIRouter(prefix="/p", include_in_schema=False)
@@ -114,7 +114,8 @@ def consent_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
         next_link = _link(ctx, case, party, "availability")
         if lang:
             next_link += "?" + urlencode({"lang": pick_language(lang)})
-    deadline = local(case.consent_deadline, party.time_zone, "%Y-%m-%d %H:%M")
+    deadline = (format_when(case.consent_deadline, party.time_zone, t.language)
+                if case.consent_deadline else None)
     return _render(request, ctx, "party/consent.html", t, party=party, consent_status=status,
                    open=open_, done=done, next_link=next_link, deadline=deadline,
                    role=party.role)
@@ -224,10 +225,10 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
     row = current_session(db, party.case_id)
     venue = db.get(Venue, row.venue_id) if row else None
     when = None
-    if row is not None:
-        day = t(f"day_{row.starts_at.astimezone(ZoneInfo(party.time_zone)).weekday()}")
-        when = f"{day} {local(row.starts_at, party.time_zone, '%Y-%m-%d %H:%M')}–" \
-               f"{local(row.ends_at, party.time_zone, '%H:%M')}"
+    if row is not None:  # as the notices write it, in the party's language and zone
+        end = row.ends_at.astimezone(ZoneInfo(party.time_zone))
+        until = end.strftime("%I:%M %p").lstrip("0") if t.language == "en" else f"{end:%H:%M}"
+        when = f"{format_when(row.starts_at, party.time_zone, t.language)} – {until}"
     return _render(request, ctx, "party/booking.html", t, party=party, session=row,
                    venue=venue, when=when, done=done,
                    booked=row is not None and row.status == SessionStatus.BOOKED.value,
