@@ -278,7 +278,7 @@ class Dispatcher:
                 if c.accepted_at is not None and c.accepted_at >= since
             ][::-1]  # oldest first: two lost attempts with one text go to the notices in claim order
 
-        except SendError as exc:
+        except Exception as exc:  # asking is a courtesy: it must never keep a notice from going out
             log.warning("notice %s: could not ask whether it was already sent (%s); sending again",
                         item.notification_id, exc)  # fmt: skip
             candidates = []
@@ -667,11 +667,16 @@ class _PipelinedRecords:
 
     def _read_until_sync(self) -> int:
         """Read one Sync's results; return the rows the UPDATE matched (0 if none ran)."""
-        updated, error = 0, None
+        updated, error, ended = 0, None, False
         while True:
             result = self._pgconn.get_result()
-            if result is None:
-                continue  # the end of one statement's results
+            if result is None:  # the end of one statement's results; twice running, no Sync will come
+                if ended or self._pgconn.status == pq.ConnStatus.BAD:
+                    raise psycopg.OperationalError(
+                        f"recording a sent notice failed: {error or 'the connection was lost'}")
+                ended = True
+                continue
+            ended = False
             if result.status == pq.ExecStatus.PIPELINE_SYNC:
                 break
             if result.status == pq.ExecStatus.FATAL_ERROR and error is None:

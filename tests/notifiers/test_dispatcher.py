@@ -393,3 +393,36 @@ def test_an_older_message_with_the_same_text_is_not_taken_for_the_lost_attempt(
     assert (report.sent, report.found_sent) == (4, 0)
     assert first in _audited(session_factory, "notice.resent_in_doubt")
     assert sum(1 for m in emulator.messages() if m["notice"] == str(first)) == 2
+
+
+def test_a_records_connection_lost_mid_batch_raises_and_loses_nothing(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """PostgreSQL ends the records connection while a record is in flight (the server's own
+    ``pg_terminate_backend``): ``run_once`` raises at once instead of waiting for a Sync that will
+    never come, and the next run, on a new connection, delivers everything."""
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    emulator.set_clock(clock.now())
+    for _ in range(2):
+        _enqueue(session_factory, clock)
+    first = _rows(session_factory)[0].id
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE FUNCTION end_backend() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.status = 'sent' AND NEW.id = {first} THEN "
+            f"PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$")  # fmt: skip
+        connection.exec_driver_sql("CREATE TRIGGER end_backend BEFORE UPDATE ON notifications "
+                                   "FOR EACH ROW EXECUTE FUNCTION end_backend()")  # fmt: skip
+    with pytest.raises(psycopg.OperationalError):
+        dispatcher.run_once()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER end_backend ON notifications")
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    report = dispatcher.run_once()
+    assert (report.sent, report.found_sent) == (4, 1)  # the first SMS was found at Twilio
+    assert {r.status for r in _rows(session_factory)} == {"sent"}
