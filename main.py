@@ -54,6 +54,13 @@ class App:
     def policy(self) -> Policy:
         return load_policy(self.settings.policy_file)
 
+    @cached_property
+    def sealer(self) -> Any:
+        """Seals and opens stored calendar credentials (``cases.sealing``)."""
+        from cases.sealing import Sealer
+
+        return Sealer(self.settings.secret_key.get_secret_value())
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         from cases.database import transaction
@@ -334,6 +341,33 @@ def mediators_list(app: App) -> None:
                        f"{'qualified' if not problems else '; '.join(problems)}")
 
 
+@mediators.command("calendar")
+@click.argument("mediator_id", type=int)
+@click.option("--kind", type=click.Choice(["caldav", "ics", "none"]), required=True,
+              help="caldav: read busy times and write sessions; ics: read a feed; none: forget it.")
+@click.option("--url", default=None, help="The calendar collection (CalDAV) or feed (ICS) URL.")
+@click.option("--username", default=None, help="CalDAV user name (omit to send the secret as a token).")
+@click.option("--secret-stdin", is_flag=True,
+              help="Read the CalDAV password or token from standard input (never from the command "
+                   "line, where other users and the shell history would see it).")
+@pass_app
+@domain_errors
+def mediators_calendar(app: App, mediator_id: int, kind: str, url: str | None,
+                       username: str | None, secret_stdin: bool) -> None:
+    """Set where a mediator keeps their calendar; the secret is stored sealed."""
+    from cases.directory import CalendarSettings, get_mediator, set_mediator_calendar
+
+    secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
+    if secret_stdin and not secret:
+        fail("--secret-stdin: standard input held no secret")
+    with app.transaction() as session:
+        mediator = get_mediator(session, mediator_id)
+        dropped = set_mediator_calendar(session, mediator, CalendarSettings(kind, url, username, secret),
+                                        sealer=app.sealer, now=app.clock.now(), actor=STAFF_ACTOR)
+    moved = f"; {dropped} sessions will be written into the new calendar" if dropped else ""
+    click.echo(f"mediator {mediator_id}: calendar set to {kind}{moved}")
+
+
 @cli.group()
 def venues() -> None:
     """Neutral places (and video rooms) for sessions."""
@@ -417,7 +451,7 @@ def demo(app: App, directory: Path | None) -> None:
 
 # --- the running service ------------------------------------------------------------------------------
 
-def calendar_source_for(clock: Clock) -> Callable[[Any], Any]:
+def calendar_source_for(clock: Clock, sealer: Any) -> Callable[[Any], Any]:
     """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any."""
     from calendars.ics_feed import IcsFeedSource
     from calendars.push import SESSION_UID_DOMAIN, writer_for
@@ -426,7 +460,7 @@ def calendar_source_for(clock: Clock) -> Callable[[Any], Any]:
         if mediator.calendar_kind == "ics" and mediator.calendar_url:
             return IcsFeedSource(mediator.calendar_url, default_zone=mediator.time_zone,
                                  own_domain=SESSION_UID_DOMAIN)
-        return writer_for(mediator, clock)
+        return writer_for(mediator, clock, sealer=sealer)
 
     return source
 
@@ -440,8 +474,8 @@ def job_deps(app: App) -> Any:
     rules = Rules.from_settings(app.policy, app.settings)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
-                   calendar_source=calendar_source_for(app.clock),
-                   calendar_writer=lambda mediator: writer_for(mediator, app.clock),
+                   calendar_source=calendar_source_for(app.clock, app.sealer),
+                   calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer),
                    program_name=app.settings.program_name)
 
 

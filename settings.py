@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr("dev-only-change-me-0123456789abcdef"),
-        description="Signs party links and session cookies; set a long random value in production",
+        description="Signs party links and session cookies, seals stored calendar credentials; set a "
+        "long random value in production (changing it means entering calendar secrets again)",
     )
 
     # --- HTTP ----------------------------------------------------------------------------------

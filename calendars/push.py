@@ -38,6 +38,7 @@ from calendars.feeds import render_feed
 from calendars.localtime import require_aware
 from cases.clock import Clock
 from cases.models import CalendarPush, MediationSession, Mediator, SessionStatus, Venue
+from cases.sealing import Sealer, SealError
 
 #: The UID domain of sessions booked by ``scheduler.booking`` (``<uuid>@cmp-session``).
 SESSION_UID_DOMAIN = "cmp-session"
@@ -87,7 +88,7 @@ class PushReport:
         return self.put + self.deleted
 
 
-def writer_for(mediator: Mediator, clock: Clock, *,
+def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
                own_domain: str | None = SESSION_UID_DOMAIN) -> CalendarWriter | None:
     """A ``CalDavCalendar`` for a mediator whose ``calendar_kind`` is ``caldav``, else None.
 
@@ -95,12 +96,16 @@ def writer_for(mediator: Mediator, clock: Clock, *,
     a username is sent as a bearer token. ``own_domain`` makes the same object usable as a busy
     source that ignores the events pushed here. No network I/O happens until the first write.
 
-    :raises CalendarSourceError: the stored calendar settings cannot be used (bad URL).
+    :raises CalendarSourceError: the stored calendar settings cannot be used (bad URL, or a secret
+        sealed under another ``CMP_SECRET_KEY``).
     """
     if mediator.calendar_kind != "caldav" or not mediator.calendar_url:
         return None
     username = mediator.calendar_username or None
-    secret = mediator.calendar_secret or None
+    try:
+        secret = sealer.open(mediator.calendar_secret)
+    except SealError as exc:
+        raise CalendarSourceError(f"mediator {mediator.id}: calendar secret {exc}") from exc
     try:
         return CalDavCalendar(
             mediator.calendar_url, clock=clock, username=username,

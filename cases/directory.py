@@ -6,13 +6,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.contacts import normalise_email, normalise_language, normalise_phone, normalise_zone
 from cases.errors import InvalidInput, NotFound
-from cases.models import Mediator, MediatorConflict, Venue
+from cases.models import CalendarPush, Mediator, MediatorConflict, Venue
+from cases.sealing import Sealer
 
 GENERAL_HOURS_REQUIRED = 40.0
 SPECIALIZED_HOURS_REQUIRED = 25.0
@@ -72,7 +73,55 @@ def qualification_problems(mediator: Mediator, on: date) -> list[str]:
     return problems
 
 
-def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: str) -> Mediator:
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Where a mediator keeps their calendar: ``caldav`` (we read their busy times and write their
+    sessions into it), ``ics`` (a read-only feed of busy times) or ``none``. ``secret`` is the
+    CalDAV password (with ``username``) or bearer token (without), as typed; it is stored sealed."""
+
+    kind: str = "none"
+    url: str | None = None
+    username: str | None = None
+    secret: str | None = None
+
+
+def _checked_calendar(settings: CalendarSettings) -> CalendarSettings:
+    if settings.kind not in ("none", "caldav", "ics"):
+        raise InvalidInput("calendar_kind", "must be none, caldav or ics")
+    if settings.kind == "none":
+        return CalendarSettings()
+    if not (settings.url or "").startswith(("http://", "https://")):
+        raise InvalidInput("calendar_url", "an http(s) URL is required for a calendar source")
+    if settings.kind == "ics":  # a feed is read anonymously: keep no credentials for it
+        return CalendarSettings("ics", settings.url)
+    return CalendarSettings("caldav", settings.url, (settings.username or "").strip() or None,
+                            settings.secret or None)
+
+
+def set_mediator_calendar(session: Session, mediator: Mediator, settings: CalendarSettings, *,
+                          sealer: Sealer, now: datetime, actor: str) -> int:
+    """Point a mediator's calendar somewhere else (or change its credentials). Returns how many
+    push records were dropped: they describe what the *old* calendar holds, so the next calendar
+    sync writes every current session into the new one (events already in the old calendar stay
+    there). The secret is never audited or echoed."""
+    checked = _checked_calendar(settings)
+    moved = (checked.kind, checked.url) != (mediator.calendar_kind, mediator.calendar_url)
+    dropped = 0
+    if moved:
+        result = session.execute(delete(CalendarPush).where(CalendarPush.mediator_id == mediator.id))
+        dropped = int(result.rowcount)  # type: ignore[attr-defined]
+    mediator.calendar_kind, mediator.calendar_url = checked.kind, checked.url
+    mediator.calendar_username = checked.username
+    mediator.calendar_secret = sealer.seal(checked.secret)
+    audit.record(session, at=now, actor=actor, action="mediator.calendar_set",
+                 subject_kind="mediator", subject_id=mediator.id, kind=checked.kind,
+                 moved=moved, with_secret=checked.secret is not None, pushes_dropped=dropped)
+    return dropped
+
+
+def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: str,
+                 sealer: Sealer | None = None) -> Mediator:
+    """:param sealer: required when ``new`` carries a calendar secret (it is stored sealed)."""
     name = new.full_name.strip()
     if not name:
         raise InvalidInput("full_name", "is required")
@@ -82,11 +131,10 @@ def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: st
             raise InvalidInput(label, f"{hours} is not a plausible number of hours")
     if not 1 <= new.max_sessions_per_week <= 40:
         raise InvalidInput("max_sessions_per_week", "must be between 1 and 40")
-    if new.calendar_kind not in ("none", "caldav", "ics"):
-        raise InvalidInput("calendar_kind", "must be none, caldav or ics")
-    if new.calendar_kind != "none" and not (new.calendar_url or "").startswith(
-            ("http://", "https://")):
-        raise InvalidInput("calendar_url", "an http(s) URL is required for a calendar source")
+    calendar = _checked_calendar(CalendarSettings(new.calendar_kind, new.calendar_url,
+                                                  new.calendar_username, new.calendar_secret))
+    if calendar.secret and sealer is None:
+        raise ValueError("a calendar secret is stored sealed: pass the service's Sealer")
     languages = [normalise_language(lang, "languages") for lang in new.languages] or ["en"]
     mediator = Mediator(
         full_name=name,
@@ -101,10 +149,10 @@ def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: st
         max_sessions_per_week=new.max_sessions_per_week,
         former_police=new.former_police,
         time_zone=normalise_zone(new.time_zone),
-        calendar_kind=new.calendar_kind,
-        calendar_url=new.calendar_url,
-        calendar_username=new.calendar_username,
-        calendar_secret=new.calendar_secret,
+        calendar_kind=calendar.kind,
+        calendar_url=calendar.url,
+        calendar_username=calendar.username,
+        calendar_secret=sealer.seal(calendar.secret) if sealer else None,
         feed_token=secrets.token_urlsafe(24),
         created_at=now,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue
 from cases.models import Case, Mediator, Venue
 from cases.policy import Policy, load_policy
+from cases.sealing import Sealer
 from cases.service import NewCase, NewParty, add_case
 
 _counter = iter(range(1, 1_000_000))
@@ -43,6 +44,10 @@ def make_case(session: Session, now: datetime, pol: Policy | None = None, **chan
     return add_case(session, new_case(**changes), pol or policy(), now=now, actor="test")
 
 
+#: seals the calendar secrets the factories store, as the service's own ``Sealer`` would
+TEST_SEALER = Sealer("the-test-secret-key-0123456789")
+
+
 def make_mediator(session: Session, now: datetime, **changes: Any) -> Mediator:
     n = next(_counter)
     values: dict[str, Any] = {
@@ -51,7 +56,7 @@ def make_mediator(session: Session, now: datetime, **changes: Any) -> Mediator:
         "specialized_training_hours": 25, "training_expires_on": date(2028, 1, 1),
     }
     values.update(changes)
-    return add_mediator(session, NewMediator(**values), now=now, actor="test")
+    return add_mediator(session, NewMediator(**values), now=now, actor="test", sealer=TEST_SEALER)
 
 
 def make_venue(session: Session, now: datetime, **changes: Any) -> Venue:

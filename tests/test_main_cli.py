@@ -4,19 +4,27 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
+from cases.database import make_engine
+from cases.models import Mediator
+from cases.sealing import Sealer
 from main import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+SECRET_KEY = "a-long-test-secret-key-for-the-cli-0123"
+
+
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     runner = CliRunner()
-    env = {"CMP_DATABASE_URL": db_url, "CMP_OUTBOX_DIR": str(tmp_path / "outbox")}
+    env = {"CMP_DATABASE_URL": db_url, "CMP_OUTBOX_DIR": str(tmp_path / "outbox"),
+           "CMP_SECRET_KEY": SECRET_KEY}
 
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, list(args), env=env, catch_exceptions=False, input=input)
 
     return invoke
 
@@ -102,3 +110,26 @@ def test_config_masks_secrets() -> None:
     assert result.exit_code == 0
     assert "supersecret" not in result.output
     assert "CMP_TWILIO_AUTH_TOKEN" in result.output
+
+
+def test_a_mediators_calendar_is_set_with_the_secret_from_stdin_and_stored_sealed(
+        run, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    added = run("mediators", "add", "--name", "Rosa Alvarez", "--email", "rosa@example.org",
+                "--general-hours", "40", "--specialized-hours", "25")
+    assert added.exit_code == 0, added.output
+    set_ = run("mediators", "calendar", "1", "--kind", "caldav", "--url", "https://dav.example.org/rosa/",
+               "--username", "rosa", "--secret-stdin", input="calendar-pass-123\n")
+    assert set_.exit_code == 0, set_.output
+    assert set_.output == "mediator 1: calendar set to caldav\n"
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        stored = connection.execute(select(Mediator.calendar_secret)).scalar_one()
+    engine.dispose()
+    assert "calendar-pass-123" not in stored and Sealer(SECRET_KEY).open(stored) == "calendar-pass-123"
+    empty = run("mediators", "calendar", "1", "--kind", "caldav", "--url", "https://dav.example.org/r/",
+                "--secret-stdin", input="")
+    assert empty.exit_code == 2 and "standard input held no secret" in empty.output
+    bad = run("mediators", "calendar", "1", "--kind", "caldav", "--url", "webcal://x")
+    assert bad.exit_code == 2 and "calendar_url: an http(s) URL is required" in bad.output
+    unknown = run("mediators", "calendar", "99", "--kind", "none")
+    assert unknown.exit_code == 2 and "mediator 99 not found" in unknown.output

@@ -15,7 +15,7 @@ from push_factories import cancel, make_session, reschedule
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from calendars.base import CalendarEvent, CalendarWriter
+from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
 from calendars.caldav_store import CalDavCalendar
 from calendars.memory import MemoryCalendar
 from calendars.push import (
@@ -25,10 +25,21 @@ from calendars.push import (
     writer_for,
 )
 from cases.clock import FixedClock
-from cases.models import CalendarPush, Case, MediationSession, Mediator, SessionStatus, Venue
-from tests.factories import make_case, make_mediator, make_venue
+from cases.directory import CalendarSettings, set_mediator_calendar
+from cases.models import (
+    AuditEvent,
+    CalendarPush,
+    Case,
+    MediationSession,
+    Mediator,
+    SessionStatus,
+    Venue,
+)
+from cases.sealing import Sealer
+from tests.factories import TEST_SEALER, make_case, make_mediator, make_venue
 
 PROGRAM = "Community Mediation Program"
+SEALER = TEST_SEALER  # what the factories seal mediators' calendar secrets with
 
 
 def u(*args: int) -> datetime:
@@ -106,7 +117,7 @@ class Calendars:
             if self.radicale is None:
                 inner = self.memory.setdefault(mediator.id, MemoryCalendar())
             else:
-                inner = writer_for(mediator, self.clock)
+                inner = writer_for(mediator, self.clock, sealer=SEALER)
             assert inner is not None
             self.counting[mediator.id] = CountingWriter(inner)
         return self.counting[mediator.id]
@@ -129,7 +140,7 @@ class Calendars:
         if self.radicale is None:
             self.memory[mediator.id].fail_with = None
         else:
-            inner = writer_for(mediator, self.clock)
+            inner = writer_for(mediator, self.clock, sealer=SEALER)
             assert inner is not None
             self.counting[mediator.id].inner = inner
 
@@ -345,7 +356,7 @@ def test_unusable_calendar_settings_are_recorded_as_failures(db: Session,
     mediator.calendar_url = "https:///no-host"  # edited behind the directory's back
     row = make_session(db, now, case=make_case(db, now), mediator=mediator,
                        venue=make_venue(db, now), start=TUESDAY_5PM)
-    report = sync_mediator_calendars(db, writers=lambda m: writer_for(m, clock), now=now,
+    report = sync_mediator_calendars(db, writers=lambda m: writer_for(m, clock, sealer=SEALER), now=now,
                                      program_name=PROGRAM)
     assert [(f.session_id, f.action) for f in report.failures] == [(row.id, "put")]
     assert "calendar settings unusable" in report.failures[0].error
@@ -435,10 +446,10 @@ def test_writer_for_builds_caldav_only_for_caldav_mediators(db: Session,
                            calendar_secret="pw")
     token = make_mediator(db, now, calendar_kind="caldav",
                           calendar_url="https://dav.example.org/cal/", calendar_secret="tok")
-    assert writer_for(none, clock) is None
-    assert writer_for(ics, clock) is None
+    assert writer_for(none, clock, sealer=SEALER) is None
+    assert writer_for(ics, clock, sealer=SEALER) is None
     for mediator in (caldav, token):
-        writer = writer_for(mediator, clock)
+        writer = writer_for(mediator, clock, sealer=SEALER)
         assert isinstance(writer, CalDavCalendar)
         assert "pw" not in repr(writer) and "tok" not in repr(writer)
 
@@ -481,3 +492,73 @@ def test_the_feed_shows_recent_and_upcoming_sessions_of_the_mediator(world: Worl
 def test_the_feed_of_an_unknown_token_is_none(world: World, token: str) -> None:
     world.book()
     assert mediator_feed(world.db, token, world.clock.now()) is None
+
+
+# --- moving a mediator's calendar ------------------------------------------------------------
+
+
+def test_a_mediator_moving_to_another_calendar_gets_every_session_there(world: World) -> None:
+    """Staff point the mediator at a new calendar: the push records of the old one are dropped,
+    so the next sync writes every current session into the new calendar (the old calendar keeps
+    what it had: we may no longer have access to it)."""
+    first, second = world.book(), world.book(THURSDAY_6PM)
+    world.sync()
+    old_events = world.calendars.events(world.mediator)
+    assert set(old_events) == {first.uid, second.uid}
+    cancel(second, world.clock.now())
+    world.db.commit()
+    target = world.calendars.settings()
+    dropped = set_mediator_calendar(
+        world.db, world.mediator,
+        CalendarSettings("caldav", target["calendar_url"], target["calendar_username"],
+                         target["calendar_secret"]),
+        sealer=SEALER, now=world.clock.now(), actor="staff")
+    world.db.commit()
+    assert dropped == 2
+    world.calendars.counting.pop(world.mediator.id, None)  # the job builds a writer per run
+    world.calendars.memory.pop(world.mediator.id, None)
+    report = world.sync()
+    # The booked session is written; the cancelled one is deleted as any cancelled session with no
+    # record of its calendar is (a write may have landed unrecorded): a no-op in the new calendar.
+    assert (report.put, report.deleted, report.failures) == (1, 1, ())
+    assert set(world.calendars.events(world.mediator)) == {first.uid}
+    assert world.sync().writes == 0
+
+
+def test_calendar_settings_are_checked_and_the_secret_is_stored_sealed(
+        db: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    mediator = make_mediator(db, now)
+    with pytest.raises(Exception, match="calendar_url"):
+        set_mediator_calendar(db, mediator, CalendarSettings("caldav", "ftp://x"), sealer=SEALER,
+                              now=now, actor="staff")
+    with pytest.raises(Exception, match="calendar_kind"):
+        set_mediator_calendar(db, mediator, CalendarSettings("exchange", "https://x"),
+                              sealer=SEALER, now=now, actor="staff")
+    set_mediator_calendar(db, mediator, CalendarSettings(
+        "caldav", "https://dav.example.org/m/", "m", "hunter2-calendar"), sealer=SEALER, now=now,
+        actor="staff")
+    db.commit()
+    stored = db.scalar(select(Mediator.calendar_secret).where(Mediator.id == mediator.id))
+    assert stored is not None and "hunter2" not in stored and stored.startswith("sealed:v1:")
+    assert SEALER.open(stored) == "hunter2-calendar"
+    audits = db.scalars(select(AuditEvent).where(AuditEvent.action == "mediator.calendar_set")).all()
+    assert len(audits) == 1 and "hunter2" not in str(audits[0].detail)
+    # A feed is read anonymously: switching to one forgets the credentials.
+    set_mediator_calendar(db, mediator, CalendarSettings(
+        "ics", "https://calendar.example.org/m.ics", "m", "ignored"), sealer=SEALER, now=now,
+        actor="staff")
+    assert (mediator.calendar_username, mediator.calendar_secret) == (None, None)
+
+
+def test_a_secret_sealed_under_another_key_is_a_clear_calendar_error(
+        db: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    mediator = make_mediator(db, now, calendar_kind="caldav", calendar_url="https://dav.example.org/m/",
+                             calendar_username="m", calendar_secret="pw")
+    mediator.calendar_secret = Sealer("an-older-secret-key-0123456789").seal("pw")  # a rotated key
+    with pytest.raises(CalendarSourceError, match=f"mediator {mediator.id}: calendar secret cannot "
+                                                  "be opened with the current secret key"):
+        writer_for(mediator, clock, sealer=SEALER)
+    other = Sealer("an-older-secret-key-0123456789")
+    assert other.open(other.seal("pw")) == "pw" and SEALER.open("legacy-plain") == "legacy-plain"
