@@ -7,8 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from conftest import Api
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web_support import SECRET
 
 from cases.clock import FixedClock
+from cases.models import AuditEvent, Mediator
+from cases.sealing import Sealer
 
 NOT_FOUND = {"detail": "not found"}
 MEDIATOR = {"full_name": "Rosa Diaz", "email": "rosa@example.org", "languages": ["en", "es"],
@@ -199,3 +204,28 @@ def test_notifications_list_masked_show_and_resend(api: Api) -> None:
     assert api.get("/api/notifications", params={"status": "bogus"}).status_code == 422
     assert api.get("/api/notifications/999").json() == NOT_FOUND
     assert api.post("/api/notifications/999/resend").status_code == 404
+
+
+def test_a_mediators_calendar_is_set_over_http_and_its_secret_never_returned(
+        api: Api, session_factory: sessionmaker[Session]) -> None:
+    m = mediator(api)
+    assert (m["calendar_kind"], m["calendar_url"]) == ("none", None)
+    path = f"/api/mediators/{m['id']}/calendar"
+    body = {"kind": "caldav", "url": "https://dav.example.org/rosa/", "username": "rosa",
+            "secret": "calendar-pass-123"}
+    assert api.put(path, json=body, role="viewer").status_code == 403
+    response = api.put(path, json=body)
+    assert response.status_code == 200, response.text
+    assert (response.json()["calendar_kind"], response.json()["calendar_url"]) == (
+        "caldav", "https://dav.example.org/rosa/")
+    assert "calendar-pass-123" not in response.text
+    assert "calendar-pass-123" not in api.get(f"/api/mediators/{m['id']}").text
+    bad = api.put(path, json={"kind": "caldav", "url": "webcal://x"})
+    assert bad.status_code == 422 and "calendar_url" in bad.text
+    assert api.put("/api/mediators/999/calendar", json={"kind": "none"}).status_code == 404
+    with session_factory() as db:
+        stored = db.scalar(select(Mediator.calendar_secret).where(Mediator.id == m["id"]))
+        details = [str(a.detail) for a in db.scalars(select(AuditEvent))]
+    assert stored and "calendar-pass-123" not in stored
+    assert Sealer(SECRET).open(stored) == "calendar-pass-123"
+    assert not any("calendar-pass-123" in d for d in details)

@@ -7,10 +7,18 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from cases import audit
-from cases.directory import NewMediator, add_mediator, get_mediator, list_mediators
+from cases.directory import (
+    CalendarSettings,
+    NewMediator,
+    add_mediator,
+    get_mediator,
+    list_mediators,
+    set_mediator_calendar,
+)
 from cases.models import MediationSession
+from cases.sealing import Sealer
 from web.api import views
-from web.api.schemas import Id, MediatorIn, MediatorOut, MediatorPatch, SessionOut
+from web.api.schemas import CalendarIn, Id, MediatorIn, MediatorOut, MediatorPatch, SessionOut
 from web.auth import Staff
 from web.context import Ctx, Db
 from web.links import DEFAULT_LIFETIME, feed_url, mediator_url
@@ -49,6 +57,16 @@ def update_mediator(mediator_id: Id, body: MediatorPatch, db: Db, ctx: Ctx,
         setattr(mediator, name, sorted(set(value)) if name == "languages" else value)
     audit.record(db, at=ctx.now(), actor=user.username, action="mediator.updated",
                  subject_kind="mediator", subject_id=mediator.id, fields=sorted(changes))
+    return views.mediator_out(mediator)
+
+
+@router.put("/{mediator_id}/calendar", response_model=MediatorOut)
+def set_calendar(mediator_id: Id, body: CalendarIn, db: Db, ctx: Ctx, user: Staff) -> MediatorOut:
+    """Point the mediator at their own calendar. Moving it drops the old calendar's push records,
+    so the next calendar sync writes every current session into the new one."""
+    mediator = get_mediator(db, mediator_id)
+    set_mediator_calendar(db, mediator, CalendarSettings(body.kind, body.url, body.username, body.secret),
+                          sealer=Sealer(ctx.secret), now=ctx.now(), actor=user.username)
     return views.mediator_out(mediator)
 
 

@@ -366,6 +366,16 @@ class MediatorPatch(Patch):
     active: bool | None = None
 
 
+class CalendarIn(Strict):
+    """Where the mediator keeps their calendar. ``secret`` (CalDAV password, or bearer token when
+    there is no ``username``) is write-only: stored sealed, never returned."""
+
+    kind: Literal["caldav", "ics", "none"]
+    url: str | None = Field(None, max_length=2000)
+    username: str | None = Field(None, max_length=200)
+    secret: str | None = Field(None, min_length=1, max_length=2000)
+
+
 class MediatorOut(BaseModel):
     id: int
     full_name: str
@@ -379,6 +389,8 @@ class MediatorOut(BaseModel):
     former_police: bool
     time_zone: str
     active: bool
+    calendar_kind: str
+    calendar_url: str | None
 
 
 class VenueIn(Strict):

@@ -132,7 +132,8 @@ def mediator_out(m: Mediator) -> MediatorOut:
         specialized_training_hours=m.specialized_training_hours,
         training_expires_on=m.training_expires_on,
         max_sessions_per_week=m.max_sessions_per_week, former_police=m.former_police,
-        time_zone=m.time_zone, active=m.active)
+        time_zone=m.time_zone, active=m.active, calendar_kind=m.calendar_kind,
+        calendar_url=m.calendar_url)
 
 
 def venue_out(v: Venue) -> VenueOut:
