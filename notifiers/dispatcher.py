@@ -162,6 +162,9 @@ class Claimed:
     #: for a notice in doubt: the worker whose lease ran out, and when it had claimed the notice
     previous_worker: str | None = None
     previous_claim_at: datetime | None = None
+    #: an SMS in doubt claimed in quiet hours: sent only if the provider holds it (it is recorded),
+    #: otherwise held back until then
+    hold_until: datetime | None = None
 
 
 @dataclass
@@ -242,6 +245,9 @@ class Dispatcher:
                     break
                 found = self._found_at_provider(item) if item.in_doubt else None
                 report.found_sent += found is not None
+                if found is None and item.hold_until is not None:
+                    self._hold(item, item.hold_until, report)
+                    continue
                 outcome = found or self.send(item)
                 records.collect()  # the previous message's record, committed meanwhile
                 if isinstance(outcome, SendError):
@@ -265,7 +271,8 @@ class Dispatcher:
         asked (``SentLookup``). A message with this recipient and body that no notice of ours has
         recorded is the lost attempt: it is recorded (audit ``notice.found_already_sent``) and not
         sent again. Otherwise, or if the provider cannot be asked, it is sent again (audit
-        ``notice.resent_in_doubt``)."""
+        ``notice.resent_in_doubt``), or, in the recipient's quiet hours, held until they end
+        (``notice.held_in_doubt``)."""
         notifier = self.notifiers[item.message.channel]
         if not isinstance(notifier, SentLookup):
             return None
@@ -290,7 +297,8 @@ class Dispatcher:
             )) if candidates else set()  # fmt: skip
             found = next((c for c in candidates if c.provider_message_id not in recorded), None)
             audit.record(session, at=self.clock.now(), actor=ACTOR,
-                         action="notice.found_already_sent" if found else "notice.resent_in_doubt",
+                         action="notice.found_already_sent" if found else
+                         "notice.held_in_doubt" if item.hold_until else "notice.resent_in_doubt",
                          case_id=item.case_id, subject_kind="notification", subject_id=item.notification_id,
                          previous_worker=item.previous_worker, attempts=item.attempts - 1,
                          provider_message_id=found.provider_message_id if found else None)  # fmt: skip
@@ -420,19 +428,25 @@ class Dispatcher:
             fall_back(session, row, party, now, actor=ACTOR)
             report.cancelled += 1
             return None
+        notifier = self.notifiers.get(channel)
+        hold_until: datetime | None = None
         if channel is Channel.SMS:
             person = party or lookup.mediator(row.mediator_id)
             zone = person.time_zone if person is not None else self.program.time_zone
             allowed = next_allowed_sms_time(
                 now, zone, self.policy.quiet_hours_start, self.policy.quiet_hours_end
             )
-            if allowed > now:
+            if allowed > now and in_doubt and isinstance(notifier, SentLookup):
+                # Claimed all the same: the provider is asked first (that sends nothing), and only
+                # a notice it does not hold waits for the morning (``run_once``). Deferred here,
+                # it would lose its "in doubt" mark and be sent at 08:00 without asking.
+                hold_until = allowed
+            elif allowed > now:
                 row.status = NotificationStatus.PENDING.value
                 row.next_attempt_at = allowed
                 row.claimed_by = row.claimed_until = None
                 report.deferred += 1
                 return None
-        notifier = self.notifiers.get(channel)
         try:
             if notifier is None:
                 raise LookupError(f"no notifier configured for {channel.value}")
@@ -457,7 +471,8 @@ class Dispatcher:
         return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease,
                        case_id=row.case_id, previous_worker=row.claimed_by if in_doubt else None,
                        previous_claim_at=(row.claimed_until - self.policy.lease
-                                          if in_doubt and row.claimed_until else None))  # fmt: skip
+                                          if in_doubt and row.claimed_until else None),
+                       hold_until=hold_until)  # fmt: skip
 
     def _render(
         self, lookup: Lookup, row: Notification, channel: Channel, now: datetime
@@ -561,6 +576,18 @@ class Dispatcher:
                 alert_staff(session, row, alert, f"{row.channel} {row.kind} notice #{row.id}: "
                             f"{type(error).__name__} code {error.code}", now)  # fmt: skip
             fall_back(session, row, party, now, actor=ACTOR)
+
+    def _hold(self, item: Claimed, until: datetime, report: DispatchReport) -> None:
+        """Back to ``pending`` until ``until`` (quiet hours), the attempt not counted."""
+        with self.session_factory() as session, session.begin():
+            session.execute(
+                update(Notification)
+                .where(self._owned(item))
+                .values(status=NotificationStatus.PENDING.value, next_attempt_at=until,
+                        claimed_by=None, claimed_until=None, attempts=Notification.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+        report.deferred += 1
 
     def _release(self, items: Sequence[Claimed], report: DispatchReport) -> None:
         with self.session_factory() as session, session.begin():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import psycopg
@@ -426,3 +426,29 @@ def test_a_records_connection_lost_mid_batch_raises_and_loses_nothing(
     report = dispatcher.run_once()
     assert (report.sent, report.found_sent) == (4, 1)  # the first SMS was found at Twilio
     assert {r.status for r in _rows(session_factory)} == {"sent"}
+
+
+def test_a_notice_in_doubt_in_quiet_hours_is_looked_up_and_otherwise_held_till_morning(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """The worker comes back at 21:30 in Chicago. The SMS Twilio already holds is recorded (that
+    texts nobody); the one it does not hold was never sent, and waits for 08:00 like any SMS in
+    quiet hours. Email is not held."""
+    emulator.set_clock(clock.now())
+    first, _ = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
+    sent_before = len(emulator.messages())
+    clock.advance(timedelta(hours=12, minutes=30) - dispatcher.policy.lease - timedelta(seconds=1))
+    assert clock.now() == datetime(2026, 11, 26, 3, 30, tzinfo=UTC)  # 21:30 CST
+    report = dispatcher.run_once()
+    assert (report.found_sent, report.deferred) == (1, 1)
+    rows = {r.id: r for r in _rows(session_factory)}
+    held = [r for r in rows.values() if r.status == "pending"]
+    assert len(held) == 1 and held[0].channel == "sms" and held[0].id != first
+    assert held[0].next_attempt_at == datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # 08:00 CST
+    new = emulator.messages()[sent_before:]
+    assert {m["channel"] for m in new} == {"email"}  # nothing texted in quiet hours
+    assert _audited(session_factory, "notice.held_in_doubt") == [held[0].id]
+    assert rows[first].status == "sent"
