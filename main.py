@@ -349,7 +349,8 @@ def mediators_list(app: App) -> None:
 @click.option("--username", default=None, help="CalDAV user name (omit to send the secret as a token).")
 @click.option("--secret-stdin", is_flag=True,
               help="Read the CalDAV password or token from standard input (never from the command "
-                   "line, where other users and the shell history would see it).")
+                   "line, where other users and the shell history would see it). Without it, no "
+                   "secret is kept.")
 @pass_app
 @domain_errors
 def mediators_calendar(app: App, mediator_id: int, kind: str, url: str | None,

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
@@ -37,6 +37,7 @@ from calendars.caldav_store import CalDavCalendar
 from calendars.feeds import render_feed
 from calendars.localtime import require_aware
 from cases.clock import Clock
+from cases.database import lock_calendar_pushes
 from cases.models import CalendarPush, MediationSession, Mediator, SessionStatus, Venue
 from cases.sealing import Sealer, SealError
 
@@ -54,9 +55,6 @@ IN_CALENDAR = frozenset({SessionStatus.HELD.value, SessionStatus.BOOKED.value,
                          SessionStatus.COMPLETED.value, SessionStatus.NO_SHOW.value})
 #: What the private feed shows.
 IN_FEED = (SessionStatus.HELD.value, SessionStatus.BOOKED.value, SessionStatus.COMPLETED.value)
-
-# pg_try_advisory_xact_lock(int4, int4): the two-key space, apart from the leader's one-key lock.
-_LOCK_KEYS = (0x434D50, 0x50555348)  # "CMP", "PUSH"
 
 WriterFor = Callable[[Mediator], CalendarWriter | None]
 """The mediator's writable calendar, or None when they keep none we can write to."""
@@ -161,7 +159,7 @@ def sync_mediator_calendars(
     way); anything else is a bug and propagates. The caller commits.
     """
     now = require_aware(now, "now")
-    if not _try_lock(session):
+    if not lock_calendar_pushes(session, wait=False):
         return PushReport(locked_out=True)
     rows = _candidates(session, now)
     pushes: dict[tuple[int, int], CalendarPush] = {
@@ -246,13 +244,6 @@ def mediator_feed(session: Session, token: str, now: datetime, *,
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _try_lock(session: Session) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
-        return True  # SQLite serialises writers itself
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
-                               {"a": _LOCK_KEYS[0], "b": _LOCK_KEYS[1]}))
 
 
 def _candidates(session: Session, now: datetime) -> list[MediationSession]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+#: pg_advisory_xact_lock(int4, int4) keys of the calendar push: one push run at a time, and a
+#: change of a mediator's calendar waits for a run in progress (two-key space, apart from the
+#: scheduler leader's one-key lock).
+CALENDAR_PUSH_LOCK = (0x434D50, 0x50555348)  # "CMP", "PUSH"
+
+
+def lock_calendar_pushes(session: Session, *, wait: bool) -> bool:
+    """Take the calendar-push lock for the rest of the session's transaction. ``wait=False``
+    returns False at once if a push run holds it. SQLite serialises writers itself: always True."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    keys = {"a": CALENDAR_PUSH_LOCK[0], "b": CALENDAR_PUSH_LOCK[1]}
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), keys)
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:a, :b)"), keys))
 
 
 def alembic_config(url: str) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.contacts import normalise_email, normalise_language, normalise_phone, normalise_zone
+from cases.database import lock_calendar_pushes
 from cases.errors import InvalidInput, NotFound
 from cases.models import CalendarPush, Mediator, MediatorConflict, Venue
 from cases.sealing import Sealer
@@ -107,7 +108,8 @@ def set_mediator_calendar(session: Session, mediator: Mediator, settings: Calend
     checked = _checked_calendar(settings)
     moved = (checked.kind, checked.url) != (mediator.calendar_kind, mediator.calendar_url)
     dropped = 0
-    if moved:
+    if moved:  # after any push run in progress, which may still be writing the old calendar
+        lock_calendar_pushes(session, wait=True)
         result = session.execute(delete(CalendarPush).where(CalendarPush.mediator_id == mediator.id))
         dropped = int(result.rowcount)  # type: ignore[attr-defined]
     mediator.calendar_kind, mediator.calendar_url = checked.kind, checked.url

@@ -12,7 +12,7 @@ from cal_servers import RadicaleServer
 from caldav.davclient import DAVClient
 from icalendar import Calendar
 from push_factories import cancel, make_session, reschedule
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
@@ -562,3 +562,46 @@ def test_a_secret_sealed_under_another_key_is_a_clear_calendar_error(
         writer_for(mediator, clock, sealer=SEALER)
     other = Sealer("an-older-secret-key-0123456789")
     assert other.open(other.seal("pw")) == "pw" and SEALER.open("legacy-plain") == "legacy-plain"
+
+
+def test_moving_a_calendar_waits_for_a_push_run_in_progress(
+        world: World, session_factory: sessionmaker[Session]) -> None:
+    """A push run still writing the old calendar would otherwise record its writes after the
+    move dropped the old records, and the new calendar would never get those sessions."""
+    if world.db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's; SQLite serialises writers itself")
+    import threading
+
+    world.book()
+    running = sync_mediator_calendars(world.db, writers=world.calendars.writers,
+                                      now=world.clock.now(), program_name=PROGRAM)
+    assert running.put == 1  # a run in progress: its transaction holds the lock and its records
+    mediator_id = world.mediator.id
+    done: list[int] = []
+
+    def move() -> None:
+        with session_factory() as other, other.begin():
+            mediator = other.get(Mediator, mediator_id)
+            assert mediator is not None
+            done.append(set_mediator_calendar(
+                other, mediator, CalendarSettings("ics", "https://calendar.example.org/m.ics"),
+                sealer=SEALER, now=world.clock.now(), actor="staff"))
+
+    mover = threading.Thread(target=move)
+    mover.start()
+
+    def waiting_for_the_lock() -> bool:
+        with session_factory() as probe:
+            return bool(probe.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+    for _ in range(400):  # until the mover is seen blocked on the lock (a state, not a delay)
+        if waiting_for_the_lock():
+            break
+        mover.join(0.05)
+    assert waiting_for_the_lock() and not done
+    world.db.commit()  # the run ends
+    mover.join(30)
+    assert done == [1]  # it dropped the record the run had just committed
+    with session_factory() as check:
+        assert check.scalars(select(CalendarPush).where(CalendarPush.mediator_id == mediator_id)).all() == []
