@@ -108,8 +108,8 @@ class DispatchPolicy:
 FOUND_SENT_SKEW = timedelta(minutes=2)
 
 _table = cast(Table, Notification.__table__)
-#: The hot path's record, run on the DBAPI cursor (SQLAlchemy's per-statement overhead was a third
-#: of a record's time); the placeholders are filled in for the driver's parameter style.
+#: The hot path's record, run on the DBAPI connection (SQLAlchemy's per-statement overhead was a
+#: third of a record's time); each records class fills in its driver's placeholders.
 _MARK_SENT = (
     f"UPDATE {_table.name} SET status = '{NotificationStatus.SENT.value}',"
     " provider_message_id = {pid}, sent_at = {at},"
@@ -215,10 +215,6 @@ class Dispatcher:
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
-        placeholder = "%({})s" if dialect.paramstyle == "pyformat" else ":{}"  # psycopg | sqlite3
-        self._mark_sent = _MARK_SENT.format(
-            **{name: placeholder.format(name) for name in ("pid", "at", "nid", "worker")}
-        )
         # sent_at as the ORM would store it (aware UTC; SQLite: SQLAlchemy's text format)
         self._bind_sent_at = _table.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
 
@@ -241,12 +237,14 @@ class Dispatcher:
             for index, item in enumerate(batch):
                 if self.clock.now() >= item.lease_until - self.policy.lease / 5:
                     records.collect()
-                    self._release(batch[index:], report)  # never send on a lease about to lapse
+                    self._release(batch[index:])  # never send on a lease about to lapse
+                    report.released += len(batch) - index
                     break
                 found = self._found_at_provider(item) if item.in_doubt else None
                 report.found_sent += found is not None
                 if found is None and item.hold_until is not None:
-                    self._hold(item, item.hold_until, report)
+                    self._release([item], until=item.hold_until)
+                    report.deferred += 1
                     continue
                 outcome = found or self.send(item)
                 records.collect()  # the previous message's record, committed meanwhile
@@ -577,33 +575,21 @@ class Dispatcher:
                             f"{type(error).__name__} code {error.code}", now)  # fmt: skip
             fall_back(session, row, party, now, actor=ACTOR)
 
-    def _hold(self, item: Claimed, until: datetime, report: DispatchReport) -> None:
-        """Back to ``pending`` until ``until`` (quiet hours), the attempt not counted."""
-        with self.session_factory() as session, session.begin():
-            session.execute(
-                update(Notification)
-                .where(self._owned(item))
-                .values(status=NotificationStatus.PENDING.value, next_attempt_at=until,
-                        claimed_by=None, claimed_until=None, attempts=Notification.attempts - 1)
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
-        report.deferred += 1
-
-    def _release(self, items: Sequence[Claimed], report: DispatchReport) -> None:
+    def _release(self, items: Sequence[Claimed], *, until: datetime | None = None) -> None:
+        """Back to ``pending``, the attempt not counted; with ``until``, not before then (an SMS
+        held for quiet hours)."""
+        values: dict[str, Any] = {"status": NotificationStatus.PENDING.value, "claimed_by": None,
+                                  "claimed_until": None, "attempts": Notification.attempts - 1}
+        if until is not None:
+            values["next_attempt_at"] = until
         with self.session_factory() as session, session.begin():
             for item in items:
                 session.execute(
                     update(Notification)
                     .where(self._owned(item))
-                    .values(
-                        status=NotificationStatus.PENDING.value,
-                        claimed_by=None,
-                        claimed_until=None,
-                        attempts=Notification.attempts - 1,
-                    )
+                    .values(**values)
                     .execution_options(synchronize_session=False)
                 )
-        report.released += len(items)
 
     # -- helpers ----------------------------------------------------------------------------
     @staticmethod
@@ -627,6 +613,8 @@ class _Records(Protocol):
 class _SqliteRecords:
     """SQLite: each record is its own ``BEGIN IMMEDIATE`` transaction, committed at once."""
 
+    _SQL = _MARK_SENT.format(pid=":pid", at=":at", nid=":nid", worker=":worker")
+
     def __init__(self, dispatcher: Dispatcher, raw: Any, report: DispatchReport) -> None:
         self._dispatcher, self._raw, self._report = dispatcher, raw, report
 
@@ -635,7 +623,7 @@ class _SqliteRecords:
         try:  # the sqlite3 connection commits, or rolls back, what BEGIN IMMEDIATE opened
             cursor.execute("BEGIN IMMEDIATE")
             with self._raw:
-                cursor.execute(self._dispatcher._mark_sent, params)
+                cursor.execute(self._SQL, params)
             updated = cursor.rowcount
         finally:
             cursor.close()
