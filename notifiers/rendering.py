@@ -63,6 +63,13 @@ def language_of(code: str | None) -> str:
     return code if code in LANGUAGES else "en"
 
 
+def clock_time(local: datetime, language: str) -> str:
+    """A local time of day as that language writes it: 6:00 PM in English, 18:00 elsewhere."""
+    if language_of(language) == "en":
+        return local.strftime("%I:%M %p").lstrip("0")
+    return f"{local:%H:%M}"
+
+
 def format_when(at: datetime, zone: str, language: str) -> str:
     """A session time as people write it in that language, in the given zone, with the zone's
     abbreviation so a reader elsewhere is not misled."""
@@ -71,9 +78,8 @@ def format_when(at: datetime, zone: str, language: str) -> str:
     weekday = _WEEKDAYS[lang][local.weekday()]
     tz = local.tzname() or ""
     if lang == "en":
-        hour = local.strftime("%I:%M %p").lstrip("0")
-        return f"{weekday}, {_MONTHS['en'][local.month - 1]} {local.day} at {hour} {tz}"
-    clock = f"{local:%H:%M} {tz}"
+        return f"{weekday}, {_MONTHS['en'][local.month - 1]} {local.day} at {clock_time(local, lang)} {tz}"
+    clock = f"{clock_time(local, lang)} {tz}"
     if lang == "es":
         return f"{weekday} {local.day} de {_MONTHS['es'][local.month - 1]}, {clock}"
     if lang == "pl":

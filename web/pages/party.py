@@ -31,7 +31,7 @@ from cases.models import (
     Venue,
 )
 from cases.outbox import NoticeKind, enqueue
-from notifiers.rendering import format_when
+from notifiers.rendering import clock_time, format_when
 from web.context import Ctx, Db, WebContext
 from web.links import party_link_expiry
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
@@ -226,8 +226,7 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
     venue = db.get(Venue, row.venue_id) if row else None
     when = None
     if row is not None:  # as the notices write it, in the party's language and zone
-        end = row.ends_at.astimezone(ZoneInfo(party.time_zone))
-        until = end.strftime("%I:%M %p").lstrip("0") if t.language == "en" else f"{end:%H:%M}"
+        until = clock_time(row.ends_at.astimezone(ZoneInfo(party.time_zone)), t.language)
         when = f"{format_when(row.starts_at, party.time_zone, t.language)} – {until}"
     return _render(request, ctx, "party/booking.html", t, party=party, session=row,
                    venue=venue, when=when, done=done,
