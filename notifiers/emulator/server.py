@@ -415,7 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = body.get("url") or config.sendgrid_event_url
         if not url:
             return {"error": "no event URL configured"}
-        now = int(time.time())
+        now = int(self.server.state.now())  # the emulator's clock, which a test may have set
         events = [
             {
                 "email": m["to"],

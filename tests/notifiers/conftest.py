@@ -19,7 +19,7 @@ from notify_support import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.clock import FixedClock, SystemClock
+from cases.clock import FixedClock
 from notifiers.base import Channel, Notifier
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
@@ -95,14 +95,20 @@ def dispatcher(
 
 @pytest.fixture
 def webhooks_live(
-    webhook_server: WebhookServer, settings: Settings, session_factory: sessionmaker[Session]
+    webhook_server: WebhookServer,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    emulator: EmulatorClient,
+    clock: FixedClock,
 ) -> Iterator[WebhookServer]:
-    """The webhook app wired to this test's database and settings (real clock: signatures from
-    the emulator carry real timestamps)."""
+    """The webhook app wired to this test's database, settings and clock. One clock for the whole
+    test: the emulator stamps messages and signs SendGrid events at the test's time too, so the
+    webhooks, the dispatcher and the provider agree on "now" on any day the suite runs."""
+    emulator.set_clock(clock.now())
     webhook_server.app.state.webhook_deps = webhooks.WebhookDeps(
         settings=settings,
         session_factory=session_factory,
-        clock=SystemClock(),
+        clock=clock,
         policy=None,
         renderer=Renderer(),
     )
