@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from cases import reference
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
 from cases.outbox import NoticeKind
@@ -42,8 +43,9 @@ class ProgramInfo:
 
 
 def case_ref(case_id: int | None) -> str | None:
-    """How notices name a case: not the COPA log number, which is personal data."""
-    return f"CMP-{case_id}" if case_id is not None else None
+    """How notices name a case (``cases.reference``): not the COPA log number, which is
+    personal data."""
+    return reference.case_ref(case_id) if case_id is not None else None
 
 
 def _parse_instant(value: Any) -> datetime | None:

@@ -207,7 +207,7 @@ def test_staff_pages_render(api: Api, clock: FixedClock) -> None:
                           follow_redirects=True)
     assert "Decision recorded" in decided.text
     cal = client.get("/calendar?week=2026-11-30")
-    assert cal.status_code == 200 and m["full_name"] in cal.text and case["log_number"] in cal.text
+    assert cal.status_code == 200 and m["full_name"] in cal.text and f"CMP-{case['id']}" in cal.text
     assert v["name"] in client.get("/calendar?week=2026-11-30&by=venue").text
     assert client.get("/calendar?week=notadate").status_code == 422
     assert "Referrals" in client.get("/reports").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from cases.privacy import mask_email, mask_phone
+from cases.reference import case_ref
 
 
 def local(value: datetime | None, zone: str = "America/Chicago", fmt: str = "%a %b %d, %Y %H:%M"
@@ -24,6 +26,8 @@ def register(env: Environment) -> None:
     env.filters["mask_email"] = mask_email
     env.filters["label"] = lambda value: str(value).replace("_", " ")
     env.globals["zip"] = zip
+    env.globals["case_ref"] = case_ref
+    env.filters["fid"] = lambda name: "f-" + re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")
 
     def _items(value: dict[str, Any]) -> list[tuple[str, Any]]:
         return sorted(value.items())

@@ -28,7 +28,6 @@ from cases.models import (
     MediationSession,
     Notification,
     NotificationStatus,
-    Party,
     SessionStatus,
     StaffRole,
 )
@@ -46,7 +45,6 @@ from web.auth import (
     principal_from_cookie,
 )
 from web.context import Ctx, Db, WebContext
-from web.pages.party import consent_link_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -181,59 +179,6 @@ def dashboard(request: Request, db: Db, ctx: Ctx) -> Response:
                   now=now, masked=views.masked_address)
 
 
-@router.get("/cases")
-def case_list(request: Request, db: Db, ctx: Ctx,
-              state: Annotated[CaseState | None, Query()] = None) -> Response:
-    user = page_user(request, db)
-    query = select(Case).order_by(Case.id.desc()).limit(200)
-    if state is not None:
-        query = query.where(Case.state == state.value)
-    return render(request, ctx, "staff/cases.html", user, cases=db.scalars(query).all(),
-                  states=list(CaseState), state=state.value if state else "")
-
-
-@router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, db: Db, ctx: Ctx) -> Response:
-    user = page_user(request, db)
-    case = service.get_case(db, case_id)
-    consents = {c.party_id: c for c in case.consents}
-    now = ctx.now()
-    links = {p.id: consent_link_for(ctx, case, p, now) for p in case.parties
-             if consents.get(p.id) is not None
-             and consents[p.id].status == ConsentStatus.PENDING.value}
-    return render(request, ctx, "staff/case.html", user, case=case, consents=consents,
-                  links=links, timeline=views.timeline(db, case),
-                  mediators=list_mediators(db), venues=list_venues(db),
-                  default_start=(now + timedelta(days=7)).astimezone(
-                      ZoneInfo(ctx.settings.time_zone)).strftime("%Y-%m-%dT18:00"))
-
-
-@router.post("/cases/{case_id}/decide")
-def decide(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
-           eligible: Annotated[str, Form(max_length=8)],
-           reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    user = page_user(request, db)
-    check_csrf(user, csrf_token)
-    case = service.get_case(db, case_id)
-    service.decide(db, case, eligible=eligible == "yes", reason=reason or None,
-                   policy=ctx.policy, now=ctx.now(), actor=user.username)
-    return RedirectResponse(f"/cases/{case.id}?msg=decided", status_code=303)
-
-
-@router.post("/cases/{case_id}/parties/{party_id}/consent")
-def consent_by_phone(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx,
-                     csrf_token: Csrf, granted: Annotated[str, Form(max_length=8)]) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, csrf_token)
-    case = service.get_case(db, case_id)
-    party = db.get(Party, party_id)
-    if party is None or party.case_id != case.id:
-        raise NotFound("party", party_id)
-    service.record_consent(db, case, party, granted=granted == "yes", channel="phone",
-                           policy=ctx.policy, now=ctx.now(), actor=user.username)
-    return RedirectResponse(f"/cases/{case.id}?msg=consent", status_code=303)
-
-
 @router.post("/cases/{case_id}/remind")
 def remind_case(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf) -> Response:
     user = page_user(request, db)
@@ -253,35 +198,6 @@ def remind_session(session_id: int, request: Request, db: Db, ctx: Ctx,
         raise NotFound("session", session_id)
     scheduling.remind(db, session_id=row.id, now=ctx.now(), actor=user.username)
     return RedirectResponse(f"/cases/{row.case_id}?msg=reminder", status_code=303)
-
-
-@router.post("/cases/{case_id}/book")
-def book(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
-         mediator_id: Annotated[int, Form(ge=1)], venue_id: Annotated[int, Form(ge=1)],
-         starts_local: Annotated[str, Form(max_length=20)]) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, csrf_token)
-    case = service.get_case(db, case_id)
-    try:
-        start = datetime.fromisoformat(starts_local).replace(
-            tzinfo=ZoneInfo(ctx.settings.time_zone))
-    except ValueError as exc:
-        raise InvalidInput("starts_local", "is not a date and time") from exc
-    scheduling.book(db, ctx, case, mediator_id=mediator_id, venue_id=venue_id, starts_at=start,
-                    ends_at=None, co_mediator_id=None, actor=user.username)
-    return RedirectResponse(f"/cases/{case.id}?msg=booked", status_code=303)
-
-
-@router.post("/sessions/{session_id}/cancel")
-def cancel(session_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
-           reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, csrf_token)
-    row = db.get(MediationSession, session_id)
-    if row is None:
-        raise NotFound("session", session_id)
-    scheduling.cancel(db, ctx, row, reason=reason, actor=user.username)
-    return RedirectResponse(f"/cases/{row.case_id}?msg=cancelled", status_code=303)
 
 
 @router.post("/notifications/{notification_id}/resend")

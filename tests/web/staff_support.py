@@ -1,0 +1,61 @@
+"""A member of staff signed in through the real login form (session cookie + CSRF token)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from web_support import TestClient
+
+from cases.clock import FixedClock
+from cases.database import transaction
+from cases.models import StaffUser
+from web.auth import hash_password
+
+PASSWORD = "correct horse battery"
+
+
+def field_error(html: str, name: str) -> str | None:
+    """The message shown beside the form field ``name`` (by its id), or None."""
+    fid = "f-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
+    found = re.search(rf'<p class="field-error" id="{re.escape(fid)}-error">([^<]*)</p>', html)
+    return found.group(1) if found else None
+
+
+def field_value(html: str, name: str) -> str | None:
+    """The value an input ``name`` is drawn with (what the user typed comes back)."""
+    found = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
+    if found:
+        return found.group(1)
+    area = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
+    return area.group(1) if area else None
+
+
+@dataclass
+class Desk:
+    client: TestClient
+    csrf: str
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return self.client.post(path, data={"csrf_token": self.csrf, **(data or {})}, **kw)
+
+
+def sign_in(client: TestClient, factory: sessionmaker[Session], clock: FixedClock,
+            username: str = "desk", role: str = "staff") -> Desk:
+    with transaction(factory) as s:
+        s.add(StaffUser(username=username, password_hash=hash_password(PASSWORD), role=role,
+                        active=True, created_at=clock.now()))
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    client.post("/login", data={"username": username, "password": PASSWORD,
+                                "csrf_token": token.group(1)})
+    home = client.get("/cases")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+    assert csrf is not None, home.text[:500]
+    return Desk(client, csrf.group(1))

@@ -1,0 +1,409 @@
+"""Staff pages for a case's life: record a case and its parties, correct a party, decide
+eligibility, record consent taken by phone, cancel, no-show, withdrawal and outcome; find a case
+by the number parties were sent, the log number, or a party's phone or email.
+
+Every form is checked by the API's request models and handled by the same domain services as
+the API routes; a refusal draws the page again with what was typed and the message beside the
+field it concerns (status 422).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from cases import service
+from cases.contacts import SUPPORTED_LANGUAGES
+from cases.errors import DomainError, InvalidInput, NotFound
+from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
+from cases.parties import add_party, update_party
+from cases.reference import case_ref, search_cases
+from cases.service import NewCase, NewParty
+from web import scheduling
+from web.api import views
+from web.api.schemas import CaseIn, ConsentIn, DecisionIn, OutcomeIn, PartyIn, ReasonIn
+from web.auth import Principal
+from web.context import Ctx, Db, WebContext
+from web.pages.forms import Form, Posted
+from web.pages.party import consent_link_for
+from web.pages.staff import check_csrf, page_user, render
+
+router = APIRouter(include_in_schema=False)
+
+PARTY_FIELDS = ("full_name", "phone", "email", "language", "time_zone", "officer_star",
+                "interpreter", "accessibility", "guardian_name", "area")
+PARTY_KNOWN = (*PARTY_FIELDS, "channels", "role")
+LANGUAGES = list(SUPPORTED_LANGUAGES.items())
+CHANNELS = [("sms", "Text message (SMS)"), ("email", "Email")]
+CONSENT_CHANNELS = [("phone", "By phone"), ("in_person", "In person"), ("mail", "By mail")]
+OUTCOMES = [("successful", "Successful: the parties were heard and understood each other"),
+            ("impasse", "Impasse: no resolution (the case returns to investigation)")]
+MESSAGES = {
+    "created": "Case recorded. Check the policy's recommendation and decide below.",
+    "party_saved": "Party details saved.",
+    "party_added": "Party added.",
+    "decided": "Decision recorded.",
+    "consent": "Consent recorded.",
+    "cancelled": "Session cancelled; everyone told of it will be told it is off.",
+    "no_show": "No-show recorded.",
+    "withdrawn": "Withdrawal recorded; the case returns to investigation.",
+    "outcome": "Outcome recorded.",
+}
+
+
+def _case(db: Db, case_id: int) -> Case:
+    return service.get_case(db, case_id)
+
+
+def _party_of(db: Db, case: Case, party_id: int) -> Party:
+    party = db.get(Party, party_id)
+    if party is None or party.case_id != case.id:
+        raise NotFound("party", party_id)
+    return party
+
+
+def _current_session(case: Case) -> MediationSession | None:
+    booked = [s for s in case.sessions if s.status == "booked"]
+    return booked[-1] if booked else None
+
+
+# --- the case page ------------------------------------------------------------------------------
+
+def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: Case, *,
+              forms: dict[str, Form] | None = None, status: int = 200) -> Response:
+    consents = {c.party_id: c for c in case.consents}
+    now = ctx.now()
+    links = {p.id: consent_link_for(ctx, case, p, now) for p in case.parties
+             if consents.get(p.id) is not None
+             and consents[p.id].status == ConsentStatus.PENDING.value}
+    forms = forms or {}
+    decide = forms.get("decide") or Form(
+        {"eligible": "yes" if case.recommendation == "eligible" else "no"})
+    msg = request.query_params.get("msg") or ""
+    return render(request, ctx, "staff/case.html", user, status=status, case=case,
+                  ref=case_ref(case.id), consents=consents, links=links,
+                  timeline=views.timeline(db, case), forms=forms, decide_form=decide,
+                  blank=Form(), current=_current_session(case), now=now,
+                  consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
+                  message=MESSAGES.get(msg))
+
+
+@router.get("/cases/{case_id:int}")
+def case_page(case_id: int, request: Request, db: Db, ctx: Ctx) -> Response:
+    user = page_user(request, db)
+    return case_view(request, db, ctx, user, _case(db, case_id))
+
+
+def _again(request: Request, db: Db, ctx: WebContext, user: Principal, case: Case, key: str,
+           form: Form) -> Response:
+    db.rollback()  # nothing half-done is kept; the page is drawn from the rows as they were
+    return case_view(request, db, ctx, user, _case(db, case.id), forms={key: form}, status=422)
+
+
+def _done(case_id: int, msg: str) -> Response:
+    return RedirectResponse(f"/cases/{case_id}?msg={msg}", status_code=303)
+
+
+@router.post("/cases/{case_id:int}/decide")
+def decide(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    form = Form.posted(data)
+    if form.get("eligible") not in ("yes", "no"):
+        form.add("eligible", "Choose approve or not eligible.")
+        return _again(request, db, ctx, user, case, "decide", form)
+    try:
+        body = DecisionIn(eligible=form.get("eligible") == "yes", reason=form.opt("reason"))
+        service.decide(db, case, eligible=body.eligible, reason=body.reason, policy=ctx.policy,
+                       now=ctx.now(), actor=user.username)
+    except ValidationError as exc:
+        form.take_validation(exc)
+        return _again(request, db, ctx, user, case, "decide", form)
+    except InvalidInput as exc:
+        form.take_invalid(exc)
+        return _again(request, db, ctx, user, case, "decide", form)
+    except DomainError as exc:
+        form.add("_form", str(exc))
+        return _again(request, db, ctx, user, case, "decide", form)
+    return _done(case.id, "decided")
+
+
+@router.post("/cases/{case_id:int}/parties/{party_id}/consent")
+def consent_by_phone(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx,
+                     data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    party = _party_of(db, case, party_id)
+    form = Form.posted(data)
+    key = f"consent-{party.id}"
+    if form.get("granted") not in ("yes", "no"):
+        form.add("granted", "Choose what the party answered.")
+        return _again(request, db, ctx, user, case, key, form)
+    try:
+        body = ConsentIn(granted=form.get("granted") == "yes",
+                         channel=form.get("channel") or "phone")  # type: ignore[arg-type]
+        service.record_consent(db, case, party, granted=body.granted, channel=body.channel,
+                               policy=ctx.policy, now=ctx.now(), actor=user.username)
+    except ValidationError as exc:
+        form.take_validation(exc)
+        return _again(request, db, ctx, user, case, key, form)
+    except DomainError as exc:
+        form.add("_form", str(exc))
+        return _again(request, db, ctx, user, case, key, form)
+    return _done(case.id, "consent")
+
+
+def _reason_action(request: Request, db: Db, ctx: WebContext, data: Any, case: Case, key: str,
+                   action: Any) -> Response | None:
+    """Check a reason form and run ``action(reason)``; a refusal draws the page again."""
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    form = Form.posted(data)
+    try:
+        body = ReasonIn(reason=form.get("reason"))
+        action(user, body.reason)
+    except ValidationError as exc:
+        form.take_validation(exc)
+    except InvalidInput as exc:
+        form.take_invalid(exc)
+    except DomainError as exc:
+        form.add("_form", str(exc))
+    if form.ok:
+        return None
+    return _again(request, db, ctx, user, case, key, form)
+
+
+def _session_of(db: Db, session_id: int) -> MediationSession:
+    row = db.get(MediationSession, session_id)
+    if row is None:
+        raise NotFound("session", session_id)
+    return row
+
+
+@router.post("/sessions/{session_id:int}/cancel")
+def cancel(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    row = _session_of(db, session_id)
+    case = _case(db, row.case_id)
+    failed = _reason_action(request, db, ctx, data, case, f"cancel-{row.id}", lambda user, reason:
+                            scheduling.cancel(db, ctx, row, reason=reason, actor=user.username))
+    return failed or _done(case.id, "cancelled")
+
+
+@router.post("/sessions/{session_id:int}/no-show")
+def no_show(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    row = _session_of(db, session_id)
+    case = _case(db, row.case_id)
+    failed = _reason_action(request, db, ctx, data, case, f"noshow-{row.id}", lambda user, reason:
+                            scheduling.no_show(db, ctx, row, reason=reason, actor=user.username))
+    return failed or _done(case.id, "no_show")
+
+
+@router.post("/cases/{case_id:int}/withdraw")
+def withdraw(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    case = _case(db, case_id)
+    failed = _reason_action(request, db, ctx, data, case, "withdraw", lambda user, reason:
+                            scheduling.withdraw(db, ctx, case, reason=reason,
+                                                actor=user.username))
+    return failed or _done(case.id, "withdrawn")
+
+
+@router.post("/cases/{case_id:int}/outcome")
+def outcome(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    form = Form.posted(data)
+    try:
+        body = OutcomeIn(outcome=form.get("outcome"), note=form.opt("note"))  # type: ignore[arg-type]
+        service.record_outcome(db, case, Outcome(body.outcome), now=ctx.now(),
+                               actor=user.username, note=body.note)
+    except ValidationError as exc:
+        form.take_validation(exc)
+    except InvalidInput as exc:
+        form.take_invalid(exc)
+    except DomainError as exc:
+        form.add("_form", str(exc))
+    if not form.ok:
+        return _again(request, db, ctx, user, case, "outcome", form)
+    return _done(case.id, "outcome")
+
+
+# --- recording a case and its parties -------------------------------------------------------
+
+def _party_data(form: Form, prefix: str, role: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"role": role, "channels": form.many(f"{prefix}channels")}
+    for name in PARTY_FIELDS:
+        value = form.opt(f"{prefix}{name}")
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def _new_party(body: PartyIn) -> NewParty:
+    return NewParty(**body.model_dump(exclude={"channels"}), channels=list(body.channels))
+
+
+def _new_case_form(request: Request, ctx: WebContext, user: Principal, form: Form,
+                   status: int = 200) -> Response:
+    categories = sorted(ctx.policy.known_categories)
+    return render(request, ctx, "staff/case_new.html", user, status=status, form=form,
+                  categories=[(c, c.replace("_", " ")) for c in categories],
+                  languages=LANGUAGES, channels=CHANNELS)
+
+
+@router.get("/cases/new")
+def new_case_page(request: Request, db: Db, ctx: Ctx) -> Response:
+    user = page_user(request, db)
+    defaults = {"parties[0].language": "en", "parties[1].language": "en",
+                "parties[0].channels": ["sms", "email"], "parties[1].channels": ["email"]}
+    return _new_case_form(request, ctx, user, Form(dict(defaults)))
+
+
+@router.post("/cases/new")
+def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    form = Form.posted(data, lists=("allegation_categories", "parties[0].channels",
+                                    "parties[1].channels"))
+    raw: dict[str, Any] = {
+        "log_number": form.get("log_number"),
+        "incident_date": form.get("incident_date") or None,
+        "allegation_categories": form.many("allegation_categories"),
+        "parties": [_party_data(form, "parties[0].", "complainant"),
+                    _party_data(form, "parties[1].", "officer")],
+        "injury": form.flag("injury"), "criminal_conduct": form.flag("criminal_conduct"),
+        "pending_litigation": form.flag("pending_litigation"),
+        "accepts_video": form.flag("accepts_video"), "staff_notes": form.get("staff_notes"),
+    }
+    if raw["incident_date"] is None:
+        raw.pop("incident_date")
+    try:
+        body = CaseIn.model_validate(raw)
+        new = NewCase(
+            log_number=body.log_number, incident_date=body.incident_date,
+            allegation_categories=list(body.allegation_categories),
+            parties=[_new_party(p) for p in body.parties],
+            injury=body.injury, criminal_conduct=body.criminal_conduct,
+            pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
+            accepts_video=body.accepts_video, co_mediation=body.co_mediation)
+        case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
+    except ValidationError as exc:
+        form.take_validation(exc, known=PARTY_KNOWN)
+        return _new_case_form(request, ctx, user, form, status=422)
+    except InvalidInput as exc:
+        db.rollback()
+        form.take_invalid(exc)
+        return _new_case_form(request, ctx, user, form, status=422)
+    return _done(case.id, "created")
+
+
+def _party_form(request: Request, ctx: WebContext, user: Principal, case: Case,
+                party: Party | None, form: Form, role: str, status: int = 200) -> Response:
+    return render(request, ctx, "staff/party_form.html", user, status=status, case=case,
+                  ref=case_ref(case.id), party=party, form=form, role=role,
+                  languages=LANGUAGES, channels=CHANNELS)
+
+
+def _party_values(party: Party) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(party, name) or "" for name in PARTY_FIELDS}
+    values["channels"] = list(party.channels)
+    return values
+
+
+@router.get("/cases/{case_id:int}/parties/{party_id}/edit")
+def edit_party_page(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx
+                    ) -> Response:
+    user = page_user(request, db)
+    case = _case(db, case_id)
+    party = _party_of(db, case, party_id)
+    return _party_form(request, ctx, user, case, party, Form(_party_values(party)), party.role)
+
+
+def _checked_party(form: Form, role: str) -> PartyIn | None:
+    try:
+        return PartyIn.model_validate(_party_data(form, "", role))
+    except ValidationError as exc:
+        form.take_validation(exc, known=PARTY_KNOWN)
+        return None
+
+
+@router.post("/cases/{case_id:int}/parties/{party_id}/edit")
+def edit_party(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx,
+               data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    party = _party_of(db, case, party_id)
+    form = Form.posted(data, lists=("channels",))
+    body = _checked_party(form, party.role)
+    if body is not None:
+        try:
+            update_party(db, party, _new_party(body), now=ctx.now(), actor=user.username,
+                         prefix="party")
+        except InvalidInput as exc:
+            form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
+    if not form.ok:
+        db.rollback()
+        return _party_form(request, ctx, user, case, db.get(Party, party_id), form, party.role,
+                           status=422)
+    return _done(case.id, "party_saved")
+
+
+@router.get("/cases/{case_id:int}/parties/new")
+def new_party_page(case_id: int, request: Request, db: Db, ctx: Ctx,
+                   role: Annotated[str, Query(pattern="^(complainant|officer)$")] = "complainant"
+                   ) -> Response:
+    user = page_user(request, db)
+    case = _case(db, case_id)
+    form = Form({"language": "en", "channels": ["sms", "email"], "role": role})
+    return _party_form(request, ctx, user, case, None, form, role)
+
+
+@router.post("/cases/{case_id:int}/parties/new")
+def new_party(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    form = Form.posted(data, lists=("channels",))
+    role = form.get("role") if form.get("role") in ("complainant", "officer") else "complainant"
+    body = _checked_party(form, role)
+    if body is not None:
+        try:
+            add_party(db, case, _new_party(body), now=ctx.now(), actor=user.username)
+        except InvalidInput as exc:
+            form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
+        except DomainError as exc:
+            form.add("_form", str(exc))
+    if not form.ok:
+        db.rollback()
+        return _party_form(request, ctx, user, _case(db, case_id), None, form, role, status=422)
+    return _done(case.id, "party_added")
+
+
+# --- the case list and search ---------------------------------------------------------------
+
+@router.get("/cases")
+def case_list(request: Request, db: Db, ctx: Ctx,
+              state: Annotated[CaseState | None, Query()] = None,
+              q: Annotated[str, Query(max_length=200)] = "") -> Response:
+    user = page_user(request, db)
+    if q.strip():
+        found = search_cases(db, q)
+        if len(found) == 1:
+            return RedirectResponse(f"/cases/{found[0].id}", status_code=303)
+        cases = found
+    else:
+        query = select(Case).order_by(Case.id.desc()).limit(200)
+        if state is not None:
+            query = query.where(Case.state == state.value)
+        cases = list(db.scalars(query))
+    return render(request, ctx, "staff/cases.html", user, cases=cases, q=q,
+                  states=list(CaseState), state=state.value if state else "",
+                  since=ctx.now() - timedelta(days=3650))
