@@ -31,6 +31,7 @@ from web.auth import Principal
 from web.context import Ctx, Db, WebContext
 from web.pages.forms import Form, Posted
 from web.pages.party import consent_link_for
+from web.pages.staff import MESSAGES as STAFF_MESSAGES
 from web.pages.staff import check_csrf, page_user, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +45,7 @@ CONSENT_CHANNELS = [("phone", "By phone"), ("in_person", "In person"), ("mail", 
 OUTCOMES = [("successful", "Successful: the parties were heard and understood each other"),
             ("impasse", "Impasse: no resolution (the case returns to investigation)")]
 MESSAGES = {
+    **STAFF_MESSAGES,
     "created": "Case recorded. Check the policy's recommendation and decide below.",
     "party_saved": "Party details saved.",
     "party_added": "Party added.",
@@ -53,6 +55,8 @@ MESSAGES = {
     "no_show": "No-show recorded.",
     "withdrawn": "Withdrawal recorded; the case returns to investigation.",
     "outcome": "Outcome recorded.",
+    "booked": "Session booked; confirmations and invites are queued for everyone.",
+    "rescheduled": "Session moved; everyone is sent the new time and an updated invite.",
 }
 
 
