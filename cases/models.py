@@ -528,3 +528,19 @@ class CalendarPush(Base):
     pushed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class QueueHandled(Base):
+    """A work-queue item a member of staff handled (read and answered a reply, dealt with a
+    change request, a failed notice, a stale calendar...): it leaves the queue. ``kind`` and
+    ``ref_id`` name the item (e.g. ``reply`` and the inbound message's id)."""
+
+    __tablename__ = "queue_handled"
+    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref_id: Mapped[int] = mapped_column(Integer)
+    handled_by: Mapped[str] = mapped_column(String(64))
+    handled_at: Mapped[datetime]
+    how: Mapped[str] = mapped_column(String(32), default="handled")

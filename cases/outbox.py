@@ -37,6 +37,7 @@ class NoticeKind(enum.StrEnum):
     CANCELLATION = "cancellation"
     OUTCOME = "outcome"
     STAFF_ALERT = "staff_alert"
+    STAFF_REPLY = "staff_reply"
 
 
 class Channel(enum.StrEnum):

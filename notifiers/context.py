@@ -158,4 +158,5 @@ def build_variables(
         "outcome": context.get("outcome"),
         "alert": context.get("alert"),
         "reason": context.get("reason"),
+        "message": context.get("message"),
     }

@@ -34,7 +34,15 @@ from web.api import (
 )
 from web.auth import LoginLimiter
 from web.context import WebContext
-from web.pages import filters, mediator_pages, party, staff, staff_booking, staff_cases
+from web.pages import (
+    filters,
+    mediator_pages,
+    party,
+    staff,
+    staff_booking,
+    staff_cases,
+    work_queue,
+)
 
 HERE = Path(__file__).resolve().parent
 DOCS_PATHS = ("/docs", "/redoc")
@@ -110,6 +118,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(staff_cases.router)
     app.include_router(staff_booking.router)
+    app.include_router(work_queue.router)
     app.include_router(party.router)
     app.include_router(mediator_pages.router)
     webhooks = _webhooks_router()

@@ -47,6 +47,7 @@ def variables(language: str, *, video: bool = False, variant: bool = True) -> di
         "outcome": "successful" if variant else "impasse",
         "alert": "duplicate_send",
         "reason": "email consent_request notice #123456: bounce 550",
+        "message": "x" * 120,  # a member of staff's answer, at its longest (web.pages.work_queue)
     }
 
 

@@ -21,18 +21,13 @@ from cases import service
 from cases.directory import list_mediators, list_venues
 from cases.errors import InvalidInput, NotFound
 from cases.models import (
-    Case,
-    CaseState,
-    Consent,
-    ConsentStatus,
     MediationSession,
     Notification,
-    NotificationStatus,
     SessionStatus,
     StaffRole,
 )
 from web import scheduling
-from web.api import reports, views
+from web.api import reports
 from web.api.notifications import resend_notice
 from web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -151,33 +146,6 @@ def logout(request: Request, db: Db, csrf_token: Csrf) -> Response:
 
 
 # --- work queue ------------------------------------------------------------------------------
-
-@router.get("/")
-def dashboard(request: Request, db: Db, ctx: Ctx) -> Response:
-    user = page_user(request, db)
-    now = ctx.now()
-    to_decide = db.scalars(select(Case).where(Case.state == CaseState.SCREENING.value)
-                           .order_by(Case.created_at)).all()
-    overdue = db.scalars(
-        select(Consent).join(Case, Case.id == Consent.case_id)
-        .where(Consent.status == ConsentStatus.PENDING.value,
-               Case.state == CaseState.AWAITING_CONSENT.value,
-               Consent.deadline < now + timedelta(days=3))
-        .order_by(Consent.deadline)).all()
-    failed = db.scalars(select(Notification).where(Notification.status.in_(
-        [NotificationStatus.FAILED.value, NotificationStatus.DEAD.value]))
-        .order_by(Notification.id.desc()).limit(50)).all()
-    week = db.scalars(select(MediationSession).where(
-        MediationSession.status == SessionStatus.BOOKED.value,
-        MediationSession.starts_at >= now - timedelta(hours=3),
-        MediationSession.starts_at < now + timedelta(days=7))
-        .order_by(MediationSession.starts_at)).all()
-    scheduling_cases = db.scalars(select(Case).where(Case.state == CaseState.SCHEDULING.value)
-                                  .order_by(Case.referred_at)).all()
-    return render(request, ctx, "staff/dashboard.html", user, to_decide=to_decide,
-                  overdue=overdue, failed=failed, week=week, scheduling=scheduling_cases,
-                  now=now, masked=views.masked_address)
-
 
 @router.post("/cases/{case_id}/remind")
 def remind_case(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf) -> Response:
