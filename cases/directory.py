@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -239,3 +241,83 @@ def list_mediators(session: Session) -> list[Mediator]:
 
 def list_venues(session: Session) -> list[Venue]:
     return list(session.scalars(select(Venue).order_by(Venue.id)))
+
+
+MEDIATOR_FIELDS = frozenset({
+    "full_name", "email", "phone", "languages", "general_training_hours", "general_training_on",
+    "specialized_training_hours", "specialized_training_on", "training_expires_on",
+    "max_sessions_per_week", "former_police", "time_zone", "active"})
+VENUE_FIELDS = frozenset({"name", "kind", "address", "neutral", "accessible", "capacity",
+                          "opening_hours", "time_zone", "video_url", "latitude", "longitude",
+                          "active"})
+
+
+def update_mediator(session: Session, mediator: Mediator, changes: Mapping[str, Any], *,
+                    now: datetime, actor: str) -> list[str]:
+    """Change a mediator's record (the API's PATCH and the staff page). ``conflict_officer_stars``
+    and ``conflict_people``, when given, replace the mediator's conflicts of interest."""
+    changed = []
+    for name, value in changes.items():
+        if name in ("conflict_officer_stars", "conflict_people"):
+            kind = "officer" if name == "conflict_officer_stars" else "person"
+            wanted = sorted({str(v).strip() for v in value if str(v).strip()})
+            current = sorted(c.subject for c in mediator.conflicts if c.kind == kind)
+            if wanted != current:
+                mediator.conflicts[:] = [c for c in mediator.conflicts if c.kind != kind] + [
+                    MediatorConflict(kind=kind, subject=subject) for subject in wanted]
+                changed.append(name)
+            continue
+        if name not in MEDIATOR_FIELDS:
+            raise InvalidInput(name, "cannot be changed here")
+        if name == "languages":
+            value = sorted({normalise_language(v, "languages") for v in value}) or ["en"]
+        elif name == "email":
+            value = normalise_email(value)
+        elif name == "phone" and value:
+            value = normalise_phone(value)
+        elif name == "time_zone":
+            value = normalise_zone(value)
+        elif name in ("general_training_hours", "specialized_training_hours") and \
+                not 0 <= value <= 10_000:
+            raise InvalidInput(name, f"{value} is not a plausible number of hours")
+        elif name == "max_sessions_per_week" and not 1 <= value <= 40:
+            raise InvalidInput(name, "must be between 1 and 40")
+        if getattr(mediator, name) != value:
+            setattr(mediator, name, value)
+            changed.append(name)
+    if changed:
+        audit.record(session, at=now, actor=actor, action="mediator.updated",
+                     subject_kind="mediator", subject_id=mediator.id, fields=sorted(changed),
+                     qualified=not qualification_problems(mediator, now.date()))
+    return changed
+
+
+def update_venue(session: Session, venue: Venue, changes: Mapping[str, Any], *, now: datetime,
+                 actor: str) -> list[str]:
+    """Change a venue's record (the API's PATCH and the staff page), with intake's checks."""
+    changed = []
+    for name, value in changes.items():
+        if name not in VENUE_FIELDS:
+            raise InvalidInput(name, "cannot be changed here")
+        if name == "time_zone":
+            value = normalise_zone(value)
+        if name == "capacity" and not 2 <= value <= 500:
+            raise InvalidInput("capacity", "must be between 2 and 500")
+        if getattr(venue, name) != value:
+            setattr(venue, name, value)
+            changed.append(name)
+    if venue.kind == "in_person" and not venue.address.strip():
+        raise InvalidInput("address", "an in-person venue needs an address")
+    if venue.kind == "video" and not (venue.video_url or "").startswith("https://"):
+        raise InvalidInput("video_url", "a video venue needs an https:// meeting link")
+    if changed:
+        audit.record(session, at=now, actor=actor, action="venue.updated", subject_kind="venue",
+                     subject_id=venue.id, fields=sorted(changed), neutral=venue.neutral)
+    return changed
+
+
+def get_venue(session: Session, venue_id: int) -> Venue:
+    venue = session.get(Venue, venue_id)
+    if venue is None:
+        raise NotFound("venue", venue_id)
+    return venue

@@ -41,6 +41,7 @@ from web.pages import (
     staff,
     staff_booking,
     staff_cases,
+    staff_directory,
     work_queue,
 )
 
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(staff_cases.router)
     app.include_router(staff_booking.router)
     app.include_router(work_queue.router)
+    app.include_router(staff_directory.router)
     app.include_router(party.router)
     app.include_router(mediator_pages.router)
     webhooks = _webhooks_router()

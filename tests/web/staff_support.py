@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +18,20 @@ from web.auth import hash_password
 PASSWORD = "correct horse battery"
 
 
-def field_error(html: str, name: str) -> str | None:
+def field_error(page: str, name: str) -> str | None:
     """The message shown beside the form field ``name`` (by its id), or None."""
     fid = "f-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
-    found = re.search(rf'<p class="field-error" id="{re.escape(fid)}-error">([^<]*)</p>', html)
-    return found.group(1) if found else None
+    found = re.search(rf'<p class="field-error" id="{re.escape(fid)}-error">([^<]*)</p>', page)
+    return html.unescape(found.group(1)) if found else None
 
 
-def field_value(html: str, name: str) -> str | None:
+def field_value(page: str, name: str) -> str | None:
     """The value an input ``name`` is drawn with (what the user typed comes back)."""
-    found = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
+    found = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', page)
     if found:
-        return found.group(1)
-    area = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
-    return area.group(1) if area else None
+        return html.unescape(found.group(1))
+    area = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', page)
+    return html.unescape(area.group(1)) if area else None
 
 
 @dataclass

@@ -15,6 +15,9 @@ from cases.directory import (
     list_mediators,
     set_mediator_calendar,
 )
+from cases.directory import (
+    update_mediator as change_mediator,
+)
 from cases.models import MediationSession
 from cases.sealing import Sealer
 from web.api import views
@@ -52,11 +55,8 @@ def show_mediator(mediator_id: Id, db: Db, user: Staff) -> MediatorOut:
 def update_mediator(mediator_id: Id, body: MediatorPatch, db: Db, ctx: Ctx,
                     user: Staff) -> MediatorOut:
     mediator = get_mediator(db, mediator_id)
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        setattr(mediator, name, sorted(set(value)) if name == "languages" else value)
-    audit.record(db, at=ctx.now(), actor=user.username, action="mediator.updated",
-                 subject_kind="mediator", subject_id=mediator.id, fields=sorted(changes))
+    change_mediator(db, mediator, body.model_dump(exclude_unset=True), now=ctx.now(),
+                    actor=user.username)
     return views.mediator_out(mediator)
 
 

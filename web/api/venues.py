@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cases import audit
 from cases.directory import NewVenue, add_venue, list_venues, parse_opening_hours
+from cases.directory import update_venue as change_venue
 from cases.errors import NotFound
 from cases.models import Venue
 from web.api import views
@@ -44,9 +44,6 @@ def show_venue(venue_id: Id, db: Db, user: Staff) -> VenueOut:
 @router.patch("/{venue_id}", response_model=VenueOut)
 def update_venue(venue_id: Id, body: VenuePatch, db: Db, ctx: Ctx, user: Staff) -> VenueOut:
     venue = _get(db, venue_id)
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        setattr(venue, name, value)
-    audit.record(db, at=ctx.now(), actor=user.username, action="venue.updated",
-                 subject_kind="venue", subject_id=venue.id, fields=sorted(changes))
+    change_venue(db, venue, body.model_dump(exclude_unset=True), now=ctx.now(),
+                 actor=user.username)
     return views.venue_out(venue)

@@ -124,6 +124,9 @@ class Form:
             first = message.split(" ", 1)[0]
             if first in names:
                 name = f"{name}.{first}" if name else first
+            elif not loc:  # a model-level message: beside the field it names, if any
+                named = [n for n in names if n in message.replace(",", " ").split()]
+                name = named[0] if named else "_form"
             self.add(name, message)
 
     def take_invalid(self, exc: InvalidInput, rename: Mapping[str, str] | None = None) -> None:
