@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run demo test test-now test-moved-clocks lint bench setup postgres chromium faketime clean
+.PHONY: run demo test test-now test-moved-clocks lint bench setup postgres chromium axe faketime clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,18 @@ postgres:
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1
 
+# Debian's Chromium and the fonts a real phone has (Noto for Latin, Arabic and the rest; Noto CJK
+# for Chinese), so that screenshots show every language as it is rather than as boxes.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-noto-cjk
 chromium:
-	@test -x /usr/bin/chromium || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+
+# axe-core (accessibility rules) for the browser tests, into a folder the tests own
+AXE := tests/.axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --no-audit --no-fund --silent --prefix tests/.axe axe-core@4
 
 faketime:
 	@command -v faketime >/dev/null || { apt-get update -qq && \
@@ -47,14 +56,14 @@ lint: $(STAMP)
 
 test: test-now test-moved-clocks
 
-test-now: $(STAMP) postgres chromium lint
+test-now: $(STAMP) postgres chromium axe lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite must pass on any date: a test that mixes the real clock with a fixed one passes on the
 # day it is written and fails later. FAKETIME_DONT_FAKE_MONOTONIC keeps timed waits working; under
 # an outer faketime (FAKETIME set) the clock is already moved, so this step is skipped.
 MOVED_CLOCKS := +400d +6y
-test-moved-clocks: $(STAMP) chromium faketime
+test-moved-clocks: $(STAMP) chromium axe faketime
 	@if [ -n "$$FAKETIME" ]; then echo "clock already moved ($$FAKETIME): skipping test-moved-clocks"; else \
 	  for offset in $(MOVED_CLOCKS); do \
 	    echo "== the suite on SQLite with the clock moved $$offset"; \

@@ -131,10 +131,11 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             staff.get_by_label("Password").fill("correct horse battery")
             staff.get_by_role("button", name="Sign in").click()
             expect(staff.get_by_role("heading", name="Work queue")).to_be_visible()
-            expect(staff.get_by_role("link", name="2026-004711")).to_be_visible()
-            _shot(staff, "01-dashboard", readme="dashboard.png")
+            decide = staff.get_by_role("link", name=f"Decide case CMP-{case_id}")
+            expect(decide).to_be_visible()
+            _shot(staff, "01-dashboard")
 
-            staff.get_by_role("link", name="2026-004711").click()
+            decide.click()
             staff.get_by_label("Approve for mediation").check()
             staff.get_by_role("button", name="Record decision").click()
             expect(staff.get_by_role("status")).to_have_text("Decision recorded.")
@@ -153,14 +154,14 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             phone.goto(consent_url)
             expect(phone.locator("html")).to_have_attribute("lang", "es")
             expect(phone.get_by_role("heading", name="Confidencialidad")).to_be_visible()
-            _shot(phone, "03-party-consent-es", readme="party-consent.png")
+            _shot(phone, "03-party-consent-es")
             phone.get_by_role("button", name="Sí, acepto la mediación").click()
             expect(phone.get_by_role("status")).to_contain_text("acepta la mediación")
 
             # the officer agrees by phone; staff record it on the case page
             staff.reload()
-            staff.get_by_label("Answer taken by phone").select_option("yes")
-            staff.get_by_role("button", name="Record").click()
+            staff.get_by_label("Agreed to mediation").check()
+            staff.get_by_role("button", name="Record the officer's answer").click()
             expect(staff.get_by_role("status")).to_have_text("Consent recorded.")
 
             phone.reload()
@@ -193,7 +194,7 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             assert [m for m in sms if m["sid"] in reminder_sids], sms
             assert any("recordatorio" in m["body"] for m in sms)
             staff.goto(f"{base}/calendar?week=2026-11-30")
-            expect(staff.get_by_role("link", name=re.compile("2026-004711"))).to_be_visible()
+            expect(staff.get_by_role("link", name=re.compile(f"CMP-{case_id}"))).to_be_visible()
             _shot(staff, "07-calendar")
         finally:
             browser.close()

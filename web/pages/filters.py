@@ -27,6 +27,8 @@ def register(env: Environment) -> None:
     env.filters["label"] = lambda value: str(value).replace("_", " ")
     env.globals["zip"] = zip
     env.globals["case_ref"] = case_ref
+    # a phone number or code inside right-to-left text keeps its order ("+1312...", not "...+")
+    env.filters["ltr"] = lambda value: f"\u2066{value}\u2069"
     env.filters["fid"] = lambda name: "f-" + re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")
 
     def _items(value: dict[str, Any]) -> list[tuple[str, Any]]:
