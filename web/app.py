@@ -42,6 +42,7 @@ from web.pages import (
     staff_booking,
     staff_cases,
     staff_directory,
+    staff_reports,
     work_queue,
 )
 
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(staff_booking.router)
     app.include_router(work_queue.router)
     app.include_router(staff_directory.router)
+    app.include_router(staff_reports.router)
     app.include_router(party.router)
     app.include_router(mediator_pages.router)
     webhooks = _webhooks_router()

@@ -27,7 +27,6 @@ from cases.models import (
     StaffRole,
 )
 from web import scheduling
-from web.api import reports
 from web.api.notifications import resend_notice
 from web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -208,10 +207,3 @@ def calendar(request: Request, db: Db, ctx: Ctx,
     return render(request, ctx, "staff/calendar.html", user, by=by, owners=owners, grid=grid,
                   days=days, prev=(monday - timedelta(7)).isoformat(),
                   next=(monday + timedelta(7)).isoformat())
-
-
-@router.get("/reports")
-def report_page(request: Request, db: Db, ctx: Ctx) -> Response:
-    user = page_user(request, db, StaffRole.VIEWER)
-    summary = reports.summarise(reports.rows(db, None, None), ctx.policy, None, None)
-    return render(request, ctx, "staff/reports.html", user, summary=summary)
