@@ -26,13 +26,16 @@ class Proposals:
 
 
 def propose(session: Session, case_id: int, rules: Rules, *, now: datetime, count: int = 3,
-            matcher: Matcher = match) -> Proposals:
+            matcher: Matcher = match, exclude_mediators: frozenset[int] = frozenset()
+            ) -> Proposals:
     """The matcher's proposal for ``case_id`` and up to ``count - 1`` alternatives at other
-    times (each found by running the matcher again with the earlier times taken)."""
+    times (each found by running the matcher again with the earlier times taken), without
+    ``exclude_mediators`` (e.g. one who just declined)."""
     inputs = read_inputs(session, rules, now=now, case_ids=[case_id])
     if not inputs.cases:
         return Proposals((), "the case is not waiting for a session")
-    mediators = inputs.mediators
+    mediators = tuple(m for m in inputs.mediators
+                      if int(m.mediator_id) not in exclude_mediators)
     options: list[BookingOption] = []
     reason: str | None = None
     for _ in range(count):

@@ -6,7 +6,8 @@ Staff add a mediator (with weekly hours) and a venue → record a case with its 
 approve it → the dispatcher sends the consent request → the complainant consents in Spanish on a
 phone → texts a question, which staff answer from the work queue (the answer goes out by SMS) →
 the officer's consent is taken by phone → both parties give their times on the week picker →
-staff book the matcher's proposal → reschedule it a week later → after the session, record a
+staff book the matcher's proposal → the booked mediator declines from their page and the other
+mediator takes the session at the same time → staff reschedule it a week later → after the session, record a
 successful outcome. The work queue is checked at phone size (nothing runs off the screen), and
 the party page is photographed in Chinese and Arabic. README screenshots are refreshed.
 """
@@ -155,6 +156,17 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             _accessible(staff, "mediator form")
             staff.get_by_role("button", name="Add mediator").click()
             expect(staff.get_by_role("status")).to_have_text("Mediator saved.")
+            staff.get_by_role("link", name="Add a mediator").click()  # a second, for the decline
+            staff.get_by_label(re.compile("^Full name")).fill("Ana Ruiz")
+            staff.get_by_label(re.compile("^Email")).fill("ana@example.org")
+            staff.get_by_label("Español").check()
+            staff.get_by_label("Mediation skills training, hours").fill("45")
+            staff.get_by_label("Community–police training, hours").fill("30")
+            staff.get_by_label("Training valid until").fill(
+                now.date().replace(year=now.year + 2).isoformat())
+            staff.get_by_label(re.compile("Weekly hours they offer")).fill("Wed 17:00-20:00")
+            staff.get_by_role("button", name="Add mediator").click()
+            expect(staff.get_by_role("status")).to_have_text("Mediator saved.")
             staff.get_by_role("link", name="Add a venue").click()
             staff.get_by_label(re.compile("^Name")).fill("Harold Washington Library")
             staff.get_by_label(re.compile("Yes: a library")).check()
@@ -259,6 +271,30 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             _accessible(staff, "booking page")
             staff.get_by_role("button", name=re.compile("^Book this time")).first.click()
             expect(staff.get_by_role("status")).to_contain_text("Session booked")
+            booked_with = staff.locator(".session").first.inner_text()
+            first, second = ("Rosa Diaz", "Ana Ruiz") if "Rosa Diaz" in booked_with \
+                else ("Ana Ruiz", "Rosa Diaz")
+
+            # the booked mediator declines from their own page; the other takes it at once
+            staff.goto(f"{base}/directory")
+            staff.get_by_role("link", name=first).click()
+            staff.get_by_text(re.compile("^Their page link")).click()
+            mediator_link = staff.get_by_label(re.compile("^Page link for")).input_value()
+            own = browser.new_context(viewport={"width": 390, "height": 844},
+                                      bypass_csp=True).new_page()
+            own.goto(mediator_link)
+            expect(own.get_by_text(f"Case {ref}")).to_be_visible()
+            _accessible(own, "mediator page")
+            own.get_by_role("button", name="Decline").click()
+            expect(own.get_by_role("status")).to_contain_text("You declined that session")
+            staff.goto(f"{base}/")
+            declined = staff.locator(".queue-item", has_text="A mediator declined")
+            expect(declined).to_contain_text("took it at the same time")
+            staff.goto(f"{base}/cases?q={ref}")
+            expect(staff.locator(".session").first).to_contain_text(second)
+            dispatch()
+            assert any(m["to"] == f"{second.split()[0].lower()}@example.org"
+                       for m in inbox.messages())
 
             # reschedule a week later
             staff.get_by_role("link", name="Reschedule").click()

@@ -155,8 +155,9 @@ def test_mediator_page_accept_decline_and_feed(api: Api, clock: FixedClock) -> N
     page = api.client.get(page_path)
     assert page.status_code == 200 and "Harold Washington Library" in page.text
     assert "Maria" not in page.text
-    api.client.post(f"{page_path}/sessions/{session['id']}", data={"answer": "decline"})
-    assert "you <strong>declined</strong>" in api.client.get(page_path).text
+    declined = api.client.post(f"{page_path}/sessions/{session['id']}",
+                               data={"answer": "decline"})
+    assert "You declined that session" in declined.text  # and it is no longer theirs
     alerts = api.get("/api/notifications", params={"kind": "staff_alert"}).json()
     assert any(a["session_id"] == session["id"] for a in alerts)
     assert api.client.get("/m/forged.token").status_code == 404

@@ -11,9 +11,12 @@ from sqlalchemy import select
 
 from calendars.push import mediator_feed
 from cases import audit
+from cases.errors import DomainError
 from cases.links import InvalidLink, read_link
 from cases.models import AuditEvent, MediationSession, Mediator, SessionStatus, Venue
 from cases.outbox import NoticeKind, enqueue
+from scheduler import declines
+from web import scheduling
 from web.context import Ctx, Db, WebContext
 from web.links import MEDIATOR_PURPOSE, feed_url
 
@@ -59,6 +62,7 @@ def mediator_page(token: str, request: Request, db: Db, ctx: Ctx) -> Response:
     return ctx.templates.TemplateResponse(request, "mediator/home.html", {
         "mediator": mediator, "sessions": upcoming, "venues": venues,
         "answers": _answers(db, mediator), "zone": mediator.time_zone,
+        "declined": request.query_params.get("declined") == "1",
         "feed": feed_url(ctx.settings.public_base_url, mediator.feed_token),
         "phone": ctx.settings.program_phone, "program": ctx.settings.program_name})
 
@@ -73,16 +77,21 @@ def answer_assignment(token: str, session_id: int, request: Request, db: Db, ctx
     if row is None or mediator.id not in (row.mediator_id, row.co_mediator_id):
         return _invalid(request, ctx)
     now = ctx.now()
-    action = "assignment.accepted" if answer == "accept" else "assignment.declined"
-    audit.record(db, at=now, actor=f"mediator:{mediator.id}", action=action,
-                 case_id=row.case_id, subject_kind="session", subject_id=row.id)
-    if answer == "decline":
-        enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
-                case_id=row.case_id, session_id=row.id,
-                occurrence=f"declined-{mediator.id}-{row.id}",
-                context={"case_id": row.case_id, "alert": "mediator_declined",
-                         "mediator_id": mediator.id, "session_id": row.id})
-    return RedirectResponse(f"/m/{token}", status_code=303)
+    actor = f"mediator:{mediator.id}"
+    if answer == "accept":
+        audit.record(db, at=now, actor=actor, action="assignment.accepted",
+                     case_id=row.case_id, subject_kind="session", subject_id=row.id)
+        return RedirectResponse(f"/m/{token}", status_code=303)
+    try:  # they leave the session now; another free mediator takes it, or a new time is booked
+        declines.decline(db, row, mediator, scheduling.rules(ctx), now=now, actor=actor)
+    except DomainError:
+        return RedirectResponse(f"/m/{token}", status_code=303)
+    enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
+            case_id=row.case_id, session_id=row.id,
+            occurrence=f"declined-{mediator.id}-{row.id}",
+            context={"case_id": row.case_id, "alert": "mediator_declined",
+                     "mediator_id": mediator.id, "session_id": row.id})
+    return RedirectResponse(f"/m/{token}?declined=1", status_code=303)
 
 
 @router.get("/calendars/mediators/{feed_token}.ics")

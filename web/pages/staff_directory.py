@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from cases import service
+from cases import audit, service
 from cases.contacts import SUPPORTED_LANGUAGES
 from cases.directory import (
     CalendarSettings,
@@ -42,6 +42,7 @@ from cases.sealing import Sealer
 from web.api.schemas import CalendarIn, MediatorIn, VenueIn
 from web.auth import Principal
 from web.context import Ctx, Db, WebContext
+from web.links import DEFAULT_LIFETIME, mediator_url
 from web.pages.forms import Form, Posted
 from web.pages.staff import check_csrf, page_user, render
 
@@ -91,9 +92,10 @@ def _mediator_values(m: Mediator) -> dict[str, Any]:
 
 
 def _mediator_form(request: Request, ctx: WebContext, user: Principal, form: Form,
-                   mediator: Mediator | None, status: int = 200) -> Response:
+                   mediator: Mediator | None, status: int = 200,
+                   page_link: str | None = None) -> Response:
     return render(request, ctx, "staff/mediator_form.html", user, status=status, form=form,
-                  mediator=mediator, languages=list(SUPPORTED_LANGUAGES.items()),
+                  mediator=mediator, page_link=page_link, languages=list(SUPPORTED_LANGUAGES.items()),
                   calendar=Form({"kind": mediator.calendar_kind, "url":
                                  mediator.calendar_url or "", "username":
                                  mediator.calendar_username or ""}) if mediator else None)
@@ -111,7 +113,13 @@ def new_mediator_page(request: Request, db: Db, ctx: Ctx) -> Response:
 def edit_mediator_page(mediator_id: int, request: Request, db: Db, ctx: Ctx) -> Response:
     user = page_user(request, db)
     mediator = get_mediator(db, mediator_id)
-    return _mediator_form(request, ctx, user, Form(_mediator_values(mediator)), mediator)
+    now = ctx.now()
+    audit.record(db, at=now, actor=user.username, action="link.issued",
+                 subject_kind="mediator", subject_id=mediator.id, purpose="mediator")
+    link = mediator_url(ctx.settings.public_base_url, ctx.secret, mediator_id=mediator.id,
+                        expires_at=now + DEFAULT_LIFETIME)
+    return _mediator_form(request, ctx, user, Form(_mediator_values(mediator)), mediator,
+                          page_link=link)
 
 
 def _checked_mediator(form: Form) -> tuple[MediatorIn | None, list[service.WeeklyWindow]]:
@@ -216,7 +224,7 @@ def mediator_calendar(mediator_id: int, request: Request, db: Db, ctx: Ctx, data
 def _with_calendar(request: Request, ctx: WebContext, user: Principal, mediator: Mediator,
                    calendar: Form) -> Response:
     return render(request, ctx, "staff/mediator_form.html", user, status=422,
-                  form=Form(_mediator_values(mediator)), mediator=mediator,
+                  form=Form(_mediator_values(mediator)), mediator=mediator, page_link=None,
                   languages=list(SUPPORTED_LANGUAGES.items()), calendar=calendar)
 
 
