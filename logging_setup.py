@@ -12,7 +12,7 @@ its children propagate):
   (which prints the request path, holding ``/p/<purpose>/<token>``) goes through the same handler.
 - Names cannot be recognised by a pattern. Our code never logs them (ids and masked contacts
   only: ``cases.privacy``); the libraries that dump whole request or response bodies, SQL
-  parameters or rows, where names travel in message text, are :data:`WIRE_LOGGERS`: kept at
+  parameters or rows (names travel in message text) or secret URLs are :data:`WIRE_LOGGERS`: kept at
   WARNING, and their records below WARNING are dropped by the filter even if someone lowers
   their level.
 """
@@ -27,13 +27,14 @@ from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-#: Loggers whose DEBUG/INFO records carry request or response bodies, SQL parameters or result
-#: rows: names and message text in them cannot be redacted, so only their warnings are kept.
+#: Loggers whose DEBUG/INFO records carry request or response bodies, SQL parameters, result
+#: rows or secret URLs, which no pattern can recognise: only their warnings are kept.
 WIRE_LOGGERS = (
     "twilio.http_client",   # request URL with query (To=), response headers
     "python_http_client",   # SendGrid: whole JSON payload (names, text) and headers (API key)
     "caldav",               # whole request bodies and headers, server responses
     "sqlalchemy.engine",    # SQL parameters and, at DEBUG, result rows
+    "httpx",                # every request's full URL: a mediator's ICS feed URL is a secret
 )
 #: Chatty at INFO; shown with ``--verbose`` only.
 QUIET_UNLESS_VERBOSE = ("alembic", "apscheduler")

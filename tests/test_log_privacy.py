@@ -34,6 +34,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from calendars.base import CalendarSourceError
+from calendars.ics_feed import IcsFeedSource
 from cases.database import transaction
 from cases.links import sign_link
 from cases.models import ApiToken, Case, Party, StaffUser
@@ -335,6 +337,9 @@ def test_the_sdks_at_debug_leave_no_recipient_name_or_link_in_the_log(
                                   base_url=emulator.url)
     email.send(OutgoingMessage(notice_id=2, channel=Channel.EMAIL, to=EMAIL, subject=NAME,
                                body_text=text, body_html=f"<p>{text}</p>"))
+    feed = f"{emulator.url}/feeds/private-0a1b2c3d4e5f/basic.ics"  # a secret address
+    with pytest.raises(CalendarSourceError):
+        IcsFeedSource(feed).fetch()
     try:
         raise ValueError(f"could not reach {EMAIL} or (312) 555-0123; Authorization: Basic "
                          f"aGFsaW5hOnNlY3JldA== at https://halina:secret@dav.example.org/{link}")
@@ -344,7 +349,8 @@ def test_the_sdks_at_debug_leave_no_recipient_name_or_link_in_the_log(
     log = captured.getvalue()
     assert "urllib3.connectionpool" in log and "cases.example" in log  # DEBUG lines were captured
     assert "To=[phone]" in log  # the message list's query, as urllib3 logs it
-    leaks = [value for value in [*forbidden_spellings(), link, "aGFsaW5hOnNlY3JldA==", "secret@"]
+    leaks = [value for value in [*forbidden_spellings(), link, "aGFsaW5hOnNlY3JldA==", "secret@",
+                                 "private-0a1b2c3d4e5f"]
              if value in log]
     assert not leaks, log
 
@@ -410,3 +416,15 @@ def test_a_logged_database_error_quotes_no_row_values(
     log = captured.getvalue()
     assert "IntegrityError" in log
     assert not [value for value in forbidden_spellings() if value in log], log
+
+
+def test_the_demo_prints_a_timeline_of_ids_not_people(tmp_path: Path) -> None:
+    """The demo's printed story is output, not a log, and still names nobody."""
+    from demo import run_demo
+
+    lines: list[str] = []
+    run_demo(lines.append, tmp_path)
+    printed = "\n".join(lines)
+    assert "case 2026-0103" in printed
+    people = ["Hayes", "Wójcik", "López", "Alvarez", "Nowak", "7460", "@"]
+    assert not [value for value in people if value in printed], printed
