@@ -114,11 +114,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     Settings come from CMP_* environment variables (or .env); `python main.py config` lists them.
     With no credentials, messages go to a local file outbox (CMP_OUTBOX_DIR).
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        for noisy in ("alembic", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    from logging_setup import configure_logging
+
+    configure_logging(verbose=verbose)
     if ctx.obj is None:
         try:
             ctx.obj = build_app()
@@ -540,7 +538,9 @@ def serve(app: App) -> None:
     click.echo(f"serving on http://{app.settings.host}:{app.settings.port}/ "
                f"(API docs at /docs); database {app.settings.database_url.split('@')[-1]}")
     try:
-        uvicorn.run(web, host=app.settings.host, port=app.settings.port, log_level="info")
+        # log_config=None: uvicorn's loggers (the access log prints request paths, which hold
+        # party-link tokens) go through the one redacting handler of logging_setup.
+        uvicorn.run(web, host=app.settings.host, port=app.settings.port, log_config=None)
     finally:
         stop.set()
         thread.join(timeout=10)

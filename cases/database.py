@@ -20,7 +20,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL (readers never block the writer), foreign keys on, a generous busy timeout, and
     every transaction opened with ``BEGIN IMMEDIATE`` so that two writers queue up instead of
     failing half-way with "database is locked" at commit.
+
+    Statement parameters are left out of logs and error messages (``hide_parameters``): they hold
+    names and contacts, and a logged error must not.
     """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -747,7 +747,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     parser.add_argument("--lease-seconds", type=float, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from logging_setup import configure_logging
+
+    configure_logging()
     overrides: dict[str, Any] = {}
     if args.database_url:
         overrides["database_url"] = args.database_url
