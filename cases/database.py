@@ -54,6 +54,16 @@ def _make_sqlite_safe(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def insert_ignoring_duplicates(session: Session, model: type[Any], columns: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (columns) DO NOTHING`` for the session's backend: a concurrent or
+    repeated insert of the same key is a no-op (add ``.returning(...)`` to learn which it was)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=columns)
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=columns)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

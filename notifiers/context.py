@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from cases import suppressions
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
-from cases.outbox import NoticeKind
+from cases.outbox import Channel, NoticeKind
 from notifiers.rendering import format_date, format_when, language_of
 
 LINK_PURPOSES: dict[str, str] = {
@@ -62,12 +63,15 @@ class Lookup:
         self.parties: dict[int, Party] = {}
         self.mediators: dict[int, Mediator] = {}
         self.sessions: dict[int, MediationSession] = {}
+        self._checked: set[suppressions.Entry] = set()
+        self._suppressed: set[suppressions.Entry] = set()
         self.preload(rows)
 
     def preload(self, rows: Sequence[Notification]) -> None:
         party_ids = {r.party_id for r in rows if r.party_id is not None} - self.parties.keys()
         mediator_ids = {r.mediator_id for r in rows if r.mediator_id is not None} - self.mediators.keys()
         session_ids = {i for r in rows if (i := session_id_of(r)) is not None} - self.sessions.keys()
+        self._check_suppressions([(Channel(r.channel), r.to_address) for r in rows if r.to_address])
         if party_ids:
             parties = self.session.scalars(select(Party).where(Party.id.in_(party_ids)))
             self.parties.update((p.id, p) for p in parties)
@@ -91,6 +95,18 @@ class Lookup:
                 return None
             cache[key] = found
         return cache[key]
+
+    def _check_suppressions(self, wanted: Sequence[tuple[Channel, str]]) -> None:
+        entries = {(c, suppressions.address_key(c, a)) for c, a in wanted} - self._checked
+        if entries:
+            self._suppressed |= suppressions.suppressed(self.session, entries)
+            self._checked |= entries
+
+    def suppressed(self, channel: Channel, address: str) -> bool:
+        """Whether ``address`` is on the suppression list for ``channel`` (``cases.suppressions``),
+        as read for this batch."""
+        self._check_suppressions([(channel, address)])
+        return (channel, suppressions.address_key(channel, address)) in self._suppressed
 
     def party(self, party_id: int | None) -> Party | None:
         return self._get(self.parties, Party, party_id)

@@ -62,7 +62,7 @@ from psycopg import pq
 from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import audit
+from cases import audit, suppressions
 from cases.clock import Clock
 from cases.models import Notification, NotificationStatus, Party
 from cases.outbox import NoticeKind
@@ -415,10 +415,7 @@ class Dispatcher:
         channel = Channel(row.channel)
         in_doubt = row.status == NotificationStatus.SENDING.value
         party = lookup.party(row.party_id)
-        if party is not None and (
-            (channel is Channel.SMS and party.sms_opted_out)
-            or (channel is Channel.EMAIL and party.email_opted_out)
-        ):
+        if row.to_address and lookup.suppressed(channel, row.to_address):
             self._finish(row, NotificationStatus.CANCELLED, f"recipient opted out of {channel.value}")
             audit.record(session, at=now, actor=ACTOR, action="notice.cancelled_opted_out",
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
@@ -557,9 +554,9 @@ class Dispatcher:
                 report.failed += 1
                 action, alert = "notice.failed", "notice_dead"
                 permanent = error if isinstance(error, PermanentSendError) else None
-                if permanent and permanent.reason is PermanentReason.OPTED_OUT and party:
-                    party.sms_opted_out = True
-                    party.sms_opted_out_at = now
+                if permanent and permanent.reason is PermanentReason.OPTED_OUT:
+                    suppressions.suppress(session, Channel(row.channel), row.to_address,
+                                          source="provider", now=now)  # fmt: skip
                     alert = ""
                 elif permanent and permanent.reason is PermanentReason.INVALID_ADDRESS:
                     alert = "invalid_contact"

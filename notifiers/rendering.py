@@ -13,7 +13,7 @@ other party's name, phone or email. Undefined variables are errors (``StrictUnde
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,10 +199,13 @@ class Renderer:
         )
         return RenderedEmail(subject, text + "\n", html)
 
-    def reply(self, language: str, intent: str, program: Mapping[str, Any]) -> str:
-        """The SMS answer to an inbound message (HELP, a consent answer, anything else)."""
+    def reply(
+        self, language: str, intent: str, program: Mapping[str, Any], cases: Sequence[str] = ()
+    ) -> str:
+        """The SMS answer to an inbound message (HELP, a consent answer, the one opt-out
+        confirmation, "which case?" with the ``cases`` it could be about, anything else)."""
         template = self.env.get_template(f"{INBOUND_REPLY}/{language_of(language)}.sms.j2")
-        return " ".join(template.render(intent=intent, program=program).split())
+        return " ".join(template.render(intent=intent, program=program, cases=list(cases)).split())
 
     def render(
         self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any]

@@ -25,6 +25,7 @@ from web import errors
 from web.api import (
     availability,
     cases,
+    inbound,
     mediators,
     notifications,
     reports,
@@ -103,8 +104,8 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api")
-    for module in (cases, availability, sessions, notifications, mediators, venues, reports,
-                   users):
+    for module in (cases, availability, sessions, notifications, inbound, mediators, venues,
+                   reports, users):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(staff.router)

@@ -13,6 +13,7 @@ from notify_support import add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
@@ -182,7 +183,10 @@ def test_opted_out_party_gets_no_sms_but_email_still_goes(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    _enqueue(session_factory, clock, sms_opted_out=True)
+    with session_factory() as session, session.begin():  # the number opted out, in any case
+        suppressions.suppress(session, Channel.SMS, "(312) 746-0001", source="sms_keyword",
+                              now=clock.now())  # fmt: skip
+    _enqueue(session_factory, clock, phone="+13127460001")
     dispatcher.run_once()
     rows = _rows(session_factory)
     assert [(r.channel, r.status) for r in rows] == [("sms", "cancelled"), ("email", "sent")]

@@ -106,9 +106,15 @@ def test_unknown_language_falls_back_to_english(renderer: Renderer) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("intent", ["help", "consent_yes", "consent_no", "already_answered", "unknown"])
+@pytest.mark.parametrize(
+    "intent",
+    ["help", "consent_yes", "consent_no", "already_answered", "opt_out", "which_case", "unknown"],
+)
 def test_inbound_replies_fit_one_or_two_segments(renderer: Renderer, language: str, intent: str) -> None:
     from notifiers.segments import count_segments
 
-    text = renderer.reply(language, intent, variables(language)["program"])
+    cases = ("CMP-1204", "CMP-1377", "CMP-1391")
+    text = renderer.reply(language, intent, variables(language)["program"], cases)
     assert text and count_segments(text).segments <= 3
+    if intent == "which_case":
+        assert all(ref in text for ref in cases)

@@ -247,3 +247,54 @@ def test_sendgrid_events_are_verified_and_replays_refused(
     with session_factory() as session:
         row = session.scalars(select(Notification).where(Notification.channel == "email")).one()
         assert row.status == "delivered"  # nothing applied
+
+
+def test_a_replayed_sendgrid_batch_changes_nothing(
+    webhooks_live: WebhookServer,
+    emulator: EmulatorClient,
+    dispatcher: Dispatcher,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A valid signed batch sent again within the 5-minute window (or retried by SendGrid after a
+    lost answer) is recognised by its events' ``sg_event_id``: no second audit, alert or fallback."""
+    party_id = _party(session_factory, clock)
+    with session_factory() as session, session.begin():
+        party = session.get(Party, party_id)
+        enqueue(session, kind=NoticeKind.CONSENT_RECEIVED, recipient=party, due_at=clock.now(),
+                now=clock.now(), context={"granted": True}, channels=[Channel.EMAIL])  # fmt: skip
+    dispatcher.run_once()
+    (email,) = emulator.messages()
+    with session_factory() as session:
+        row = session.scalars(select(Notification)).one()
+    payload = json.dumps([
+        {"event": "bounce", "sg_event_id": "ev-bounce-1", "sg_message_id": email["sid"] + ".f0",
+         "notice_id": str(row.id), "status": "5.1.1"},
+        # a second message carrying the notice's id: a duplicate send, audited and alerted
+        {"event": "delivered", "sg_event_id": "ev-orphan-1", "sg_message_id": "orphan.f0",
+         "notice_id": str(row.id)},
+    ]).encode()  # fmt: skip
+
+    def post() -> int:
+        timestamp = str(int(time.time()))
+        return httpx.post(
+            f"{webhooks_live.url}/webhooks/sendgrid/events",
+            content=payload,
+            headers={
+                "X-Twilio-Email-Event-Webhook-Signature": SENDGRID_KEYS.sign(payload, timestamp),
+                "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+            },
+        ).status_code
+
+    def effects() -> tuple[list[str], list[tuple[str, str]]]:
+        with session_factory() as session:
+            actions = sorted(session.scalars(select(AuditEvent.action)))
+            rows = sorted((r.kind, r.channel) for r in session.scalars(select(Notification)))
+        return actions, rows
+
+    assert post() == 204
+    first = effects()
+    assert {"notice.undelivered", "notice.fallback", "notice.duplicate_detected"} <= set(first[0])
+    assert ("staff_alert", "email") in first[1] and ("consent_received", "sms") in first[1]
+    assert post() == 204  # accepted (SendGrid must not retry), and ignored
+    assert effects() == first

@@ -311,6 +311,17 @@ class RemindOut(BaseModel):
 
 # --- notifications -------------------------------------------------------------------------------
 
+class InboundOut(BaseModel):
+    id: int
+    received_at: datetime
+    sender: str  # masked
+    body: str
+    interpretation: str
+    needs_staff: bool
+    party_id: int | None
+    case_ids: list[int]  # the cases it could be about, when it was applied to none
+
+
 class NotificationOut(BaseModel):
     id: int
     case_id: int | None

@@ -9,6 +9,7 @@ from cases.models import (
     AuditEvent,
     Case,
     Consent,
+    InboundMessage,
     MediationSession,
     Mediator,
     Notification,
@@ -21,6 +22,7 @@ from web.api.schemas import (
     CaseOut,
     CaseSummary,
     ConsentOut,
+    InboundOut,
     MediatorOut,
     NotificationOut,
     PartyOut,
@@ -80,6 +82,13 @@ def session_out(row: MediationSession) -> SessionOut:
         ends_at=row.ends_at, status=row.status, sequence=row.sequence,
         interpreter=row.interpreter, cancel_reason=row.cancel_reason,
         no_show_reason=row.no_show_reason)
+
+
+def inbound_out(row: InboundMessage) -> InboundOut:
+    return InboundOut(
+        id=row.id, received_at=row.received_at, sender=row.from_masked, body=row.body,
+        interpretation=row.interpretation, needs_staff=row.needs_staff, party_id=row.party_id,
+        case_ids=[int(c) for c in row.case_ids or []])
 
 
 def masked_address(row: Notification) -> str:

@@ -25,6 +25,7 @@ from cases.models import (
     CaseState,
     Consent,
     ConsentStatus,
+    InboundMessage,
     MediationSession,
     Notification,
     NotificationStatus,
@@ -176,9 +177,11 @@ def dashboard(request: Request, db: Db, ctx: Ctx) -> Response:
         .order_by(MediationSession.starts_at)).all()
     scheduling_cases = db.scalars(select(Case).where(Case.state == CaseState.SCHEDULING.value)
                                   .order_by(Case.referred_at)).all()
+    texts = db.scalars(select(InboundMessage).where(InboundMessage.needs_staff)
+                       .order_by(InboundMessage.id.desc()).limit(50)).all()
     return render(request, ctx, "staff/dashboard.html", user, to_decide=to_decide,
                   overdue=overdue, failed=failed, week=week, scheduling=scheduling_cases,
-                  now=now, masked=views.masked_address)
+                  texts=texts, now=now, masked=views.masked_address)
 
 
 @router.get("/cases")
