@@ -276,7 +276,7 @@ def test_a_replayed_sendgrid_batch_changes_nothing(
     ]).encode()  # fmt: skip
 
     def post() -> int:
-        timestamp = str(int(time.time()))
+        timestamp = str(int(clock.now().timestamp()))
         return httpx.post(
             f"{webhooks_live.url}/webhooks/sendgrid/events",
             content=payload,
