@@ -252,7 +252,10 @@ def test_parallel_guesses_cannot_slip_past_the_limit(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [401] * 5 + [429] * 7
+    # each attempt is counted before its password is checked: racing guesses may be refused
+    # early, never checked beyond the limit
+    assert len(statuses) == 12 and set(statuses) <= {401, 429}
+    assert statuses.count(401) <= 5
     with transaction(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(LoginAttempt)) == 12
 
