@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock, SystemClock
 from cases.errors import DomainError
 from cases.policy import Policy, load_policy
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings, with_secret_key
 
 STAFF_ACTOR = "cli"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,16 +33,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class App:
-    """What every command needs, built lazily from settings so `--help` touches nothing."""
+    """What every command needs, built lazily from settings so `--help` touches nothing.
 
-    settings: Settings
+    ``loaded`` are the settings as read from the environment; ``settings`` adds the secret key,
+    read from CMP_SECRET_KEY or the key file (created on first use) when a command first needs it.
+    """
+
+    loaded: Settings
     clock: Clock
+
+    @cached_property
+    def settings(self) -> Settings:
+        return with_secret_key(self.loaded)
 
     @cached_property
     def engine(self) -> Engine:
         from cases.database import make_engine
 
-        return make_engine(self.settings.database_url)
+        return make_engine(self.loaded.database_url)
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
@@ -52,14 +60,14 @@ class App:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.settings.policy_file)
+        return load_policy(self.loaded.policy_file)
 
     @cached_property
     def sealer(self) -> Any:
         """Seals and opens stored calendar credentials (``cases.sealing``)."""
         from cases.sealing import Sealer
 
-        return Sealer(self.settings.secret_key.get_secret_value())
+        return Sealer(self.settings.signing_key)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -71,16 +79,16 @@ class App:
     def upgrade(self) -> None:
         from cases.database import upgrade
 
-        upgrade(self.settings.database_url)
+        upgrade(self.loaded.database_url)
 
     def local(self, when: datetime | None) -> str:
         if when is None:
             return "-"
-        return when.astimezone(ZoneInfo(self.settings.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+        return when.astimezone(ZoneInfo(self.loaded.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def build_app(clock: Clock | None = None, **overrides: Any) -> App:
-    return App(settings=load_settings(**overrides), clock=clock or SystemClock())
+    return App(loaded=load_settings(**overrides), clock=clock or SystemClock())
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -132,12 +140,12 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def config(app: App, markdown: bool) -> None:
     """Show the effective settings (secrets masked)."""
     if markdown:
-        fields = type(app.settings).model_fields
+        fields = type(app.loaded).model_fields
         click.echo("| variable | default | meaning |\n|---|---|---|")
-        for (name, value), field in zip(app.settings.describe(), fields.values(), strict=True):
+        for (name, value), field in zip(app.loaded.describe(), fields.values(), strict=True):
             click.echo(f"| `{name}` | `{value}` | {field.description or ''} |")
         return
-    for name, value in app.settings.describe():
+    for name, value in app.loaded.describe():
         click.echo(f"{name:<36} {value}")
 
 

@@ -735,7 +735,7 @@ def main(argv: list[str] | None = None) -> None:
     from cases.clock import SystemClock
     from cases.database import make_engine, make_session_factory
     from notifiers.wiring import build_dispatcher
-    from settings import load_settings
+    from settings import load_settings, with_secret_key
 
     parser = argparse.ArgumentParser(prog="python -m notifiers.dispatcher")
     parser.add_argument("--database-url", default=None)
@@ -752,7 +752,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["database_url"] = args.database_url
     if args.batch_size:
         overrides["dispatch_batch_size"] = args.batch_size
-    settings = load_settings(**overrides)
+    settings = with_secret_key(load_settings(**overrides))
     engine = make_engine(settings.database_url)
     dispatcher = build_dispatcher(
         settings, make_session_factory(engine), SystemClock(), worker_id=args.worker_id

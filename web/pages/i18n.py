@@ -62,6 +62,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "Tell us and a staff member will contact you to find a new time.",
         "change_button": "Ask for a different time",
         "change_sent": "Thank you. A staff member will contact you about a new time.",
+        "change_limit": "We already have your request and a staff member will contact you. If it "
+                        "is urgent, please call {phone}.",
         "help": "Questions? Call {phone}.",
         "invalid_title": "This link does not work",
         "invalid": "The link may be mistyped or no longer valid. Please call {phone} and we "
@@ -123,6 +125,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_button": "Pedir otro horario",
         "change_sent": "Gracias. Alguien del personal se comunicará con usted sobre el nuevo "
                        "horario.",
+        "change_limit": "Ya tenemos su solicitud y alguien del personal se comunicará con "
+                        "usted. Si es urgente, llame al {phone}.",
         "help": "¿Preguntas? Llame al {phone}.",
         "invalid_title": "Este enlace no funciona",
         "invalid": "Es posible que el enlace esté mal escrito o ya no sea válido. Llame al "
@@ -183,6 +187,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "Prosimy dać znać — pracownik skontaktuje się, aby ustalić nowy termin.",
         "change_button": "Poproś o inny termin",
         "change_sent": "Dziękujemy. Pracownik skontaktuje się w sprawie nowego terminu.",
+        "change_limit": "Mamy już Pana/Pani prośbę i pracownik się skontaktuje. W pilnej sprawie "
+                        "prosimy dzwonić pod numer {phone}.",
         "help": "Pytania? Prosimy dzwonić pod numer {phone}.",
         "invalid_title": "Ten link nie działa",
         "invalid": "Link może być błędnie wpisany lub już nieważny. Prosimy zadzwonić pod "
@@ -236,6 +242,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "请告诉我们，工作人员会联系您另约时间。",
         "change_button": "申请更改时间",
         "change_sent": "谢谢。工作人员会就新的时间与您联系。",
+        "change_limit": "我们已收到您的请求，工作人员会与您联系。如有急事，请致电 {phone}。",
         "help": "有疑问？请致电 {phone}。",
         "invalid_title": "此链接无效",
         "invalid": "链接可能输入有误或已失效。请致电 {phone}，我们会帮助您。",
@@ -292,6 +299,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "أخبرنا وسيتصل بك أحد الموظفين لتحديد وقت جديد.",
         "change_button": "اطلب وقتًا آخر",
         "change_sent": "شكرًا لك. سيتصل بك أحد الموظفين بشأن وقت جديد.",
+        "change_limit": "لقد تلقينا طلبك وسيتصل بك أحد الموظفين. "
+                        "إذا كان الأمر عاجلًا، يرجى الاتصال بالرقم {phone}.",
         "help": "أسئلة؟ اتصل على {phone}.",
         "invalid_title": "هذا الرابط لا يعمل",
         "invalid": "ربما كُتب الرابط بشكل خاطئ أو لم يعد صالحًا. يرجى الاتصال على {phone} "

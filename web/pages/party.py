@@ -7,14 +7,14 @@ whatever the party: the answer never says whether a party exists.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from calendars.base import CalendarEvent
 from calendars.feeds import render_event
@@ -22,6 +22,7 @@ from cases import audit, service
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
 from cases.models import (
+    AuditEvent,
     Case,
     CaseState,
     ConsentStatus,
@@ -234,6 +235,18 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
                    invite_url=f"{request.url.path}/invite.ics")
 
 
+CHANGE_REQUEST_WINDOW = timedelta(hours=24)
+
+
+def _change_requests_since(db: Db, party: Party, since: datetime) -> int:
+    """Change requests this party sent staff since ``since`` (their audit records). The party's
+    row is locked first, so that requests posted at once are counted one after the other."""
+    db.execute(select(Party.id).where(Party.id == party.id).with_for_update())
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "booking.change_requested", AuditEvent.actor == f"party:{party.id}",
+        AuditEvent.at > since)) or 0
+
+
 @router.post("/booking/{token}")
 def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
                    ) -> Response:
@@ -245,6 +258,9 @@ def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
     if row is None or row.status != SessionStatus.BOOKED.value:
         return _same_page(request, lang)
     now = ctx.now()
+    if _change_requests_since(db, party, now - CHANGE_REQUEST_WINDOW) \
+            >= ctx.settings.party_change_requests_per_day:
+        return _same_page(request, lang, done="limit")
     enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
             case_id=party.case_id, session_id=row.id,
             occurrence=f"change-{party.id}-{now.isoformat()}",
