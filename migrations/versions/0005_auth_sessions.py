@@ -1,7 +1,7 @@
 """Sessions that can be ended (a per-user session epoch) and sign-in attempts kept in the database.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ from alembic import op
 import cases.models
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
