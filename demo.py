@@ -121,7 +121,7 @@ class Story:
 def _setup_directory(session: Session, now: datetime) -> None:
     hours = parse_opening_hours("mon-sat 09:00-20:00")
     add_venue(session, NewVenue(name="Harold Washington Library Center",
-                                address="400 S State St, Chicago, IL 60605",
+                                address="400 S State St, Chicago, IL 60605", neutral=True,
                                 opening_hours=hours, latitude=41.876, longitude=-87.628),
               now=now, actor=STAFF)
     add_venue(session, NewVenue(name="District 1 police station", address="1718 S State St",

@@ -384,7 +384,9 @@ def venues() -> None:
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--kind", type=click.Choice(["in_person", "video"]), default="in_person")
-@click.option("--not-neutral", is_flag=True, help="E.g. a police facility: never offered.")
+@click.option("--neutral/--not-neutral", default=None,
+              help="Required: neutral ground (library, community centre...), or not (e.g. a "
+              "police facility: never offered or booked).")
 @click.option("--not-accessible", is_flag=True)
 @click.option("--capacity", type=int, default=6, show_default=True)
 @click.option("--hours", default="mon-fri 09:00-17:00", show_default=True)
@@ -395,8 +397,10 @@ def venues_add(app: App, **opts: Any) -> None:
     """Add a venue."""
     from cases.directory import NewVenue, add_venue, parse_opening_hours
 
+    if opts["neutral"] is None:
+        raise click.UsageError("say --neutral or --not-neutral (a police facility is not)")
     new = NewVenue(name=opts["name"], address=opts["address"], kind=opts["kind"],
-                   neutral=not opts["not_neutral"], accessible=not opts["not_accessible"],
+                   neutral=opts["neutral"], accessible=not opts["not_accessible"],
                    capacity=opts["capacity"], opening_hours=parse_opening_hours(opts["hours"]),
                    video_url=opts["video_url"])
     with app.transaction() as session:

@@ -45,10 +45,13 @@ class NewMediator:
 
 @dataclass(frozen=True)
 class NewVenue:
+    """``neutral`` must be said: neutral ground (a library, a community centre...) or not (a
+    police facility), which is never offered or booked."""
+
     name: str
+    neutral: bool
     address: str = ""
     kind: str = "in_person"
-    neutral: bool = True
     accessible: bool = True
     capacity: int = 6
     opening_hours: dict[str, list[list[str]]] = field(default_factory=dict)
@@ -199,6 +202,8 @@ def add_venue(session: Session, new: NewVenue, *, now: datetime, actor: str) -> 
     name = new.name.strip()
     if not name:
         raise InvalidInput("name", "is required")
+    if not isinstance(new.neutral, bool):
+        raise InvalidInput("neutral", "must be said: true (neutral ground) or false")
     if new.kind not in ("in_person", "video"):
         raise InvalidInput("kind", "must be in_person or video")
     if new.kind == "in_person" and not new.address.strip():

@@ -25,7 +25,7 @@ REQUIRED_COLUMNS = {
     "cases": {"log_number", "incident_date", "categories", "complainant_name", "officer_name",
               "officer_star"},
     "mediators": {"full_name", "email", "general_hours", "specialized_hours"},
-    "venues": {"name", "kind"},
+    "venues": {"name", "kind", "neutral"},
 }
 
 
@@ -53,9 +53,12 @@ def _optional(row: dict[str, str], key: str) -> str | None:
     return _text(row, key) or None
 
 
-def _flag(row: dict[str, str], key: str, default: bool = False) -> bool:
+def _flag(row: dict[str, str], key: str, default: bool | None = False) -> bool:
+    """yes/no; an empty cell is ``default``, or refused when ``default`` is None (required)."""
     value = _text(row, key).lower()
     if not value:
+        if default is None:
+            raise InvalidInput(key, "is required (yes or no)")
         return default
     if value in ("1", "yes", "y", "true", "t"):
         return True
@@ -140,7 +143,7 @@ def mediator_from_row(row: dict[str, str]) -> NewMediator:
 def venue_from_row(row: dict[str, str]) -> NewVenue:
     return NewVenue(
         name=_text(row, "name"), kind=_text(row, "kind") or "in_person",
-        address=_text(row, "address"), neutral=_flag(row, "neutral", default=True),
+        address=_text(row, "address"), neutral=_flag(row, "neutral", default=None),
         accessible=_flag(row, "accessible", default=True),
         capacity=_number(row, "capacity", int, 6),
         opening_hours=parse_opening_hours(_text(row, "opening_hours")),

@@ -63,6 +63,7 @@ def make_venue(session: Session, now: datetime, **changes: Any) -> Venue:
     n = next(_counter)
     values: dict[str, Any] = {
         "name": f"Library branch {n}", "address": f"{n} W Madison St, Chicago, IL",
+        "neutral": True,
         "opening_hours": {str(d): [["09:00", "20:00"]] for d in range(6)},
     }
     values.update(changes)

@@ -54,7 +54,9 @@ def test_mediator_and_venue_imports(db: Session, clock: FixedClock) -> None:
     assert [c.subject for c in jan.conflicts] == ["4411"]
     assert venues.imported == 3
     assert [str(e) for e in venues.errors] == [
-        "line 5: opening_hours: 'weekdays nine to five' is not like 'mon-fri 09:00-17:00'"]
+        "line 5: opening_hours: 'weekdays nine to five' is not like 'mon-fri 09:00-17:00'",
+        "line 6: neutral: is required (yes or no)"]  # never taken as neutral by default
+    assert db.scalars(select(Venue).where(Venue.name == "Unsaid Community Centre")).all() == []
     station = db.scalars(select(Venue).where(Venue.name == "District 1 Station")).one()
     assert station.neutral is False
     library = db.scalars(select(Venue).where(Venue.name == "Harold Washington Library")).one()
@@ -65,12 +67,14 @@ def test_mediator_and_venue_imports(db: Session, clock: FixedClock) -> None:
 @pytest.mark.parametrize(("content", "message"), [
     ("log_number,incident_date\n1,2026-01-01\n", "missing column(s): categories, complainant_name"),
     ("full_name,email\n", "missing column(s): general_hours, specialized_hours"),
+    ("name,kind,address\nLibrary,in_person,400 S State St\n", "missing column(s): neutral"),
 ])
 def test_malformed_csv_is_refused_whole(db: Session, clock: FixedClock, tmp_path: Path,
                                         content: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    kind = "cases" if content.startswith("log") else "mediators"
+    kind = "cases" if content.startswith("log") else \
+        "venues" if content.startswith("name") else "mediators"
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
         import_csv(db, path, kind, policy=policy(), now=clock.now(), actor="test")
 
@@ -78,7 +82,7 @@ def test_malformed_csv_is_refused_whole(db: Session, clock: FixedClock, tmp_path
 def test_extra_values_and_binary_files_are_refused(db: Session, clock: FixedClock,
                                                    tmp_path: Path) -> None:
     extra = tmp_path / "extra.csv"
-    extra.write_text("name,kind\nLibrary,in_person,surplus\n")
+    extra.write_text("name,kind,neutral\nLibrary,in_person,yes,surplus\n")
     with pytest.raises(InvalidInput, match="line 2: more values than columns"):
         import_csv(db, extra, "venues", policy=policy(), now=clock.now(), actor="test")
     binary = tmp_path / "photo.csv"

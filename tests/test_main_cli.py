@@ -91,8 +91,13 @@ def test_mediators_and_venues_commands(run) -> None:  # type: ignore[no-untyped-
     venue = run("venues", "add", "--name", "District 1", "--address", "1718 S State St",
                 "--not-neutral")
     assert "never offered" in venue.output
-    bad = run("venues", "add", "--name", "Library", "--address", "x", "--hours", "9 to 5")
+    bad = run("venues", "add", "--name", "Library", "--address", "x", "--neutral",
+              "--hours", "9 to 5")
     assert bad.exit_code == 2 and "is not like 'mon-fri 09:00-17:00'" in bad.output
+    unsaid = run("venues", "add", "--name", "Library", "--address", "400 S State St")
+    assert unsaid.exit_code == 2 and "say --neutral or --not-neutral" in unsaid.output
+    listed = run("venues", "list")
+    assert "Library" not in listed.output  # nothing was added without saying
 
 
 def test_invalid_settings_are_reported_by_variable() -> None:

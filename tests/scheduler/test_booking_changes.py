@@ -116,7 +116,7 @@ def test_no_shows_go_back_to_scheduling_until_the_limit(db: Session, clock: Fixe
     after = clock.advance(SLOT_START + timedelta(hours=1) - now)
     result = no_show(db, first, RULES, reason="officer absent", now=after, actor="staff")
     assert not result.case_returned and case.state == "scheduling" and case.no_show_count == 1
-    second = book(db, case, option(mediator, venue, start=after + timedelta(days=4)), RULES,
+    second = book(db, case, option(mediator, venue, start=after + timedelta(days=5)), RULES,
                   now=after, actor="staff")
     final = clock.advance(second.starts_at + timedelta(minutes=20) - after)
     result = no_show(db, second, RULES, reason="again", now=final, actor="staff")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import RULES, SLOT_START, make_case, make_mediator, make_venue
+from test_booking_seed import (
+    RULES,
+    SLOT_START,
+    calendar_read,
+    make_case,
+    make_mediator,
+    make_venue,
+)
 from test_jobs import WEEKDAYS
 
 from calendars.intervals import IntervalSet
@@ -52,6 +59,7 @@ def test_push_job_writes_each_booking_once_and_removes_cancelled_ones(
     with transaction(session_factory) as db:
         mediator = make_mediator(db, now, calendar_kind="caldav",
                                  calendar_url="https://cal.example.org/dav/m/")
+        calendar_read(db, mediator, now)  # read, and free: booked by staff only when known
         venue = make_venue(db, now, address="400 S State St")
         row = book(db, make_case(db, now), BookingOption((mediator.id,), venue.id, SLOT_START,
                                                          SLOT_START + timedelta(minutes=90)),

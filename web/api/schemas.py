@@ -262,6 +262,9 @@ class BookIn(Strict):
     venue_id: int = Field(ge=1, le=MAX_ID)
     starts_at: Instant
     ends_at: Instant | None = None
+    override_reason: Str2000 | None = Field(
+        None, description="why the session may fall outside the windows the parties and "
+        "mediators gave (e.g. 'agreed by phone'); recorded in the audit. Every other rule holds.")
 
     @model_validator(mode="after")
     def _ordered(self) -> BookIn:
@@ -276,6 +279,8 @@ class RescheduleIn(Strict):
     mediator_id: int | None = Field(None, ge=1, le=MAX_ID)
     venue_id: int | None = Field(None, ge=1, le=MAX_ID)
     reason: Str2000 | None = None
+    override_reason: Str2000 | None = Field(
+        None, description="as for booking: why the new time may fall outside people's windows")
 
     @model_validator(mode="after")
     def _ordered(self) -> RescheduleIn:
@@ -408,7 +413,9 @@ class VenueIn(Strict):
     name: Name
     kind: Literal["in_person", "video"] = "in_person"
     address: Str500 = ""
-    neutral: bool = True
+    neutral: bool = Field(description="neutral ground (library, community centre...); a police "
+                          "facility is not, and a venue that is not neutral is never offered or "
+                          "booked. Required: there is no default")
     accessible: bool = True
     capacity: int = Field(6, ge=2, le=500)
     opening_hours: Str500 = Field("", description="like 'mon-fri 09:00-17:00; sat 10:00-14:00'")

@@ -266,7 +266,8 @@ def remind_session(session_id: int, request: Request, db: Db, ctx: Ctx,
 @router.post("/cases/{case_id}/book")
 def book(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
          mediator_id: Annotated[int, Form(ge=1)], venue_id: Annotated[int, Form(ge=1)],
-         starts_local: Annotated[str, Form(max_length=20)]) -> Response:
+         starts_local: Annotated[str, Form(max_length=20)],
+         override_reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     user = page_user(request, db)
     check_csrf(user, csrf_token)
     case = service.get_case(db, case_id)
@@ -276,7 +277,8 @@ def book(case_id: int, request: Request, db: Db, ctx: Ctx, csrf_token: Csrf,
     except ValueError as exc:
         raise InvalidInput("starts_local", "is not a date and time") from exc
     scheduling.book(db, ctx, case, mediator_id=mediator_id, venue_id=venue_id, starts_at=start,
-                    ends_at=None, co_mediator_id=None, actor=user.username)
+                    ends_at=None, co_mediator_id=None, actor=user.username,
+                    override_reason=override_reason.strip() or None)
     return RedirectResponse(f"/cases/{case.id}?msg=booked", status_code=303)
 
 
