@@ -212,7 +212,7 @@ def run_story(service: Service, inbox: EmulatorClient) -> list[str]:
                       json={"time_zone": "America/Chicago", "windows": evening}))
         venue = _ok(staff.post("/api/venues", json={
             "name": "Harold Washington Library", "address": "400 S State St, Chicago, IL",
-            "opening_hours": "mon-sat 09:00-20:00"}), 201)
+            "opening_hours": "mon-sat 09:00-20:00", "neutral": True}), 201)
         case = _ok(staff.post("/api/cases", json={
             "log_number": "2026-777001", "incident_date": (today - timedelta(days=20)).date()
             .isoformat(), "allegation_categories": ["unprofessionalism"],
@@ -247,7 +247,8 @@ def run_story(service: Service, inbox: EmulatorClient) -> list[str]:
         assert party.post(availability_url, data={"slot": ["2-evening"]}).status_code == 200
         booked = _ok(staff.post("/api/sessions", json={
             "case_id": case["id"], "mediator_id": mediator["id"], "venue_id": venue["id"],
-            "starts_at": _next_wednesday_evening(today).isoformat()}), 201)
+            "starts_at": _next_wednesday_evening(today).isoformat(),
+            "override_reason": "the officer agreed the time by phone"}), 201)
         service.wait_until("her booking confirmation", lambda: [
             m for m in inbox.messages() if m["to"] == EMAIL and m.get("attachments")])
         booking_url = _ok(staff.post(
