@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from calendars.invites import Invite, Method, Person, build_invite, mime_content_type
+from calendars.invites import (
+    Invite,
+    Method,
+    Person,
+    build_invite,
+    mime_content_type,
+    venue_location,
+)
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.base import Attachment
@@ -70,7 +77,7 @@ def invite_attachment(
         organizer=Person(program.email, program.name),
         attendee=Person(row.to_address, _attendee_name(lookup, row)),
         tzid=venue.time_zone or program.time_zone,
-        location=venue.address if venue.kind == "in_person" else "",
+        location=venue_location(venue.name, venue.address) if venue.kind == "in_person" else "",
         video_url=(venue.video_url or "") if venue.kind == "video" else "",
         language=language,
     )

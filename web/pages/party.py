@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from calendars.base import CalendarEvent
 from calendars.feeds import render_event
+from calendars.invites import venue_location
 from cases import audit, service
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
@@ -271,7 +272,8 @@ def booking_invite(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
         uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
         summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
         tzid=venue.time_zone if venue else party.time_zone,
-        location=(venue.address or venue.video_url or venue.name) if venue else "",
+        location=(venue_location(venue.name, venue.address) if venue.kind != "video"
+                  else venue.video_url or venue.name) if venue else "",
         url=venue.video_url or "" if venue else "", sequence=row.sequence,
         description=t("help", phone=ctx.settings.program_phone))
     body = render_event(event, dtstamp=ctx.now(), alarm_minutes=60)
