@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit
-from cases.errors import DomainError
+from cases.errors import DeadlinePassed, DomainError
 from cases.models import (
     Case,
     Consent,
@@ -135,7 +135,7 @@ def record_email_opt_out(session: Session, notice_id: int, now: datetime) -> Non
 
 @dataclass(frozen=True)
 class InboundResult:
-    intent: str  # what we understood, incl. 'already_answered' / 'no_open_request'
+    intent: str  # what we understood, incl. 'already_answered' / 'no_open_request' / 'too_late'
     reply_language: str
     reply: bool  # whether to answer with an SMS (carrier keywords are answered by Twilio)
     needs_staff: bool
@@ -224,6 +224,8 @@ def _answer_consent(
     try:
         record_consent(session, case, party, granted=granted, channel="sms", policy=policy,
                        now=now, actor="party-sms")  # fmt: skip
+    except DeadlinePassed:  # the end of the stated day has passed; the case is going back
+        return "too_late", False
     except DomainError:
         return "already_answered", True
     return ("consent_yes" if granted else "consent_no"), False

@@ -161,6 +161,24 @@ def test_silence_past_the_deadline_returns_the_case_once(db: Session, clock: Fix
     assert case.state == S.RETURNED
     statuses = {c.party_id: c.status for c in db.scalars(select(Consent))}
     assert sorted(statuses.values()) == ["expired", "granted"]
+    told = db.scalars(select(Notification).where(Notification.kind == "case_returned")).all()
+    assert {(n.party_id, n.channel) for n in told} == {
+        (p.id, c) for p in case.parties for c in p.channels}
+    assert {n.context["why"] for n in told} == {"no_answer"}
+
+
+def test_a_decline_tells_the_other_party_kindly_and_the_one_who_declined_once(
+        db: Session, clock: FixedClock) -> None:
+    case, complainant, officer, pol = _referred(db, clock)
+    record_consent(db, case, officer, granted=False, channel="link", policy=pol,
+                   now=clock.now(), actor="link")
+    db.commit()
+    told = db.scalars(select(Notification).where(Notification.kind == "case_returned")).all()
+    assert {(n.party_id, n.channel) for n in told} == {(complainant.id, c)
+                                                       for c in complainant.channels}
+    assert {(n.context["why"], n.language) for n in told} == {("declined", "es")}
+    answered = db.scalars(select(Notification).where(Notification.kind == "consent_received"))
+    assert {n.party_id for n in answered} == {officer.id}  # what happens next, in one notice
 
 
 def test_enqueue_is_idempotent(db: Session, clock: FixedClock) -> None:

@@ -75,7 +75,7 @@ REPLY_BY_TEXT = {"en": ["text message", "reply yes"], "es": ["mensaje de texto",
 #: the informal register (and gendered forms of address) in each language
 INFORMAL = {"en": [],
             "es": [" tú ", " tu ", " te ", "puedes", "quieres", "llámanos", "escríbenos",
-                   "responde ", "díganos"],
+                   "responde ", "dinos"],
             "pl": ["pan/pani", " pan ", " pani ", "pana", "panią", "twoj", "twoją", "ciebie",
                    "chcesz", "możesz", "masz ", "odpisz ", "zadzwoń", "napisz", "jesteś"],
             "zh": ["你"],
@@ -253,7 +253,8 @@ def test_unknown_language_falls_back_to_english(renderer: Renderer) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("intent", ["help", "consent_yes", "consent_no", "already_answered", "unknown"])
+@pytest.mark.parametrize("intent", ["help", "consent_yes", "consent_no", "already_answered",
+                                    "too_late", "unknown"])
 def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, intent: str) -> None:
     text = renderer.reply(language, intent, variables(language)["program"])
     assert text and count_segments(text).segments <= BUDGET
