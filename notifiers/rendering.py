@@ -1,12 +1,19 @@
 """Notice templates: one Jinja environment, one table from notice kind to template, every kind in
 every language.
 
-Layout: ``templates/notices/<kind>/<lang>.sms.j2`` (one SMS body), ``.subject.j2`` and ``.txt.j2``
-(the email). The HTML part of every email is the text part laid out by one shared, autoescaped
-``notices/_email.html.j2`` (right-to-left for Arabic), so a translator edits exactly three small
-files per notice and the HTML can never say something the text does not.
+Layout: ``templates/notices/<kind>/<lang>.sms.j2`` (one SMS body), ``.short.sms.j2``,
+``.subject.j2`` and ``.txt.j2`` (the email). The HTML part of every email is the text part laid
+out by one shared, autoescaped ``notices/_email.html.j2`` (right-to-left for Arabic), so a
+translator edits exactly four small files per notice and the HTML can never say something the
+text does not.
 
-Templates see only non-personal values plus the recipient's own first name; they never see the
+Each kind has a second SMS form, ``<lang>.short.sms.j2`` (the venue's address instead of its
+name, no greeting name), used when the full one does not fit the sending adapter's segment
+budget (``Renderer.sms``). Arabic templates isolate phone numbers, links and references with
+the ``ltr`` filter.
+
+Templates see only non-personal values plus the name staff gave for greeting the recipient
+(``recipient.name``, often empty), their role and the channels they get; they never see the
 other party's name, phone or email. Undefined variables are errors (``StrictUndefined``).
 """
 
