@@ -20,6 +20,7 @@ from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.base import Attachment
 from notifiers.context import Lookup, ProgramInfo, session_id_of
+from notifiers.terms import ltr
 
 INVITE_METHODS: dict[str, Method] = {
     NoticeKind.BOOKING_CONFIRMATION.value: Method.REQUEST,
@@ -73,7 +74,8 @@ def invite_attachment(
         start=meeting.starts_at,
         end=meeting.ends_at,
         summary=f"{SUMMARY[language]} — {program.name}",
-        description=DESCRIPTION[language].format(program=program.name, phone=program.phone),
+        description=DESCRIPTION[language].format(
+            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone),
         organizer=Person(program.email, program.name),
         attendee=Person(row.to_address, _attendee_name(lookup, row)),
         tzid=venue.time_zone or program.time_zone,
