@@ -24,7 +24,7 @@ from notifiers.rendering import (
     format_when,
 )
 from notifiers.segments import count_segments
-from notifiers.terms import AGENCY, LRI, PDI
+from notifiers.terms import AGENCY, LRI, PDI, zone_name
 from notifiers.twilio_sms import TwilioSmsNotifier
 
 PROGRAM = ProgramInfo(
@@ -112,7 +112,7 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
         },
         "link": PROGRAM.link(123456, "availability", datetime(2027, 1, 31, tzinfo=UTC)),
         "deadline": DEADLINES[language],
-        "zone_name": "Chicago time",
+        "zone_name": zone_name("America/Chicago", language),
         "granted": variant,
         "outcome": "successful" if variant else "impasse",
         "why": why,
@@ -259,3 +259,15 @@ def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, inten
     text = renderer.reply(language, intent, variables(language)["program"])
     assert text and count_segments(text).segments <= BUDGET
     assert not [w for w in INFORMAL[language] if w in f" {text.lower()} "], text
+
+
+@pytest.mark.parametrize(("zone", "language", "name"), [
+    ("America/Chicago", "en", "Chicago time"),
+    ("America/Chicago", "es", "hora de Chicago"),
+    ("America/Chicago", "zh", "芝加哥时间"),
+    ("America/Chicago", "ar", "بتوقيت شيكاغو"),
+    ("America/New_York", "pl", "czas w Nowym Jorku"),
+    ("Europe/Warsaw", "en", "Warsaw time"),  # a zone we have no names for: its city
+])
+def test_zones_are_named_as_people_say_them(zone: str, language: str, name: str) -> None:
+    assert zone_name(zone, language) == name
