@@ -29,9 +29,6 @@ from notifiers.terms import agency, zone_name
 LINK_PURPOSES: dict[str, str] = {
     NoticeKind.CONSENT_REQUEST.value: "consent",
     NoticeKind.AVAILABILITY_REQUEST.value: "availability",
-    NoticeKind.BOOKING_CONFIRMATION.value: "booking",
-    NoticeKind.RESCHEDULE.value: "booking",
-    NoticeKind.REMINDER.value: "booking",
 }
 LINK_LIFETIME = timedelta(days=21)
 M = TypeVar("M", Party, Mediator, MediationSession)
@@ -155,7 +152,7 @@ def build_variables(
     link = None
     purpose = LINK_PURPOSES.get(row.kind)
     if purpose and party is not None:
-        expires = max(deadline or now, booked.ends_at if booked else now, now) + LINK_LIFETIME
+        expires = max(deadline or now, now) + LINK_LIFETIME
         link = program.link(party.id, purpose, expires)
 
     return {
