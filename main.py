@@ -180,11 +180,15 @@ def cases() -> None:
 @click.option("--pending-litigation", is_flag=True)
 @click.option("--accepts-video", is_flag=True)
 @click.option("--complainant-name", required=True)
+@click.option("--complainant-message-name",
+              help="How messages greet the complainant (e.g. 'Ms. Nowak'); default: no name")
 @click.option("--complainant-phone")
 @click.option("--complainant-email")
 @click.option("--complainant-language", default="en", show_default=True)
 @click.option("--complainant-channels", default="sms,email", show_default=True)
 @click.option("--officer-name", required=True)
+@click.option("--officer-message-name",
+              help="How messages greet the officer (e.g. 'Officer Ruiz'); default: no name")
 @click.option("--officer-star", required=True)
 @click.option("--officer-email")
 @click.option("--officer-phone")
@@ -203,10 +207,12 @@ def cases_add(app: App, **opts: Any) -> None:
         staff_notes=opts["notes"],
         parties=[
             NewParty(role="complainant", full_name=opts["complainant_name"],
+                     message_name=opts["complainant_message_name"],
                      phone=opts["complainant_phone"], email=opts["complainant_email"],
                      language=opts["complainant_language"],
                      channels=opts["complainant_channels"]),
             NewParty(role="officer", full_name=opts["officer_name"],
+                     message_name=opts["officer_message_name"],
                      officer_star=opts["officer_star"], phone=opts["officer_phone"],
                      email=opts["officer_email"], channels="email,sms"),
         ],

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
 from calendars.caldav_store import CalDavCalendar
 from calendars.feeds import render_feed
+from calendars.invites import venue_location
 from calendars.localtime import require_aware
 from cases.clock import Clock
 from cases.database import lock_calendar_pushes
@@ -123,7 +124,7 @@ def session_event(row: MediationSession, *, program_name: str = "",
     """
     venue: Venue = row.venue
     video = venue.kind == "video" and bool(venue.video_url)
-    location = (venue.video_url or "") if video else (venue.address or venue.name)
+    location = (venue.video_url or "") if video else venue_location(venue.name, venue.address)
     description = (f"Booked by {program_name}. " if program_name else "") + \
         "Changes made here are overwritten; contact the program to change the session."
     return CalendarEvent(

@@ -96,6 +96,7 @@ def _list(row: dict[str, str], key: str) -> list[str]:
 def case_from_row(row: dict[str, str]) -> NewCase:
     complainant = NewParty(
         role="complainant", full_name=_text(row, "complainant_name"),
+        message_name=_optional(row, "complainant_message_name"),
         phone=_optional(row, "complainant_phone"), email=_optional(row, "complainant_email"),
         language=_text(row, "complainant_language") or "en",
         channels=_text(row, "complainant_channels") or "sms,email",
@@ -106,6 +107,7 @@ def case_from_row(row: dict[str, str]) -> NewCase:
     )
     officer = NewParty(
         role="officer", full_name=_text(row, "officer_name"),
+        message_name=_optional(row, "officer_message_name"),
         phone=_optional(row, "officer_phone"), email=_optional(row, "officer_email"),
         language=_text(row, "officer_language") or "en",
         channels=_text(row, "officer_channels") or "email,sms",

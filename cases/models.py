@@ -219,6 +219,9 @@ class Party(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     full_name: Mapped[str] = mapped_column(String(200))
+    #: the name to greet the party by, written as it follows "Hello" in their language (staff set
+    #: it at intake); None: greet without a name. Never derived from ``full_name``.
+    message_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(8), default="en")

@@ -82,7 +82,7 @@ from notifiers.base import (
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
 from notifiers.quiet_hours import next_allowed_sms_time
-from notifiers.rendering import RenderedSms, Renderer
+from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
 
 log = logging.getLogger(__name__)
@@ -475,7 +475,8 @@ class Dispatcher:
         """The message, and the bodies to store on the row (``subject``, ``body_text``, ``body_html``)."""
         variables = build_variables(lookup, row, self.program, now=now)
         kind = NoticeKind(row.kind)
-        rendered = self.renderer.render(kind, row.language, channel, variables)
+        rendered = self.renderer.render(kind, row.language, channel, variables,
+                                        segment_budget(self.notifiers.get(channel)))
         to = row.to_address or (self.program.email if channel is Channel.EMAIL else "")
         if not to:
             raise ValueError(f"no {channel.value} address")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit, suppressions
 from cases.database import insert_ignoring_duplicates
-from cases.errors import DomainError
+from cases.errors import DeadlinePassed, DomainError
 from cases.models import (
     Case,
     Consent,
@@ -165,6 +165,7 @@ def forget_events_before(session: Session, cutoff: datetime) -> None:
 @dataclass(frozen=True)
 class InboundResult:
     intent: str  # what we understood, incl. 'already_answered' / 'no_open_request' / 'which_case'
+    # / 'too_late'
     reply_language: str
     reply: bool  # whether to answer with an SMS (carrier keywords are answered by Twilio)
     needs_staff: bool
@@ -289,6 +290,8 @@ def _answer_consent(
     try:
         record_consent(session, case, party, granted=meaning.intent is Intent.CONSENT_YES,
                        channel="sms", policy=policy, now=now, actor="party-sms")  # fmt: skip
+    except DeadlinePassed:  # the end of the stated day has passed; the case is going back
+        return "too_late", False, []
     except DomainError:
         return "already_answered", True, []
     return ("consent_yes" if meaning.intent is Intent.CONSENT_YES else "consent_no"), False, []

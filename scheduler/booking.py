@@ -54,6 +54,7 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from cases.policy import Policy
+from cases.service import ReturnReason
 from scheduler import reminders
 from scheduler.constraints import BookingOption, NotBookable, Rules, check_option, problems
 from scheduler.profiles import ACTIVE, MIN_GENERAL_HOURS, MIN_SPECIALISED_HOURS
@@ -364,7 +365,8 @@ def cancel(session: Session, row: MediationSession, rules: Rules, *, reason: str
                  subject_kind="session", subject_id=row.id, reminders_withdrawn=withdrawn,
                  was_booked=was_booked)
     if return_case:
-        service.return_case(session, case, reason, now=now, actor=actor)
+        service.return_case(session, case, reason, now=now, actor=actor,
+                            why=ReturnReason.RESCHEDULE_LIMIT)
     return ChangeResult(row, return_case)
 
 
@@ -388,10 +390,7 @@ def no_show(session: Session, row: MediationSession, rules: Rules, *, reason: st
                  count=case.no_show_count)
     if case.no_show_count > rules.policy.max_no_shows:
         service.return_case(session, case, "no-show limit exceeded", now=now, actor=actor,
-                     outcome=Outcome.NO_SHOW)
-        for party in reminders.session_parties(session, row):
-            enqueue(session, kind=NoticeKind.OUTCOME, recipient=party, due_at=now, now=now,
-                    case_id=case.id, context={"case_id": case.id, "outcome": "no_show"})
+                            why=ReturnReason.NO_SHOW, outcome=Outcome.NO_SHOW)
         return ChangeResult(row, True)
     lifecycle.transition(session, case, CaseState.SCHEDULING, at=now, actor=actor,
                          reason="no-show")
@@ -417,4 +416,4 @@ def withdraw(session: Session, case: Case, rules: Rules, *, reason: str, now: da
     audit.record(session, at=now, actor=actor, action="case.withdrawn", case_id=case.id,
                  subject_kind="case", subject_id=case.id, party_id=party_id)
     service.return_case(session, case, f"withdrawn: {reason}", now=now, actor=actor,
-                 outcome=Outcome.WITHDRAWN)
+                        why=ReturnReason.WITHDRAWN, outcome=Outcome.WITHDRAWN)

@@ -89,3 +89,19 @@ def test_extra_values_and_binary_files_are_refused(db: Session, clock: FixedCloc
     binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     with pytest.raises(InvalidInput, match="is not UTF-8 text"):
         import_csv(db, binary, "venues", policy=policy(), now=clock.now(), actor="test")
+
+
+def test_the_name_for_messages_is_a_csv_column(db: Session, clock: FixedClock,
+                                               tmp_path: Path) -> None:
+    from cases.models import Party
+
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "log_number,incident_date,categories,complainant_name,complainant_message_name,"
+        "complainant_phone,officer_name,officer_star,officer_email,officer_message_name\n"
+        "2026-2001,2026-09-14,perceived_bias,عبد الرحمن محمود,عبد الرحمن,(312) 746-2001,"
+        "P. Kowalski,4411,pk@example.org,\n", encoding="utf-8")
+    report = import_csv(db, path, "cases", policy=policy(), now=clock.now(), actor="test")
+    assert report.imported == 1, report.errors
+    names = {p.role: p.message_name for p in db.scalars(select(Party))}
+    assert names == {"complainant": "عبد الرحمن", "officer": None}

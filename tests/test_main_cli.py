@@ -138,3 +138,17 @@ def test_a_mediators_calendar_is_set_with_the_secret_from_stdin_and_stored_seale
     assert bad.exit_code == 2 and "calendar_url: an http(s) URL is required" in bad.output
     unknown = run("mediators", "calendar", "99", "--kind", "none")
     assert unknown.exit_code == 2 and "mediator 99 not found" in unknown.output
+
+
+def test_the_name_for_messages_is_an_intake_option(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from cases.models import Party
+
+    added = run(*CASE, "--complainant-message-name", "Sra. López")
+    assert added.exit_code == 0, added.output
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            names = dict(conn.execute(select(Party.role, Party.message_name)).all())
+    finally:
+        engine.dispose()
+    assert names == {"complainant": "Sra. López", "officer": None}

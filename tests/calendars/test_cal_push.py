@@ -204,7 +204,8 @@ class World:
 def world(db: Session, clock: FixedClock, calendars: Calendars) -> World:
     now = clock.now()
     case = make_case(db, now)
-    venue = make_venue(db, now, address="3104 N Narragansett Ave, Chicago, IL")
+    venue = make_venue(db, now, name="Galewood-Mont Clare Branch",
+                       address="3104 N Narragansett Ave, Chicago, IL")
     mediator = make_mediator(db, now, **calendars.settings())
     db.commit()
     return World(db, clock, calendars, case, venue, mediator)
@@ -223,7 +224,7 @@ def test_a_booking_appears_in_the_mediators_calendar_with_sequence_0(world: Worl
     assert (seen.start, seen.end, seen.sequence) == (TUESDAY_5PM, TUESDAY_5PM + timedelta(
         minutes=90), 0)
     assert seen.summary == f"Mediation session (CMP-{world.case.id})"
-    assert seen.location == "3104 N Narragansett Ave, Chicago, IL"
+    assert seen.location == "Galewood-Mont Clare Branch, 3104 N Narragansett Ave, Chicago, IL"
     push = world.push_row(row)
     assert (push.pushed_sequence, push.pushed_status, push.pushed_at, push.attempts,
             push.last_error) == (0, "booked", world.clock.now(), 0, None)

@@ -49,7 +49,8 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
     with transaction(session_factory) as db:
         case = make_case(db, clock.now())
         mediator = make_mediator(db, clock.now())
-        venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
+        venue = make_venue(db, clock.now(), name="Harold Washington Library Center",
+                           address="400 S State St, Chicago")
         option = BookingOption((mediator.id,), venue.id, SLOT_START,
                                SLOT_START + timedelta(minutes=90))
         row = book(db, case, option, RULES, now=clock.now(), actor="staff")
@@ -68,6 +69,7 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
         assert int(event["SEQUENCE"]) == 0
         assert event["DTSTART"].dt == SLOT_START
         assert event["DTSTART"].params["TZID"] == "America/Chicago"
+        assert str(event["LOCATION"]) == "Harold Washington Library Center, 400 S State St, Chicago"
         attendees = event.get("ATTENDEE")
         assert str(attendees).lower() == f"mailto:{to}".lower()
         text = calendar.to_ical().decode()

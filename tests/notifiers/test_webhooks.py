@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from notify_support import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
@@ -121,6 +121,27 @@ def test_consent_answer_in_spanish_is_matched_to_the_open_request(
         assert (consent.status, consent.channel) == ("granted", "sms")
     again = emulator.inbound(PHONE, "no", f"{webhooks_live.url}/webhooks/twilio/inbound")
     assert "Ya tenemos su respuesta" in again["reply"]
+
+
+def test_an_answer_after_the_deadline_day_is_told_kindly_it_is_late(
+    webhooks_live: WebhookServer,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    party_id = _party(session_factory, clock, language="es")
+    with session_factory() as session, session.begin():
+        party = session.get(Party, party_id)
+        assert party is not None
+        session.add(Consent(case_id=party.case_id, party_id=party.id, requested_at=clock.now(),
+                            deadline=datetime(2020, 1, 1, tzinfo=UTC)))  # long past, any clock
+    from cases.policy import load_policy
+
+    webhooks_live.app.state.webhook_deps.policy = load_policy()
+    result = emulator.inbound(PHONE, "Sí", f"{webhooks_live.url}/webhooks/twilio/inbound")
+    assert "El plazo para responder sobre la mediación ya terminó" in result["reply"]
+    with session_factory() as session:
+        assert session.scalars(select(Consent)).one().status == "pending"
 
 
 def test_unknown_text_gets_a_polite_reply_and_is_shown_to_staff(

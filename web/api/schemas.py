@@ -100,6 +100,9 @@ class Patch(Strict):
 class PartyIn(Strict):
     role: Literal["complainant", "officer"]
     full_name: Name
+    message_name: Str200 | None = Field(
+        None, description="The name messages greet the party by, as it follows 'Hello' in "
+        "their language (e.g. 'Ms. Nowak', 'Pani Anno', 'Abdul Rahman'); empty: no name")
     phone: Phone | None = None
     email: Email | None = None
     language: Language = "en"
@@ -148,6 +151,7 @@ class PartyOut(BaseModel):
     id: int
     role: str
     full_name: str
+    message_name: str | None
     phone: str | None
     email: str | None
     language: str

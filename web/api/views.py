@@ -43,7 +43,8 @@ def case_summary(case: Case) -> CaseSummary:
 
 def party_out(party: Party, consent: Consent | None) -> PartyOut:
     return PartyOut(
-        id=party.id, role=party.role, full_name=party.full_name, phone=party.phone,
+        id=party.id, role=party.role, full_name=party.full_name,
+        message_name=party.message_name, phone=party.phone,
         email=party.email, language=party.language, channels=list(party.channels),
         time_zone=party.time_zone, officer_star=party.officer_star,
         interpreter=party.interpreter, accessibility=party.accessibility,
