@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
@@ -96,7 +97,8 @@ def test_channels_are_the_ones_actually_reached(db: Session, clock: FixedClock) 
     now = clock.now()
     case = _case(db, now, {"language": "en"})
     complainant = case.parties[0]
-    complainant.sms_opted_out = True
+    assert complainant.phone
+    suppressions.suppress(db, Channel.SMS, complainant.phone, source="inbound_sms", now=now)
     db.flush()
     row = db.scalars(select(Notification).where(Notification.party_id == complainant.id,
                                                 Notification.kind == "consent_request",
