@@ -17,7 +17,7 @@ from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
 from notifiers.base import Notifier, OutgoingMessage, Receipt
-from notifiers.dispatcher import Dispatcher
+from notifiers.dispatcher import Dispatcher, DispatchReport
 from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher
 from settings import Settings
@@ -452,3 +452,30 @@ def test_a_notice_in_doubt_in_quiet_hours_is_looked_up_and_otherwise_held_till_m
     assert {m["channel"] for m in new} == {"email"}  # nothing texted in quiet hours
     assert _audited(session_factory, "notice.held_in_doubt") == [held[0].id]
     assert rows[first].status == "sent"
+
+
+def test_an_sms_whose_attempts_were_lost_twice_is_found_and_not_sent_a_third_time(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A worker claims the SMS, Twilio accepts it, the worker dies before the record. The lease
+    lapses; another claims it in doubt and dies too, before asking Twilio. The third claim asks
+    Twilio about every attempt since the first unconfirmed one: it finds the first attempt's
+    message and records it instead of texting the person again."""
+    emulator.set_clock(clock.now())
+    _, (notice,) = _enqueue(session_factory, clock, channels=[Channel.SMS])
+    (first,) = dispatcher.claim(DispatchReport())
+    accepted = dispatcher.send(first)
+    assert isinstance(accepted, Receipt)  # ... and the worker dies: no record
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    (second,) = dispatcher.claim(DispatchReport())
+    assert second.in_doubt  # ... and this worker dies before asking Twilio
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    report = dispatcher.run_once()
+    assert (report.in_doubt, report.found_sent, report.sent) == (1, 1, 1)
+    assert [m["sid"] for m in emulator.messages()] == [accepted.provider_message_id]  # texted once
+    (row,) = _rows(session_factory)
+    assert (row.status, row.provider_message_id) == ("sent", accepted.provider_message_id)
+    assert _audited(session_factory, "notice.found_already_sent") == [notice]
