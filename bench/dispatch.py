@@ -199,7 +199,7 @@ def bare_seconds(sender: TwilioSmsNotifier | SendGridEmailNotifier, count: int, 
 
 
 def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNotifier, now: datetime,
-                    batch: int, durable: bool = True) -> Dispatcher:  # fmt: skip
+                    batch: int) -> Dispatcher:  # fmt: skip
     return Dispatcher(
         make_session_factory(engine),
         {sender.channel: sender},
@@ -208,7 +208,7 @@ def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNot
         program=ProgramInfo("Community Mediation Program", "+13127463594", "cmp@example.org",
                             "https://cmp.example.org", "secret" * 8),
         worker_id="bench",
-        policy=DispatchPolicy(batch_size=batch, durable_records=durable),
+        policy=DispatchPolicy(batch_size=batch),
     )  # fmt: skip
 
 
@@ -235,9 +235,6 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0,
                         help="the emulator holds every send this long before answering (both "
                              "measurements), as a real provider's round trip would")
-    parser.add_argument("--async-records", action="store_true",
-                        help="PostgreSQL: records commit without waiting for the WAL flush "
-                             "(DispatchPolicy.durable_records=False)")
     args = parser.parse_args()
     channel = Channel(args.channel)
     now = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 10:00 in Chicago: outside quiet hours
@@ -251,7 +248,7 @@ def main() -> None:
         seed(url, args.count + args.batch, channel, now)  # one batch more, for the warm-up
         engine = make_engine(url)
         sender = notifier(channel, base_url)
-        dispatcher = make_dispatcher(engine, sender, now, args.batch, durable=not args.async_records)
+        dispatcher = make_dispatcher(engine, sender, now, args.batch)
         # The same warm-up for both: connections, templates, compiled statements. The outbox
         # goes first so that bare can send exactly what it sent.
         outbox_seconds(dispatcher, args.batch)

@@ -116,11 +116,8 @@ def test_requests_rolling_back_on_the_same_pool_leave_every_notice_sent_exactly_
         except BaseException as exc:  # reported by the test
             errors.append(exc)
 
-    requests = [
-        threading.Thread(target=_conflicting_requests,
-                         args=(session_factory, clock.now(), due, stop, answered, errors))  # fmt: skip
-        for _ in range(2)
-    ]
+    args = (session_factory, clock.now(), due, stop, answered, errors)
+    requests = [threading.Thread(target=_conflicting_requests, args=args) for _ in range(2)]
     for thread in requests:
         thread.start()
     worker = threading.Thread(target=dispatch)
