@@ -20,18 +20,19 @@ One batch is three kinds of short transaction, never a transaction around a netw
    event, a staff alert and, for parties, a fallback on their other channel.
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing its record: at most one message, on either
-backend, since each record commits before the next send. Its row is reclaimed after the lease (at
-once if the worker restarts under the same worker id), flagged ``in doubt``; it stays in doubt
-(``unconfirmed_since``, the claim of its first attempt whose outcome is unknown) until an outcome
-is recorded, however many claims are lost in between. Where the provider can be asked
-(``SentLookup``: Twilio lists messages; SendGrid cannot), a message it holds with the same
-recipient and body, accepted since that first unconfirmed claim, that no notice has recorded is a
-lost attempt: it is recorded, not sent again (audit ``notice.found_already_sent``). Otherwise the
-notice is sent again
-(audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the same notice
-id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the delivery
-report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
+provider accepting a message and step 3 committing its record (at most one message, on either
+backend: each record commits before the next send), or the provider's answer is lost (a timeout,
+retried as transient). Such a notice is *in doubt*: its row is reclaimed after the lease (at once
+if the worker restarts under the same worker id), or retried after the backoff, and it stays in
+doubt (``unconfirmed_since``: the claim of its first attempt whose outcome is unknown) until an
+outcome is recorded, however many claims are lost or released in between. Where the provider can
+be asked (``SentLookup``: Twilio lists messages; SendGrid cannot), a message it holds with the
+same recipient and body, accepted since that first unconfirmed claim, that no notice has recorded
+is a lost attempt: it is recorded, not sent again (audit ``notice.found_already_sent``).
+Otherwise the notice is sent again (audit ``notice.resent_in_doubt``); the provider then holds two
+messages carrying the same notice id (Twilio StatusCallback ``?notice=``, SendGrid
+``custom_args.notice_id``), and the delivery report of the orphan is recorded as
+``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
