@@ -460,6 +460,10 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    #: when the first attempt whose outcome is unknown was claimed: set by a claim, kept while
+    #: attempts are lost (lease lapsed), cleared once an outcome is recorded; while it is set the
+    #: notice is "in doubt" and the provider is asked about every attempt since (``SentLookup``)
+    unconfirmed_since: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(Text)

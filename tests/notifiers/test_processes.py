@@ -184,11 +184,11 @@ def test_killed_dispatcher_restarts_and_every_notice_is_delivered(
                 select(AuditEvent.subject_id).where(AuditEvent.action == "notice.found_already_sent")
             )
         )
-    # A worker has at most two accepted-but-unrecorded messages when it dies (the one in flight
-    # and the one whose record commits meanwhile). The restarted dispatcher asks Twilio before
-    # sending a notice in doubt again, finds those and records them: nothing reaches anyone twice.
+    # A worker has at most one accepted-but-unrecorded message when it dies (each record commits
+    # before the next send). The restarted dispatcher asks Twilio before sending a notice in doubt
+    # again, finds it and records it: nothing reaches anyone twice.
     assert duplicates == set()
-    assert len(found) <= 2 and not found & in_doubt
+    assert len(found) <= 1 and not found & in_doubt
     assert 0 < len(in_doubt | found) <= 50
 
     # Delivery reports bring the duplicate home: the orphan message's callback names the notice.
