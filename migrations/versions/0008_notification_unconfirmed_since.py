@@ -2,7 +2,7 @@
 so that a notice in doubt is looked up at the provider for every lost attempt, not only the latest.
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0005
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 import cases.models
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
