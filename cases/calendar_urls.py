@@ -84,6 +84,8 @@ class AllowedHosts:
         parsed: set[tuple[str, int | None]] = set()
         for raw in entries:
             entry = raw.strip().lower()
+            if any(c in entry for c in "/@?# "):
+                raise ValueError(f"allowed calendar host {raw!r} is not a host or host:port")
             host, port_text = entry, ""
             if entry.startswith("["):
                 host, _, rest = entry[1:].partition("]")
@@ -93,7 +95,7 @@ class AllowedHosts:
             elif entry.count(":") == 1:
                 host, port_text = entry.split(":")
             host = host.rstrip(".")
-            if not host or any(c in host for c in "/@?# "):
+            if not host:
                 raise ValueError(f"allowed calendar host {raw!r} is not a host or host:port")
             if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
                 raise ValueError(f"allowed calendar host {raw!r} has a bad port")
