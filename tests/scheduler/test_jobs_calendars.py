@@ -136,3 +136,16 @@ def test_a_broken_calendar_stops_neither_the_other_pulls_nor_the_matching(
         status = mediator_out(shown).calendar_status
         assert status is not None and status.error == snaps[ids[0]].last_error
         assert status.read_at is None and status.stale
+    # Without the one readable calendar, the case waits, and the reason says why.
+    with transaction(session_factory) as db:
+        db.get_one(Mediator, ids[2]).active = False
+        second = make_case(db, now)
+        for p in second.parties:
+            service.set_weekly_availability(db, owner_kind="party", owner_id=p.id,
+                                            windows=WEEKDAYS, time_zone="America/Chicago",
+                                            now=now, actor="staff")
+        second_id = second.id
+    waiting = jobs.match_new_cases(session_factory, clock, JobDeps(RULES, calendar_source=sources))
+    assert waiting.unbooked[second_id].endswith(
+        "(2 mediator(s) not offered: their own calendar could not be read yet, see their "
+        "calendar status)")
