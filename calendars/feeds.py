@@ -119,14 +119,13 @@ def parse_busy(
     for component in calendar.walk():
         if component.name in ("VEVENT", "VTIMEZONE", "STANDARD", "DAYLIGHT"):
             _check_component(component)
-    for component in calendar.walk("VEVENT"):
-        _check_repetitions(component, window, tz, meter)
-    meter.check_time()
-
     own_suffix = f"@{own_domain.lower()}" if own_domain else None
     busy: list[Interval] = []
     seen: set[tuple[str, str]] = set()
     try:
+        for component in calendar.walk("VEVENT"):
+            _check_repetitions(component, window, tz, meter)
+        meter.check_time()
         query = recurring_ical_events.of(calendar)
         step_start = window.start
         while step_start < window.end:

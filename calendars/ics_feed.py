@@ -15,7 +15,7 @@ import httpx
 from calendars.base import CalendarFeedError, CalendarSourceError
 from calendars.feeds import DEFAULT_LIMITS, ExpansionLimits, parse_busy
 from calendars.intervals import IntervalSet
-from calendars.url_safety import MAX_REDIRECTS, UnsafeAddress, guarded_client
+from calendars.url_safety import MAX_REDIRECTS, UnresolvedHost, UnsafeAddress, guarded_client
 from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts, UnsafeCalendarUrl, check_calendar_url
 
 #: A mediator's calendar over a few years is well under this.
@@ -98,8 +98,8 @@ class IcsFeedSource:
                     if len(body) > self._max_bytes:
                         raise CalendarSourceError(self._too_big())
                 return bytes(body)
-        except UnsafeAddress as exc:
-            raise UnsafeAddress(f"ICS feed at {self._where}: {exc}") from exc
+        except (UnsafeAddress, UnresolvedHost) as exc:
+            raise type(exc)(f"ICS feed at {self._where}: {exc}") from exc
         except httpx.TooManyRedirects as exc:
             raise CalendarSourceError(
                 f"ICS feed at {self._where} redirected more than {MAX_REDIRECTS} times") from exc

@@ -39,6 +39,10 @@ class UnsafeAddress(CalendarSourceError):
     """A calendar host resolved, or a connection went, to an address that may not be read."""
 
 
+class UnresolvedHost(CalendarSourceError):
+    """A calendar host name does not resolve."""
+
+
 def check_address(host: str, address: str) -> None:
     """:raises UnsafeAddress: ``address`` (what ``host`` resolved to) is forbidden."""
     try:
@@ -57,18 +61,29 @@ def resolve_checked(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, in resolver order, all of them allowed.
 
     :raises UnsafeAddress: one of them is forbidden (even if another is not).
-    :raises CalendarSourceError: the name does not resolve.
+    :raises UnresolvedHost: the name does not resolve.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise CalendarSourceError(f"calendar host {host} could not be resolved") from exc
+        raise UnresolvedHost(f"calendar host {host} could not be resolved") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise CalendarSourceError(f"calendar host {host} could not be resolved")
+        raise UnresolvedHost(f"calendar host {host} could not be resolved")
     for address in addresses:
         check_address(host, address)
     return addresses
+
+
+def pinned_request(request: httpx.Request, address: str) -> httpx.Request:
+    """``request`` sent to ``address`` (the one checked) instead of a new look-up of its host:
+    the ``Host`` header stays the name, and so does the TLS server name, so the certificate is
+    verified for the name (the ``sni_hostname`` request extension of ``httpx``)."""
+    extensions = dict(request.extensions)
+    if request.url.scheme == "https":
+        extensions["sni_hostname"] = request.url.host
+    return httpx.Request(request.method, request.url.copy_with(host=address),
+                         headers=request.headers, stream=request.stream, extensions=extensions)
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -88,14 +103,8 @@ class GuardedTransport(httpx.BaseTransport):
         port = url.port or (443 if url.scheme == "https" else 80)
         if self._allowed.allows(url.host, port):
             return self._inner.handle_request(request)
-        address = resolve_checked(url.host, port)[0]
-        extensions = dict(request.extensions)
-        if url.scheme == "https":
-            extensions["sni_hostname"] = url.host
-        pinned = httpx.Request(request.method, url.copy_with(host=address),
-                               headers=request.headers, stream=request.stream,
-                               extensions=extensions)
-        return self._inner.handle_request(pinned)
+        return self._inner.handle_request(pinned_request(request, resolve_checked(url.host,
+                                                                                  port)[0]))
 
     def close(self) -> None:
         self._inner.close()

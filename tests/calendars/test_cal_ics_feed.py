@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import http.server
+import ssl
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from cal_servers import LOOPBACK, LocalWebServer
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from test_cal_feeds import GOOGLE_BUSY, OUTLOOK_BUSY
 
 from calendars.base import CalendarFeedError, CalendarSource, CalendarSourceError
 from calendars.ics_feed import IcsFeedSource
-from calendars.url_safety import MAX_REDIRECTS, UnsafeAddress
+from calendars.url_safety import MAX_REDIRECTS, UnsafeAddress, pinned_request
 from cases.calendar_urls import AllowedHosts, UnsafeCalendarUrl
 
 WINDOW = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC))
@@ -174,3 +183,65 @@ def test_a_secondly_feed_is_a_clear_bounded_error(web: LocalWebServer) -> None:
                        r"has more than 10000 busy times in the 182-day window read \(VEVENT UID "
                        r"'tick@example\.net' repeats every second\)"):
         source.busy(*WINDOW)
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """A loopback HTTPS server whose certificate names only ``calendar.example.test``; yields
+    its port and a client context that trusts that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calendar.example.test")])
+    issued = datetime(2000, 1, 1, tzinfo=UTC)  # valid whatever the system clock says
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(issued)
+            .not_valid_after(datetime(9999, 1, 1, tzinfo=UTC))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("calendar.example.test")]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"host={self.headers['Host']}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1]), ssl.create_default_context(cafile=str(cert_file))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_pinned_https_request_keeps_the_name_for_host_and_certificate(
+        tls_server: tuple[int, ssl.SSLContext]) -> None:
+    """The guard connects to the address it checked; TLS still verifies the certificate for the
+    name (a public host is not available here, so the pinning is driven directly)."""
+    port, trusted = tls_server
+    transport = httpx.HTTPTransport(verify=trusted)
+    named = httpx.Request("GET", f"https://calendar.example.test:{port}/feed.ics")
+    response = transport.handle_request(pinned_request(named, "127.0.0.1"))
+    response.read()
+    assert (response.status_code, response.content) == (
+        200, f"host=calendar.example.test:{port}".encode())
+    other = httpx.Request("GET", f"https://other.example.test:{port}/feed.ics")
+    with pytest.raises(httpx.ConnectError, match="Hostname mismatch"):
+        transport.handle_request(pinned_request(other, "127.0.0.1"))
