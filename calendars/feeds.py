@@ -178,6 +178,13 @@ def _too_many(limit: int, window: Interval) -> str:
 def _check_repetitions(component: Component, window: Interval, tz: Any,
                        meter: ExpansionMeter) -> None:
     """Refuse, before expanding, an event whose rules alone exceed the limits."""
+    rdates = component.get("RDATE")
+    if rdates is not None:  # each date is one more occurrence (an upper bound: all of them)
+        meter.estimated += sum(len(getattr(r, "dts", [])) for r in
+                               (rdates if isinstance(rdates, list) else [rdates]))
+        if meter.estimated > meter.limits.max_instances:
+            raise CalendarFeedError(f"{_too_many(meter.limits.max_instances, window)} "
+                                    f"(VEVENT UID {_uid(component)!r} lists too many RDATEs)")
     rules = component.get("RRULE")
     if rules is None:
         return

@@ -236,3 +236,15 @@ def test_expansion_has_a_deadline() -> None:
     with pytest.raises(CalendarFeedError, match="expanding the calendar's events took more than "
                                                 "0 s"):
         parse_busy(_rule_feed(("FREQ=WEEKLY", "20261001T000000Z")), START, END, meter=meter)
+
+
+def test_a_long_list_of_extra_dates_counts_too() -> None:
+    dates = ",".join(f"2026{m:02d}{d:02d}T{h:02d}0000Z" for m in (10, 11, 12) for d in range(1, 29)
+                     for h in range(24))  # 2016 extra occurrences
+    feed = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:many@x\r\n"
+            f"DTSTAMP:20260901T000000Z\r\nDTSTART:20261001T000000Z\r\nDURATION:PT5M\r\n"
+            f"RDATE:{dates}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert len(parse_busy(feed, START, END)) == 2016
+    with pytest.raises(CalendarFeedError, match=r"more than 2000 busy times .* lists too many "
+                                                r"RDATEs"):
+        parse_busy(feed, START, END, limits=ExpansionLimits(max_instances=2000))
