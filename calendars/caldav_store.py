@@ -159,7 +159,6 @@ class CalDavCalendar:
                 f"CalDAV calendar at {self._where}: {action} failed, calendar not found"
             ) from exc
         except dav_error.DAVError as exc:
-
             raise CalendarSourceError(
                 f"CalDAV calendar at {self._where}: {action} failed ({type(exc).__name__})"
             ) from exc
