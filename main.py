@@ -69,6 +69,13 @@ class App:
 
         return Sealer(self.settings.signing_key)
 
+    @cached_property
+    def calendar_hosts(self) -> Any:
+        """``CMP_CALENDAR_ALLOWED_HOSTS``, parsed (``cases.calendar_urls.AllowedHosts``)."""
+        from cases.calendar_urls import AllowedHosts
+
+        return AllowedHosts.parse(self.settings.calendar_allowed_hosts)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         from cases.database import transaction
@@ -376,7 +383,8 @@ def mediators_calendar(app: App, mediator_id: int, kind: str, url: str | None,
     with app.transaction() as session:
         mediator = get_mediator(session, mediator_id)
         dropped = set_mediator_calendar(session, mediator, CalendarSettings(kind, url, username, secret),
-                                        sealer=app.sealer, now=app.clock.now(), actor=STAFF_ACTOR)
+                                        sealer=app.sealer, now=app.clock.now(), actor=STAFF_ACTOR,
+                                        allowed=app.calendar_hosts)
     moved = f"; {dropped} sessions will be written into the new calendar" if dropped else ""
     click.echo(f"mediator {mediator_id}: calendar set to {kind}{moved}")
 
@@ -441,7 +449,8 @@ def import_command(app: App, kind: str, path: Path) -> None:
     with app.transaction() as session, tqdm(desc=f"importing {kind}", unit="row",
                                             disable=None, file=sys.stderr) as bar:
         report = import_csv(session, path, kind, policy=app.policy, now=app.clock.now(),
-                            actor=STAFF_ACTOR, progress=bar.update)
+                            actor=STAFF_ACTOR, progress=bar.update,
+                            calendar_hosts=app.calendar_hosts)
     click.echo(f"imported {report.imported} {kind}; {len(report.errors)} row(s) rejected")
     for error in report.errors:
         click.echo(f"  {error}", err=True)
@@ -468,16 +477,17 @@ def demo(app: App, directory: Path | None) -> None:
 
 # --- the running service ------------------------------------------------------------------------------
 
-def calendar_source_for(clock: Clock, sealer: Any) -> Callable[[Any], Any]:
-    """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any."""
+def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[Any], Any]:
+    """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any.
+    ``allowed``: ``App.calendar_hosts``. Raises ``ValueError`` for an unusable feed URL."""
     from calendars.ics_feed import IcsFeedSource
     from calendars.push import SESSION_UID_DOMAIN, writer_for
 
     def source(mediator: Any) -> Any:
         if mediator.calendar_kind == "ics" and mediator.calendar_url:
             return IcsFeedSource(mediator.calendar_url, default_zone=mediator.time_zone,
-                                 own_domain=SESSION_UID_DOMAIN)
-        return writer_for(mediator, clock, sealer=sealer)
+                                 own_domain=SESSION_UID_DOMAIN, allowed=allowed)
+        return writer_for(mediator, clock, sealer=sealer, allowed=allowed)
 
     return source
 
@@ -491,8 +501,9 @@ def job_deps(app: App) -> Any:
     rules = Rules.from_settings(app.policy, app.settings)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
-                   calendar_source=calendar_source_for(app.clock, app.sealer),
-                   calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer),
+                   calendar_source=calendar_source_for(app.clock, app.sealer, app.calendar_hosts),
+                   calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer,
+                                                               allowed=app.calendar_hosts),
                    program_name=app.settings.program_name)
 
 

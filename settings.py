@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         default_factory=lambda: [48], description="Reminders to mediators, hours before")
     sms_reminder_offset_hours: int | None = Field(2, description="Last-minute SMS reminder")
     calendar_pull_minutes: int = Field(30, ge=1, description="How often mediators' calendars are read")
+    calendar_allowed_hosts: list[str] = Field(
+        default_factory=list, description="Calendar hosts (`host` or `host:port`, JSON list) read "
+        "even on loopback or private addresses, e.g. an in-house CalDAV server; none by default")
     worker_id: str | None = Field(None, description="Name of this worker in leases and logs")
 
     @field_validator("time_zone")
@@ -126,6 +129,14 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             check_secret_key(value.get_secret_value(), "is")
+        return value
+
+    @field_validator("calendar_allowed_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: list[str]) -> list[str]:
+        from cases.calendar_urls import AllowedHosts
+
+        AllowedHosts.parse(value)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("database_url")

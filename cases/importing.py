@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
 from cases.errors import DomainError, InvalidInput
 from cases.policy import Policy
@@ -179,7 +180,9 @@ def import_csv(
     now: datetime,
     actor: str,
     progress: Callable[[int], object] | None = None,
+    calendar_hosts: AllowedHosts = NO_ALLOWED_HOSTS,
 ) -> ImportReport:
+    """``calendar_hosts``: ``CMP_CALENDAR_ALLOWED_HOSTS``, for the mediators' calendar URLs."""
     if kind not in REQUIRED_COLUMNS:
         raise InvalidInput("kind", "must be cases, mediators or venues")
     try:
@@ -192,7 +195,7 @@ def import_csv(
     except csv.Error as exc:
         raise InvalidInput("file", f"{path} is not valid CSV: {exc}") from exc
     return import_rows(session, rows, kind, policy=policy, now=now, actor=actor,
-                       progress=progress)
+                       progress=progress, calendar_hosts=calendar_hosts)
 
 
 def import_rows(
@@ -204,6 +207,7 @@ def import_rows(
     now: datetime,
     actor: str,
     progress: Callable[[int], object] | None = None,
+    calendar_hosts: AllowedHosts = NO_ALLOWED_HOSTS,
 ) -> ImportReport:
     report = ImportReport(kind=kind)
     for line, row in rows:
@@ -212,7 +216,8 @@ def import_rows(
             if kind == "cases":
                 add_case(session, case_from_row(row), policy, now=now, actor=actor)
             elif kind == "mediators":
-                add_mediator(session, mediator_from_row(row), now=now, actor=actor)
+                add_mediator(session, mediator_from_row(row), now=now, actor=actor,
+                             allowed=calendar_hosts)
             else:
                 add_venue(session, venue_from_row(row), now=now, actor=actor)
             savepoint.commit()

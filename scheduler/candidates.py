@@ -65,6 +65,8 @@ class MatchInputs:
     mediators: tuple[MediatorProfile, ...]
     venues: tuple[VenueProfile, ...]
     policy: MatchPolicy
+    #: mediators left out because their own calendar has never been read (see its status)
+    unread_calendars: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +114,12 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
         if p.role == PartyRole.OFFICER.value and p.officer_star:
             stars_by_case[p.case_id].append(p.officer_star)
     mediators = []
+    unread: list[int] = []
     for m in session.scalars(select(Mediator).where(Mediator.active.is_(True))
                              .order_by(Mediator.id)):
         calendar = profiles.calendar_busy(m, session.get(MediatorCalendarSnapshot, m.id))
         if calendar is None:
+            unread.append(m.id)
             continue  # calendar never read: not offered rather than double-booked
         mediators.append(profiles.mediator_profile(
             m, sessions=[s for s in sessions if m.id in (s.mediator_id, s.co_mediator_id)],
@@ -128,7 +132,7 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
               for v in session.scalars(select(Venue).where(Venue.active.is_(True),
                                                            Venue.neutral.is_(True))
                                        .order_by(Venue.id))]
-    return MatchInputs(tuple(requests), tuple(mediators), tuple(venues), policy)
+    return MatchInputs(tuple(requests), tuple(mediators), tuple(venues), policy, tuple(unread))
 
 
 def option_of(booking: Booking) -> BookingOption:
@@ -150,7 +154,10 @@ def match_and_book(factory: sessionmaker[Session], rules: Rules, *, now: datetim
             break
         result = matcher(inputs.cases, inputs.mediators, inputs.venues, now=now,
                          policy=inputs.policy)
-        unbooked.update({int(k): v for k, v in result.unbooked.items()})
+        left_out = (f" ({len(inputs.unread_calendars)} mediator(s) not offered: their own "
+                    f"calendar could not be read yet, see their calendar status)"
+                    if inputs.unread_calendars else "")
+        unbooked.update({int(k): v + left_out for k, v in result.unbooked.items()})
         lost: list[int] = []
         for proposal in result.bookings:
             case_id = int(proposal.case_id)

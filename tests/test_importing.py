@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.calendar_urls import AllowedHosts
 from cases.clock import FixedClock
 from cases.errors import InvalidInput
 from cases.importing import import_csv
@@ -105,3 +106,26 @@ def test_the_name_for_messages_is_a_csv_column(db: Session, clock: FixedClock,
     assert report.imported == 1, report.errors
     names = {p.role: p.message_name for p in db.scalars(select(Party))}
     assert names == {"complainant": "عبد الرحمن", "officer": None}
+
+
+def test_a_mediator_row_with_a_calendar_inside_the_network_is_rejected(
+        db: Session, clock: FixedClock, tmp_path: Path) -> None:
+    csv_path = tmp_path / "mediators.csv"
+    csv_path.write_text(
+        "full_name,email,general_hours,specialized_hours,calendar_kind,calendar_url\n"
+        "Rosa Alvarez,rosa@example.org,40,25,ics,https://calendar.example.org/rosa.ics\n"
+        "Inside Job,inside@example.org,40,25,ics,http://169.254.169.254/latest/meta-data/\n"
+        "No Host,nohost@example.org,40,25,caldav,https:///dav/\n"
+        "Dav Local,dav@example.org,40,25,caldav,http://10.0.0.7:5232/dav/\n")
+    report = import_csv(db, csv_path, "mediators", policy=policy(), now=clock.now(), actor="test")
+    assert report.imported == 1
+    assert [str(e) for e in report.errors] == [
+        "line 3: calendar_url: 169.254.169.254 is a link-local address; calendars are read only "
+        "from public addresses (or hosts in CMP_CALENDAR_ALLOWED_HOSTS)",
+        "line 4: calendar_url: has no host name (like https://calendar.example.org/...)",
+        "line 5: calendar_url: 10.0.0.7 is a private address; calendars are read only from "
+        "public addresses (or hosts in CMP_CALENDAR_ALLOWED_HOSTS)",
+    ]
+    allowed = import_csv(db, csv_path, "mediators", policy=policy(), now=clock.now(),
+                         actor="test", calendar_hosts=AllowedHosts.parse(["10.0.0.7:5232"]))
+    assert [e.line for e in allowed.errors] == [3, 4]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -241,3 +242,22 @@ def test_a_mediators_calendar_is_set_over_http_and_its_secret_never_returned(
     assert stored and "calendar-pass-123" not in stored
     assert Sealer(SECRET).open(stored) == "calendar-pass-123"
     assert not any("calendar-pass-123" in d for d in details)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://127.0.0.1/dav/", "127.0.0.1 is a loopback address"),
+    ("http://[::1]:5232/dav/", "::1 is a loopback address"),
+    ("http://192.168.1.20/feed.ics", "192.168.1.20 is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+    ("https:///feed.ics", "has no host name"),
+])
+def test_a_calendar_url_inside_the_network_is_refused_over_http(api: Api, url: str,
+                                                                message: str) -> None:
+    m = mediator(api)
+    for kind in ("ics", "caldav"):
+        refused = api.put(f"/api/mediators/{m['id']}/calendar", json={"kind": kind, "url": url})
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["detail"]
+        assert error["loc"] == ["body", "calendar_url"] and error["msg"].startswith(message)
+    assert api.get(f"/api/mediators/{m['id']}").json()["calendar_kind"] == "none"

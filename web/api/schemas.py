@@ -396,6 +396,17 @@ class CalendarIn(Strict):
     secret: str | None = Field(None, min_length=1, max_length=2000)
 
 
+class CalendarStatusOut(BaseModel):
+    """The last read of the mediator's own calendar. ``error``: why the last read failed (a
+    staff-safe message: host, never a path or secret); ``stale``: the busy times in use are from
+    ``read_at``, not from ``checked_at``; ``read_at`` None: never read, so not offered."""
+
+    checked_at: datetime | None
+    read_at: datetime | None
+    stale: bool
+    error: str | None
+
+
 class MediatorOut(BaseModel):
     id: int
     full_name: str
@@ -411,6 +422,7 @@ class MediatorOut(BaseModel):
     active: bool
     calendar_kind: str
     calendar_url: str | None
+    calendar_status: CalendarStatusOut | None = None
 
 
 class VenueIn(Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from cases.models import (
     AuditEvent,
@@ -12,6 +12,7 @@ from cases.models import (
     InboundMessage,
     MediationSession,
     Mediator,
+    MediatorCalendarSnapshot,
     Notification,
     Party,
     StaffUser,
@@ -19,6 +20,7 @@ from cases.models import (
 )
 from cases.privacy import mask_email, mask_phone
 from web.api.schemas import (
+    CalendarStatusOut,
     CaseOut,
     CaseSummary,
     ConsentOut,
@@ -143,7 +145,16 @@ def mediator_out(m: Mediator) -> MediatorOut:
         training_expires_on=m.training_expires_on,
         max_sessions_per_week=m.max_sessions_per_week, former_police=m.former_police,
         time_zone=m.time_zone, active=m.active, calendar_kind=m.calendar_kind,
-        calendar_url=m.calendar_url)
+        calendar_url=m.calendar_url, calendar_status=calendar_status_out(m))
+
+
+def calendar_status_out(m: Mediator) -> CalendarStatusOut | None:
+    session = object_session(m)
+    snapshot = session.get(MediatorCalendarSnapshot, m.id) if session is not None else None
+    if snapshot is None or m.calendar_kind == "none":
+        return None
+    return CalendarStatusOut(checked_at=snapshot.fetched_at, read_at=snapshot.last_ok_at,
+                             stale=snapshot.stale, error=snapshot.last_error)
 
 
 def venue_out(v: Venue) -> VenueOut:
