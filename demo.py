@@ -8,6 +8,7 @@ timeline lists exactly the files written there.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ class Story:
 def _setup_directory(session: Session, now: datetime) -> None:
     hours = parse_opening_hours("mon-sat 09:00-20:00")
     add_venue(session, NewVenue(name="Harold Washington Library Center",
-                                address="400 S State St, Chicago, IL 60605",
+                                address="400 S State St, Chicago, IL 60605", neutral=True,
                                 opening_hours=hours, latitude=41.876, longitude=-87.628),
               now=now, actor=STAFF)
     add_venue(session, NewVenue(name="District 1 police station", address="1718 S State St",
@@ -158,7 +159,9 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     outbox = workdir / "outbox"
     url = f"sqlite:///{workdir / 'demo.db'}"
     # Always the file outbox: the demo must never reach a provider, whatever the environment says.
+    # A throwaway key for a throwaway database: the demo never writes a key file.
     settings = load_settings(database_url=url, outbox_dir=outbox, twilio_account_sid=None,
+                             secret_key=secrets.token_urlsafe(48),
                              twilio_auth_token=None, twilio_from_number=None,
                              sendgrid_api_key=None, sendgrid_from_email=None)
     upgrade(url)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock, SystemClock
 from cases.errors import DomainError
 from cases.policy import Policy, load_policy
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings, with_secret_key
 
 STAFF_ACTOR = "cli"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,16 +33,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class App:
-    """What every command needs, built lazily from settings so `--help` touches nothing."""
+    """What every command needs, built lazily from settings so `--help` touches nothing.
 
-    settings: Settings
+    ``loaded`` are the settings as read from the environment; ``settings`` adds the secret key,
+    read from CMP_SECRET_KEY or the key file (created on first use) when a command first needs it.
+    """
+
+    loaded: Settings
     clock: Clock
+
+    @cached_property
+    def settings(self) -> Settings:
+        return with_secret_key(self.loaded)
 
     @cached_property
     def engine(self) -> Engine:
         from cases.database import make_engine
 
-        return make_engine(self.settings.database_url)
+        return make_engine(self.loaded.database_url)
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
@@ -52,14 +60,21 @@ class App:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.settings.policy_file)
+        return load_policy(self.loaded.policy_file)
 
     @cached_property
     def sealer(self) -> Any:
         """Seals and opens stored calendar credentials (``cases.sealing``)."""
         from cases.sealing import Sealer
 
-        return Sealer(self.settings.secret_key.get_secret_value())
+        return Sealer(self.settings.signing_key)
+
+    @cached_property
+    def calendar_hosts(self) -> Any:
+        """``CMP_CALENDAR_ALLOWED_HOSTS``, parsed (``cases.calendar_urls.AllowedHosts``)."""
+        from cases.calendar_urls import AllowedHosts
+
+        return AllowedHosts.parse(self.settings.calendar_allowed_hosts)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -71,16 +86,16 @@ class App:
     def upgrade(self) -> None:
         from cases.database import upgrade
 
-        upgrade(self.settings.database_url)
+        upgrade(self.loaded.database_url)
 
     def local(self, when: datetime | None) -> str:
         if when is None:
             return "-"
-        return when.astimezone(ZoneInfo(self.settings.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+        return when.astimezone(ZoneInfo(self.loaded.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def build_app(clock: Clock | None = None, **overrides: Any) -> App:
-    return App(settings=load_settings(**overrides), clock=clock or SystemClock())
+    return App(loaded=load_settings(**overrides), clock=clock or SystemClock())
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -114,11 +129,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     Settings come from CMP_* environment variables (or .env); `python main.py config` lists them.
     With no credentials, messages go to a local file outbox (CMP_OUTBOX_DIR).
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        for noisy in ("alembic", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    from logging_setup import configure_logging
+
+    configure_logging(verbose=verbose)
     if ctx.obj is None:
         try:
             ctx.obj = build_app()
@@ -134,12 +147,12 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def config(app: App, markdown: bool) -> None:
     """Show the effective settings (secrets masked)."""
     if markdown:
-        fields = type(app.settings).model_fields
+        fields = type(app.loaded).model_fields
         click.echo("| variable | default | meaning |\n|---|---|---|")
-        for (name, value), field in zip(app.settings.describe(), fields.values(), strict=True):
+        for (name, value), field in zip(app.loaded.describe(), fields.values(), strict=True):
             click.echo(f"| `{name}` | `{value}` | {field.description or ''} |")
         return
-    for name, value in app.settings.describe():
+    for name, value in app.loaded.describe():
         click.echo(f"{name:<36} {value}")
 
 
@@ -174,11 +187,15 @@ def cases() -> None:
 @click.option("--pending-litigation", is_flag=True)
 @click.option("--accepts-video", is_flag=True)
 @click.option("--complainant-name", required=True)
+@click.option("--complainant-message-name",
+              help="How messages greet the complainant (e.g. 'Ms. Nowak'); default: no name")
 @click.option("--complainant-phone")
 @click.option("--complainant-email")
 @click.option("--complainant-language", default="en", show_default=True)
 @click.option("--complainant-channels", default="sms,email", show_default=True)
 @click.option("--officer-name", required=True)
+@click.option("--officer-message-name",
+              help="How messages greet the officer (e.g. 'Officer Ruiz'); default: no name")
 @click.option("--officer-star", required=True)
 @click.option("--officer-email")
 @click.option("--officer-phone")
@@ -197,10 +214,12 @@ def cases_add(app: App, **opts: Any) -> None:
         staff_notes=opts["notes"],
         parties=[
             NewParty(role="complainant", full_name=opts["complainant_name"],
+                     message_name=opts["complainant_message_name"],
                      phone=opts["complainant_phone"], email=opts["complainant_email"],
                      language=opts["complainant_language"],
                      channels=opts["complainant_channels"]),
             NewParty(role="officer", full_name=opts["officer_name"],
+                     message_name=opts["officer_message_name"],
                      officer_star=opts["officer_star"], phone=opts["officer_phone"],
                      email=opts["officer_email"], channels="email,sms"),
         ],
@@ -364,7 +383,8 @@ def mediators_calendar(app: App, mediator_id: int, kind: str, url: str | None,
     with app.transaction() as session:
         mediator = get_mediator(session, mediator_id)
         dropped = set_mediator_calendar(session, mediator, CalendarSettings(kind, url, username, secret),
-                                        sealer=app.sealer, now=app.clock.now(), actor=STAFF_ACTOR)
+                                        sealer=app.sealer, now=app.clock.now(), actor=STAFF_ACTOR,
+                                        allowed=app.calendar_hosts)
     moved = f"; {dropped} sessions will be written into the new calendar" if dropped else ""
     click.echo(f"mediator {mediator_id}: calendar set to {kind}{moved}")
 
@@ -378,7 +398,9 @@ def venues() -> None:
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--kind", type=click.Choice(["in_person", "video"]), default="in_person")
-@click.option("--not-neutral", is_flag=True, help="E.g. a police facility: never offered.")
+@click.option("--neutral/--not-neutral", default=None,
+              help="Required: neutral ground (library, community centre...), or not (e.g. a "
+              "police facility: never offered or booked).")
 @click.option("--not-accessible", is_flag=True)
 @click.option("--capacity", type=int, default=6, show_default=True)
 @click.option("--hours", default="mon-fri 09:00-17:00", show_default=True)
@@ -389,8 +411,10 @@ def venues_add(app: App, **opts: Any) -> None:
     """Add a venue."""
     from cases.directory import NewVenue, add_venue, parse_opening_hours
 
+    if opts["neutral"] is None:
+        raise click.UsageError("say --neutral or --not-neutral (a police facility is not)")
     new = NewVenue(name=opts["name"], address=opts["address"], kind=opts["kind"],
-                   neutral=not opts["not_neutral"], accessible=not opts["not_accessible"],
+                   neutral=opts["neutral"], accessible=not opts["not_accessible"],
                    capacity=opts["capacity"], opening_hours=parse_opening_hours(opts["hours"]),
                    video_url=opts["video_url"])
     with app.transaction() as session:
@@ -425,7 +449,8 @@ def import_command(app: App, kind: str, path: Path) -> None:
     with app.transaction() as session, tqdm(desc=f"importing {kind}", unit="row",
                                             disable=None, file=sys.stderr) as bar:
         report = import_csv(session, path, kind, policy=app.policy, now=app.clock.now(),
-                            actor=STAFF_ACTOR, progress=bar.update)
+                            actor=STAFF_ACTOR, progress=bar.update,
+                            calendar_hosts=app.calendar_hosts)
     click.echo(f"imported {report.imported} {kind}; {len(report.errors)} row(s) rejected")
     for error in report.errors:
         click.echo(f"  {error}", err=True)
@@ -452,16 +477,17 @@ def demo(app: App, directory: Path | None) -> None:
 
 # --- the running service ------------------------------------------------------------------------------
 
-def calendar_source_for(clock: Clock, sealer: Any) -> Callable[[Any], Any]:
-    """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any."""
+def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[Any], Any]:
+    """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any.
+    ``allowed``: ``App.calendar_hosts``. Raises ``ValueError`` for an unusable feed URL."""
     from calendars.ics_feed import IcsFeedSource
     from calendars.push import SESSION_UID_DOMAIN, writer_for
 
     def source(mediator: Any) -> Any:
         if mediator.calendar_kind == "ics" and mediator.calendar_url:
             return IcsFeedSource(mediator.calendar_url, default_zone=mediator.time_zone,
-                                 own_domain=SESSION_UID_DOMAIN)
-        return writer_for(mediator, clock, sealer=sealer)
+                                 own_domain=SESSION_UID_DOMAIN, allowed=allowed)
+        return writer_for(mediator, clock, sealer=sealer, allowed=allowed)
 
     return source
 
@@ -475,8 +501,9 @@ def job_deps(app: App) -> Any:
     rules = Rules.from_settings(app.policy, app.settings)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
-                   calendar_source=calendar_source_for(app.clock, app.sealer),
-                   calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer),
+                   calendar_source=calendar_source_for(app.clock, app.sealer, app.calendar_hosts),
+                   calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer,
+                                                               allowed=app.calendar_hosts),
                    program_name=app.settings.program_name)
 
 
@@ -540,7 +567,9 @@ def serve(app: App) -> None:
     click.echo(f"serving on http://{app.settings.host}:{app.settings.port}/ "
                f"(API docs at /docs); database {app.settings.database_url.split('@')[-1]}")
     try:
-        uvicorn.run(web, host=app.settings.host, port=app.settings.port, log_level="info")
+        # log_config=None: uvicorn's loggers (the access log prints request paths, which hold
+        # party-link tokens) go through the one redacting handler of logging_setup.
+        uvicorn.run(web, host=app.settings.host, port=app.settings.port, log_config=None)
     finally:
         stop.set()
         thread.join(timeout=10)

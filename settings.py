@@ -6,6 +6,10 @@ service with a message naming the variable, instead of failing later in a job at
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import stat
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +17,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CMP_"
+MIN_SECRET_KEY_BYTES = 32
+log = logging.getLogger(__name__)
 
 
 class SettingsError(Exception):
@@ -42,15 +48,34 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Base of links in notices and of webhook signatures"
     )
-    secret_key: SecretStr = Field(
-        SecretStr("dev-only-change-me-0123456789abcdef"),
-        description="Signs party links and session cookies, seals stored calendar credentials; set a "
-        "long random value in production (changing it means entering calendar secrets again)",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs party links and session cookies, seals stored calendar credentials; at "
+        "least 32 bytes. Unset: a random key is generated on first start and kept in "
+        "CMP_SECRET_KEY_FILE",
+    )
+    secret_key_file: Path | None = Field(
+        None,
+        description="Where the generated key is kept (mode 0600) when CMP_SECRET_KEY is unset; "
+        "unset: `secret_key` beside the SQLite database, or `var/secret_key` for PostgreSQL",
     )
 
     # --- HTTP ----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8000, description="Port `serve` listens on")
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond, counted while "
+        "reading)")
+    max_webhook_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest body accepted on the provider webhooks (`/webhooks/`)")
+    login_window_minutes: int = Field(
+        15, ge=1, description="Sign-in attempts are counted over this many minutes")
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins to one account, from anywhere, before it is held")
+    login_max_failures_per_address: int = Field(
+        10, ge=1, description="Failed sign-ins from one address, to any accounts, before it is held")
+    party_change_requests_per_day: int = Field(
+        3, ge=1, description="Change requests one party can send staff from the booking page per 24 h")
 
     # --- notifications -------------------------------------------------------------------------
     outbox_dir: Path = Field(Path("var/outbox"), description="File outbox used without credentials")
@@ -85,6 +110,9 @@ class Settings(BaseSettings):
         default_factory=lambda: [48], description="Reminders to mediators, hours before")
     sms_reminder_offset_hours: int | None = Field(2, description="Last-minute SMS reminder")
     calendar_pull_minutes: int = Field(30, ge=1, description="How often mediators' calendars are read")
+    calendar_allowed_hosts: list[str] = Field(
+        default_factory=list, description="Calendar hosts (`host` or `host:port`, JSON list) read "
+        "even on loopback or private addresses, e.g. an in-house CalDAV server; none by default")
     worker_id: str | None = Field(None, description="Name of this worker in leases and logs")
 
     @field_validator("time_zone")
@@ -94,6 +122,21 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret_key(value.get_secret_value(), "is")
+        return value
+
+    @field_validator("calendar_allowed_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: list[str]) -> list[str]:
+        from cases.calendar_urls import AllowedHosts
+
+        AllowedHosts.parse(value)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("database_url")
@@ -116,6 +159,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def signing_key(self) -> str:
+        """The secret key; :raises SettingsError: neither set nor read yet (see ``with_secret_key``)."""
+        if self.secret_key is None:
+            raise SettingsError("no secret key: set CMP_SECRET_KEY, or start through main.py, which "
+                                "reads or creates CMP_SECRET_KEY_FILE")
+        return self.secret_key.get_secret_value()
+
+    @property
     def sms_configured(self) -> bool:
         return self.twilio_account_sid is not None
 
@@ -129,6 +180,8 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             shown = "********" if isinstance(value, SecretStr) else str(value)
+            if name == "secret_key" and value is None:
+                shown = f"(kept in {secret_key_path(self)})"
             rows.append((f"{ENV_PREFIX}{name.upper()}", shown))
         return rows
 
@@ -143,4 +196,88 @@ def load_settings(**overrides: object) -> Settings:
             where = ".".join(str(p) for p in err["loc"])
             name = f"{ENV_PREFIX}{where.upper()}" if where else "settings"
             lines.append(f"{name}: {err['msg']}")
+        if len(lines) == 1:
+            raise SettingsError(f"invalid configuration: {lines[0]}") from None
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+# --- the secret key ------------------------------------------------------------------------------
+
+def check_secret_key(key: str, what: str) -> str:
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ValueError(f"{what} shorter than {MIN_SECRET_KEY_BYTES} bytes; generate one with "
+                         "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    return key
+
+
+def secret_key_path(settings: Settings) -> Path:
+    """CMP_SECRET_KEY_FILE, else ``secret_key`` beside the SQLite database, else var/secret_key."""
+    if settings.secret_key_file is not None:
+        return settings.secret_key_file
+    prefix = "sqlite:///"
+    if settings.database_url.startswith(prefix):
+        database = settings.database_url.removeprefix(prefix).split("?", 1)[0]
+        if database and database != ":memory:":
+            return Path(database).parent / "secret_key"
+    return Path("var/secret_key")
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SettingsError(f"CMP_SECRET_KEY_FILE: {path} is readable by others "
+                                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`")
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as exc:
+        raise SettingsError(f"CMP_SECRET_KEY_FILE: cannot read {path}: "
+                            f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return check_secret_key(key, f"the key in {path} is")
+    except ValueError as exc:
+        raise SettingsError(f"CMP_SECRET_KEY_FILE: {exc}") from None
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new random key so that it appears whole or not at all, and never over another
+    process's: written to a private temporary file, then hard-linked into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(temporary, path)
+            log.warning("generated a new secret key in %s (mode 0600); keep it with the database "
+                        "backups", path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """CMP_SECRET_KEY if set, else the key kept in the key file, created on first start.
+
+    :raises SettingsError: the file cannot be written or read, is open to other users, or holds
+        a key shorter than 32 bytes (one line, naming the variable).
+    """
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = secret_key_path(settings)
+    if not path.exists():
+        try:
+            _create_key_file(path)
+        except OSError as exc:
+            raise SettingsError(f"CMP_SECRET_KEY_FILE: cannot create {path}: "
+                                f"{exc.strerror or exc}; set CMP_SECRET_KEY or "
+                                "CMP_SECRET_KEY_FILE") from None
+    return _read_key_file(path)
+
+
+def with_secret_key(settings: Settings) -> Settings:
+    """The same settings with ``secret_key`` filled in (``resolve_secret_key``)."""
+    if settings.secret_key is not None:
+        return settings
+    return settings.model_copy(update={"secret_key": SecretStr(resolve_secret_key(settings))})

@@ -16,7 +16,8 @@ Prints both rates and their ratio (target: outbox >= 0.8 x bare and >= 200 notic
 (over the internet, typically 100 ms or more); the targets are for the emulator's own speed.
 
 Measured 2026-11-25 on the 2-core KVM dev box, quiet (load < 0.8 before the runs), 1000 notices,
-batch 100, durable records (the default), three runs each, bare/outbox per second and ratio:
+batch 100, durable pipelined records (since replaced, below), three runs each, bare/outbox per
+second and ratio:
 
     sqlite/sms      968/729 0.75, 977/731 0.75, 986/749 0.76
     sqlite/email    1183/940 0.79, 1236/944 0.76, 1243/958 0.77
@@ -43,14 +44,26 @@ messages per round trip, which widens what a crash can send twice from one or tw
 a batch. We keep one durable record per message: a text sent twice is a real harm, COPA sends a
 few hundred notices a month, and at any real provider latency the outbox costs 2-3%.
 
-Changes measured here (interleaved A/B runs): the record through ``psycopg.pq`` (a prepared
-statement and a Sync) instead of ``Cursor.execute`` in a psycopg ``Pipeline``: PostgreSQL email
-0.66 -> 0.69 (``rest`` of a notice 236 -> 200 us). Not kept: a two-query claim that walks the due
-index to the batch size (PostgreSQL SMS 0.80 -> 0.73 here, for a gain only with large backlogs);
-a thread for SQLite records (0.76 -> 0.71: GIL hand-offs); not storing the HTML part (< 0.01);
-recipients joined into the claim's select (no change); ``gc.freeze()`` after start-up and a
-larger first-generation threshold (+0.02-0.03 on SQLite SMS; process-wide tuning for a
-benchmark). Earlier passes (git log of this file) took the ratio from 0.46-0.70 to about here.
+2026-12-01: the record is now one ordinary SQLAlchemy ``UPDATE`` committed before the next send
+(autocommit on PostgreSQL), on both backends. The pipelined ``psycopg.pq`` record it replaces
+(prepared once per connection, remembered process-wide) was wrong on a shared pool: any request
+rolling back on a connection made psycopg ``DEALLOCATE ALL``, the next batch on it failed and its
+notices were resent after the lease. Old against new, interleaved, 500 notices, on this box while
+it was shared (load 4-8 on 2 cores: rates a fifth to a tenth of the quiet ones above, so the
+ratios are rough): PostgreSQL SMS 0.68-0.80 -> 0.46-0.51, email 0.52-0.65 -> 0.26-0.49; SQLite
+within the noise (0.7-1.0 either way); with ``--latency-ms 20``, 0.83-0.84 (PostgreSQL, new). On
+PostgreSQL the record's round trip and WAL flush now sit between two sends instead of beside the
+next one: the price of at most one message in doubt after a crash, and of no driver internals.
+
+Earlier changes measured here (interleaved A/B runs): the record through ``psycopg.pq`` (a
+prepared statement and a Sync) instead of ``Cursor.execute`` in a psycopg ``Pipeline``: PostgreSQL
+email 0.66 -> 0.69 (``rest`` of a notice 236 -> 200 us; since replaced, above). Not kept: a
+two-query claim that walks the due index to the batch size (PostgreSQL SMS 0.80 -> 0.73 here, for
+a gain only with large backlogs); a thread for SQLite records (0.76 -> 0.71: GIL hand-offs); not
+storing the HTML part (< 0.01); recipients joined into the claim's select (no change);
+``gc.freeze()`` after start-up and a larger first-generation threshold (+0.02-0.03 on SQLite SMS;
+process-wide tuning for a benchmark). Earlier passes (git log of this file) took the ratio from
+0.46-0.70 to about here.
 """
 
 from __future__ import annotations
@@ -199,7 +212,7 @@ def bare_seconds(sender: TwilioSmsNotifier | SendGridEmailNotifier, count: int, 
 
 
 def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNotifier, now: datetime,
-                    batch: int, durable: bool = True) -> Dispatcher:  # fmt: skip
+                    batch: int) -> Dispatcher:  # fmt: skip
     return Dispatcher(
         make_session_factory(engine),
         {sender.channel: sender},
@@ -208,7 +221,7 @@ def make_dispatcher(engine: Engine, sender: TwilioSmsNotifier | SendGridEmailNot
         program=ProgramInfo("Community Mediation Program", "+13127463594", "cmp@example.org",
                             "https://cmp.example.org", "secret" * 8),
         worker_id="bench",
-        policy=DispatchPolicy(batch_size=batch, durable_records=durable),
+        policy=DispatchPolicy(batch_size=batch),
     )  # fmt: skip
 
 
@@ -235,9 +248,6 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0,
                         help="the emulator holds every send this long before answering (both "
                              "measurements), as a real provider's round trip would")
-    parser.add_argument("--async-records", action="store_true",
-                        help="PostgreSQL: records commit without waiting for the WAL flush "
-                             "(DispatchPolicy.durable_records=False)")
     args = parser.parse_args()
     channel = Channel(args.channel)
     now = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 10:00 in Chicago: outside quiet hours
@@ -251,7 +261,7 @@ def main() -> None:
         seed(url, args.count + args.batch, channel, now)  # one batch more, for the warm-up
         engine = make_engine(url)
         sender = notifier(channel, base_url)
-        dispatcher = make_dispatcher(engine, sender, now, args.batch, durable=not args.async_records)
+        dispatcher = make_dispatcher(engine, sender, now, args.batch)
         # The same warm-up for both: connections, templates, compiled statements. The outbox
         # goes first so that bare can send exactly what it sent.
         outbox_seconds(dispatcher, args.batch)

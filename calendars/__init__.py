@@ -11,6 +11,7 @@ Modules, one job each:
 - ``memory``       in-memory source + writer (the fake, tested like the real ones).
 - ``caldav_store`` CalDAV source + writer (``caldav`` library).
 - ``ics_feed``     read-only ICS feed over HTTP(S) (``httpx``).
+- ``url_safety``   only public addresses are read: checked after DNS, for every redirect.
 - ``sync``         "use the last good copy, marked stale" pull logic (pure).
 
 Nothing is built at import time; importing this package imports no third-party library.

@@ -71,8 +71,9 @@ class Invite:
     """Everything one recipient's invite says. Text fields are already in their language.
 
     ``start``/``end`` are instants (converted to UTC); ``tzid`` is the zone they are shown in
-    (America/Chicago, or the venue's zone). Give ``location`` (an address), ``video_url``, or
-    both. ``language`` is a BCP 47 tag put on SUMMARY/DESCRIPTION/LOCATION (``es``, ``pl``...).
+    (America/Chicago, or the venue's zone). Give ``location`` (the venue's name and address,
+    see ``venue_location``), ``video_url``, or both. ``language`` is a BCP 47 tag put on
+    SUMMARY/DESCRIPTION/LOCATION (``es``, ``pl``...).
     """
 
     uid: str
@@ -110,6 +111,18 @@ class Invite:
                 f"alarm_minutes_before must be >= 0 or None, got {self.alarm_minutes_before}"
             )
         zone(self.tzid)
+
+
+def venue_location(name: str, address: str) -> str:
+    """What an invite's LOCATION says: the venue's name and its street address ('Harold
+    Washington Library Center, 400 S State St, Chicago, IL 60605'), each once — a name that
+    already ends with its address, or an address that starts with the name, is not repeated."""
+    name, address = " ".join(name.split()), " ".join(address.split())
+    if not name or name.lower() in address.lower():
+        return address
+    if not address or address.lower() in name.lower():
+        return name
+    return f"{name}, {address}"
 
 
 def uid_for_session(session_id: int | str, domain: str) -> str:

@@ -35,7 +35,9 @@ from sqlalchemy.orm import Session
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
 from calendars.caldav_store import CalDavCalendar
 from calendars.feeds import render_feed
+from calendars.invites import venue_location
 from calendars.localtime import require_aware
+from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts
 from cases.clock import Clock
 from cases.database import lock_calendar_pushes
 from cases.models import CalendarPush, MediationSession, Mediator, SessionStatus, Venue
@@ -87,15 +89,17 @@ class PushReport:
 
 
 def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
-               own_domain: str | None = SESSION_UID_DOMAIN) -> CalendarWriter | None:
+               own_domain: str | None = SESSION_UID_DOMAIN,
+               allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> CalendarWriter | None:
     """A ``CalDavCalendar`` for a mediator whose ``calendar_kind`` is ``caldav``, else None.
 
     ``calendar_username`` + ``calendar_secret`` authenticate with a password; a secret without
     a username is sent as a bearer token. ``own_domain`` makes the same object usable as a busy
     source that ignores the events pushed here. No network I/O happens until the first write.
+    ``allowed``: hosts read even on a non-public address (``CMP_CALENDAR_ALLOWED_HOSTS``).
 
-    :raises CalendarSourceError: the stored calendar settings cannot be used (bad URL, or a secret
-        sealed under another ``CMP_SECRET_KEY``).
+    :raises CalendarSourceError: the stored calendar settings cannot be used (bad or forbidden
+        URL, or a secret sealed under another ``CMP_SECRET_KEY``).
     """
     if mediator.calendar_kind != "caldav" or not mediator.calendar_url:
         return None
@@ -109,7 +113,7 @@ def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
             mediator.calendar_url, clock=clock, username=username,
             password=secret if username is not None else None,
             token=secret if username is None else None,
-            default_zone=mediator.time_zone, own_domain=own_domain)
+            default_zone=mediator.time_zone, own_domain=own_domain, allowed=allowed)
     except ValueError as exc:
         raise CalendarSourceError(f"mediator {mediator.id}: calendar settings unusable: {exc}") \
             from exc
@@ -123,7 +127,7 @@ def session_event(row: MediationSession, *, program_name: str = "",
     """
     venue: Venue = row.venue
     video = venue.kind == "video" and bool(venue.video_url)
-    location = (venue.video_url or "") if video else (venue.address or venue.name)
+    location = (venue.video_url or "") if video else venue_location(venue.name, venue.address)
     description = (f"Booked by {program_name}. " if program_name else "") + \
         "Changes made here are overwritten; contact the program to change the session."
     return CalendarEvent(

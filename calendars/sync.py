@@ -59,13 +59,17 @@ def pull_with_fallback(
     try:
         busy = source.busy(window.start, window.end)
     except CalendarSourceError as exc:
-        message = str(exc) or type(exc).__name__
-        if previous is None or not previous.known:
-            return Snapshot(IntervalSet(), now, None, None, stale=True, error=message)
-        return Snapshot(
-            previous.busy, now, previous.last_ok_at, previous.coverage, stale=True, error=message
-        )
+        return failed_pull(previous, now, str(exc) or type(exc).__name__)
     return Snapshot(busy, now, now, window, stale=False, error=None)
+
+
+def failed_pull(previous: Snapshot | None, now: datetime, error: str) -> Snapshot:
+    """The snapshot after a pull attempted at ``now`` failed: ``previous`` kept, marked stale."""
+    now = require_aware(now, "now")
+    if previous is None or not previous.known:
+        return Snapshot(IntervalSet(), now, None, None, stale=True, error=error)
+    return Snapshot(previous.busy, now, previous.last_ok_at, previous.coverage, stale=True,
+                    error=error)
 
 
 def busy_to_json(busy: IntervalSet) -> list[list[str]]:

@@ -20,7 +20,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL (readers never block the writer), foreign keys on, a generous busy timeout, and
     every transaction opened with ``BEGIN IMMEDIATE`` so that two writers queue up instead of
     failing half-way with "database is locked" at commit.
+
+    Statement parameters are left out of logs and error messages (``hide_parameters``): they hold
+    names and contacts, and a logged error must not.
     """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -48,6 +52,16 @@ def _make_sqlite_safe(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_ignoring_duplicates(session: Session, model: type[Any], columns: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (columns) DO NOTHING`` for the session's backend: a concurrent or
+    repeated insert of the same key is a no-op (add ``.returning(...)`` to learn which it was)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=columns)
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=columns)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cases import audit
+from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts, UnsafeCalendarUrl, check_calendar_url
 from cases.contacts import normalise_email, normalise_language, normalise_phone, normalise_zone
 from cases.database import lock_calendar_pushes
 from cases.errors import InvalidInput, NotFound
@@ -47,10 +48,13 @@ class NewMediator:
 
 @dataclass(frozen=True)
 class NewVenue:
+    """``neutral`` must be said: neutral ground (a library, a community centre...) or not (a
+    police facility), which is never offered or booked."""
+
     name: str
+    neutral: bool
     address: str = ""
     kind: str = "in_person"
-    neutral: bool = True
     accessible: bool = True
     capacity: int = 6
     opening_hours: dict[str, list[list[str]]] = field(default_factory=dict)
@@ -88,26 +92,34 @@ class CalendarSettings:
     secret: str | None = None
 
 
-def _checked_calendar(settings: CalendarSettings) -> CalendarSettings:
+def _checked_calendar(settings: CalendarSettings, allowed: AllowedHosts) -> CalendarSettings:
+    """The settings to store. The URL must be http(s) with a host that is not a loopback,
+    private, link-local, unspecified, multicast or reserved address, unless ``allowed`` names it
+    (:mod:`cases.calendar_urls`; names are checked again after DNS, when the calendar is read)."""
     if settings.kind not in ("none", "caldav", "ics"):
         raise InvalidInput("calendar_kind", "must be none, caldav or ics")
     if settings.kind == "none":
         return CalendarSettings()
     if not (settings.url or "").startswith(("http://", "https://")):
         raise InvalidInput("calendar_url", "an http(s) URL is required for a calendar source")
+    try:
+        url = check_calendar_url(settings.url or "", allowed)
+    except UnsafeCalendarUrl as exc:
+        raise InvalidInput("calendar_url", str(exc)) from None
     if settings.kind == "ics":  # a feed is read anonymously: keep no credentials for it
-        return CalendarSettings("ics", settings.url)
-    return CalendarSettings("caldav", settings.url, (settings.username or "").strip() or None,
+        return CalendarSettings("ics", url)
+    return CalendarSettings("caldav", url, (settings.username or "").strip() or None,
                             settings.secret or None)
 
 
 def set_mediator_calendar(session: Session, mediator: Mediator, settings: CalendarSettings, *,
-                          sealer: Sealer, now: datetime, actor: str) -> int:
+                          sealer: Sealer, now: datetime, actor: str,
+                          allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> int:
     """Point a mediator's calendar somewhere else (or change its credentials). Returns how many
     push records were dropped: they describe what the *old* calendar holds, so the next calendar
     sync writes every current session into the new one (events already in the old calendar stay
-    there). The secret is never audited or echoed."""
-    checked = _checked_calendar(settings)
+    there). The secret is never audited or echoed. ``allowed``: ``CMP_CALENDAR_ALLOWED_HOSTS``."""
+    checked = _checked_calendar(settings, allowed)
     moved = (checked.kind, checked.url) != (mediator.calendar_kind, mediator.calendar_url)
     dropped = 0
     if moved:  # after any push run in progress, which may still be writing the old calendar
@@ -124,8 +136,11 @@ def set_mediator_calendar(session: Session, mediator: Mediator, settings: Calend
 
 
 def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: str,
-                 sealer: Sealer | None = None) -> Mediator:
-    """:param sealer: required when ``new`` carries a calendar secret (it is stored sealed)."""
+                 sealer: Sealer | None = None,
+                 allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> Mediator:
+    """:param sealer: required when ``new`` carries a calendar secret (it is stored sealed).
+    :param allowed: calendar hosts allowed on non-public addresses (``CMP_CALENDAR_ALLOWED_HOSTS``).
+    """
     name = new.full_name.strip()
     if not name:
         raise InvalidInput("full_name", "is required")
@@ -136,7 +151,8 @@ def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: st
     if not 1 <= new.max_sessions_per_week <= 40:
         raise InvalidInput("max_sessions_per_week", "must be between 1 and 40")
     calendar = _checked_calendar(CalendarSettings(new.calendar_kind, new.calendar_url,
-                                                  new.calendar_username, new.calendar_secret))
+                                                  new.calendar_username, new.calendar_secret),
+                                 allowed)
     if calendar.secret and sealer is None:
         raise ValueError("a calendar secret is stored sealed: pass the service's Sealer")
     languages = [normalise_language(lang, "languages") for lang in new.languages] or ["en"]
@@ -201,6 +217,8 @@ def add_venue(session: Session, new: NewVenue, *, now: datetime, actor: str) -> 
     name = new.name.strip()
     if not name:
         raise InvalidInput("name", "is required")
+    if not isinstance(new.neutral, bool):
+        raise InvalidInput("neutral", "must be said: true (neutral ground) or false")
     if new.kind not in ("in_person", "video"):
         raise InvalidInput("kind", "must be in_person or video")
     if new.kind == "in_person" and not new.address.strip():

@@ -29,3 +29,7 @@ class IllegalTransition(DomainError):
         self.case_id = case_id
         self.current = current
         self.target = target
+
+
+class DeadlinePassed(DomainError):
+    """An answer came after its deadline (the end of the stated day in the party's zone)."""

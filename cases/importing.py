@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
 from cases.errors import DomainError, InvalidInput
 from cases.policy import Policy
@@ -25,7 +26,7 @@ REQUIRED_COLUMNS = {
     "cases": {"log_number", "incident_date", "categories", "complainant_name", "officer_name",
               "officer_star"},
     "mediators": {"full_name", "email", "general_hours", "specialized_hours"},
-    "venues": {"name", "kind"},
+    "venues": {"name", "kind", "neutral"},
 }
 
 
@@ -53,9 +54,12 @@ def _optional(row: dict[str, str], key: str) -> str | None:
     return _text(row, key) or None
 
 
-def _flag(row: dict[str, str], key: str, default: bool = False) -> bool:
+def _flag(row: dict[str, str], key: str, default: bool | None = False) -> bool:
+    """yes/no; an empty cell is ``default``, or refused when ``default`` is None (required)."""
     value = _text(row, key).lower()
     if not value:
+        if default is None:
+            raise InvalidInput(key, "is required (yes or no)")
         return default
     if value in ("1", "yes", "y", "true", "t"):
         return True
@@ -93,6 +97,7 @@ def _list(row: dict[str, str], key: str) -> list[str]:
 def case_from_row(row: dict[str, str]) -> NewCase:
     complainant = NewParty(
         role="complainant", full_name=_text(row, "complainant_name"),
+        message_name=_optional(row, "complainant_message_name"),
         phone=_optional(row, "complainant_phone"), email=_optional(row, "complainant_email"),
         language=_text(row, "complainant_language") or "en",
         channels=_text(row, "complainant_channels") or "sms,email",
@@ -103,6 +108,7 @@ def case_from_row(row: dict[str, str]) -> NewCase:
     )
     officer = NewParty(
         role="officer", full_name=_text(row, "officer_name"),
+        message_name=_optional(row, "officer_message_name"),
         phone=_optional(row, "officer_phone"), email=_optional(row, "officer_email"),
         language=_text(row, "officer_language") or "en",
         channels=_text(row, "officer_channels") or "email,sms",
@@ -140,7 +146,7 @@ def mediator_from_row(row: dict[str, str]) -> NewMediator:
 def venue_from_row(row: dict[str, str]) -> NewVenue:
     return NewVenue(
         name=_text(row, "name"), kind=_text(row, "kind") or "in_person",
-        address=_text(row, "address"), neutral=_flag(row, "neutral", default=True),
+        address=_text(row, "address"), neutral=_flag(row, "neutral", default=None),
         accessible=_flag(row, "accessible", default=True),
         capacity=_number(row, "capacity", int, 6),
         opening_hours=parse_opening_hours(_text(row, "opening_hours")),
@@ -174,7 +180,9 @@ def import_csv(
     now: datetime,
     actor: str,
     progress: Callable[[int], object] | None = None,
+    calendar_hosts: AllowedHosts = NO_ALLOWED_HOSTS,
 ) -> ImportReport:
+    """``calendar_hosts``: ``CMP_CALENDAR_ALLOWED_HOSTS``, for the mediators' calendar URLs."""
     if kind not in REQUIRED_COLUMNS:
         raise InvalidInput("kind", "must be cases, mediators or venues")
     try:
@@ -187,7 +195,7 @@ def import_csv(
     except csv.Error as exc:
         raise InvalidInput("file", f"{path} is not valid CSV: {exc}") from exc
     return import_rows(session, rows, kind, policy=policy, now=now, actor=actor,
-                       progress=progress)
+                       progress=progress, calendar_hosts=calendar_hosts)
 
 
 def import_rows(
@@ -199,6 +207,7 @@ def import_rows(
     now: datetime,
     actor: str,
     progress: Callable[[int], object] | None = None,
+    calendar_hosts: AllowedHosts = NO_ALLOWED_HOSTS,
 ) -> ImportReport:
     report = ImportReport(kind=kind)
     for line, row in rows:
@@ -207,7 +216,8 @@ def import_rows(
             if kind == "cases":
                 add_case(session, case_from_row(row), policy, now=now, actor=actor)
             elif kind == "mediators":
-                add_mediator(session, mediator_from_row(row), now=now, actor=actor)
+                add_mediator(session, mediator_from_row(row), now=now, actor=actor,
+                             allowed=calendar_hosts)
             else:
                 add_venue(session, venue_from_row(row), now=now, actor=actor)
             savepoint.commit()

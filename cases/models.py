@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -26,8 +27,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    exists,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -180,6 +182,33 @@ class Case(Base):
         return [p for p in self.parties if p.role == role.value]
 
 
+class Suppression(Base):
+    """An address that must not be sent to on one channel: a phone number that texted STOP (or
+    that the provider reports opted out), an email address that unsubscribed. Keyed by the
+    address itself, so it holds for every case and party, past and future. One row per
+    address: ``lifted_at`` is set when it is lifted (START from that number), and a new opt-out
+    renews the row (``since``, ``source``). The history is in the audit trail.
+    Written only through ``cases.suppressions``."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        CheckConstraint("channel IN ('sms', 'email')", name="channel_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))  # E.164, or the email address lowercased
+    since: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(32))
+    lifted_at: Mapped[datetime | None]
+
+    @classmethod
+    def in_force(cls) -> ColumnElement[bool]:
+        """SQL: the row suppresses its address now (the one rule for "is suppressed")."""
+        return cls.lifted_at.is_(None)
+
+
 class Party(Base):
     __tablename__ = "parties"
     __table_args__ = (
@@ -190,6 +219,9 @@ class Party(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     full_name: Mapped[str] = mapped_column(String(200))
+    #: the name to greet the party by, written as it follows "Hello" in their language (staff set
+    #: it at intake); None: greet without a name. Never derived from ``full_name``.
+    message_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -202,11 +234,14 @@ class Party(Base):
     area: Mapped[str | None] = mapped_column(String(64))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
-    sms_opted_out: Mapped[bool] = mapped_column(default=False)
-    sms_opted_out_at: Mapped[datetime | None]
-    email_opted_out: Mapped[bool] = mapped_column(default=False)
     link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+
+    #: whether the party's phone number is on the suppression list (read when the row is loaded)
+    _sms_suppressed: Mapped[bool] = column_property(
+        exists().where(Suppression.channel == "sms", Suppression.address == phone,
+                       Suppression.in_force())
+    )
 
     case: Mapped[Case] = relationship(back_populates="parties")
     availability: Mapped[list[AvailabilityWindow]] = relationship(
@@ -215,6 +250,12 @@ class Party(Base):
         viewonly=True,
         order_by="AvailabilityWindow.id",
     )
+
+
+    @property
+    def sms_opted_out(self) -> bool:
+        """Derived from the suppression list (``cases.suppressions``), never stored on the party."""
+        return bool(self._sms_suppressed)
 
 
 class Consent(Base):
@@ -419,6 +460,10 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    #: when the first attempt whose outcome is unknown was claimed: set by a claim, kept while
+    #: attempts are lost (lease lapsed), cleared once an outcome is recorded; while it is set the
+    #: notice is "in doubt" and the provider is asked about every attempt since (``SentLookup``)
+    unconfirmed_since: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(Text)
@@ -444,6 +489,21 @@ class InboundMessage(Base):
     interpretation: Mapped[str] = mapped_column(String(32))
     needs_staff: Mapped[bool] = mapped_column(default=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the cases the message could be about, when it was not applied to one (e.g. which consent)
+    case_ids: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class WebhookEvent(Base):
+    """A provider event already applied (SendGrid's ``sg_event_id``), so that a batch delivered
+    again — replayed, or retried by the provider after a lost answer — changes nothing."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class MediatorCalendarSnapshot(Base):
@@ -489,6 +549,26 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Part of every session cookie: raising it ends all of the user's sessions at once (sign-out,
+    # new password, new role, deactivation).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt not known to have succeeded (``web.auth.LoginThrottle``): counted per
+    account and per source address over a window, so that the limit holds across processes and
+    restarts. A successful sign-in deletes its account's rows; rows older than the window go."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account", "account", "at"),
+        Index("ix_login_attempts_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ApiToken(Base):

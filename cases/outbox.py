@@ -36,6 +36,7 @@ class NoticeKind(enum.StrEnum):
     RESCHEDULE = "reschedule"
     CANCELLATION = "cancellation"
     OUTCOME = "outcome"
+    CASE_RETURNED = "case_returned"
     STAFF_ALERT = "staff_alert"
     STAFF_REPLY = "staff_reply"
 

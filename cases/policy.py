@@ -33,6 +33,8 @@ class Policy:
     holidays: frozenset[date]
     max_reschedules: int
     max_no_shows: int
+    min_session_length: timedelta = timedelta(minutes=60)
+    max_session_length: timedelta = timedelta(minutes=180)
 
     @property
     def known_categories(self) -> frozenset[str]:
@@ -105,6 +107,11 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
     session_minutes = get("booking", "session_minutes", int, 90)
     if not 15 <= session_minutes <= 480:
         raise InvalidInput(f"{source}:booking.session_minutes", "must be between 15 and 480")
+    shortest = get("booking", "min_session_minutes", int, 60)
+    longest = get("booking", "max_session_minutes", int, 180)
+    if not shortest <= session_minutes <= longest:
+        raise InvalidInput(f"{source}:booking.session_minutes",
+                           "must be between min_session_minutes and max_session_minutes")
     return Policy(
         eligible_categories=eligible,
         excluded_categories=excluded,
@@ -125,4 +132,6 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         holidays=frozenset(holidays),
         max_reschedules=get("limits", "max_reschedules", int, 2),
         max_no_shows=get("limits", "max_no_shows", int, 1),
+        min_session_length=timedelta(minutes=shortest),
+        max_session_length=timedelta(minutes=longest),
     )

@@ -6,7 +6,9 @@ the outbox in the same transaction as the change that causes them.
 
 from __future__ import annotations
 
+import enum
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -21,8 +23,9 @@ from cases.contacts import (
     normalise_phone,
     normalise_zone,
 )
+from cases.deadlines import deadline_after, is_past
 from cases.eligibility import Complaint, Recommendation, evaluate
-from cases.errors import DomainError, IllegalTransition, InvalidInput, NotFound
+from cases.errors import DeadlinePassed, DomainError, IllegalTransition, InvalidInput, NotFound
 from cases.models import (
     AvailabilityWindow,
     Case,
@@ -44,6 +47,8 @@ class NewParty:
     role: str
     full_name: str
     phone: str | None = None
+    #: how messages greet the party ("Ms. Nowak", "Abdul Rahman"); empty: no name in greetings
+    message_name: str | None = None
     email: str | None = None
     language: str = "en"
     channels: str | list[str] = "sms,email"
@@ -95,6 +100,7 @@ def validate_party(new: NewParty, prefix: str) -> Party:
     return Party(
         role=role.value,
         full_name=name,
+        message_name=" ".join((new.message_name or "").split()) or None,
         phone=phone,
         email=email,
         language=normalise_language(new.language, f"{prefix}.language"),
@@ -216,14 +222,19 @@ def decide(
 
 
 def refer(session: Session, case: Case, policy: Policy, *, now: datetime, actor: str) -> None:
+    """Open a consent request per party. Each party's deadline is a date — the referral day plus
+    the policy's days — and lasts to the end of that day in the party's own zone; the case's
+    ``consent_deadline`` is the latest of them."""
     case.referred_at = now
-    case.consent_deadline = now + policy.consent_deadline
+    deadlines = {party.id: deadline_after(now, policy.consent_deadline.days, party.time_zone)
+                 for party in case.parties}
+    case.consent_deadline = max(deadlines.values(), default=None)
     case.booking_target = now + policy.booking_target
     case.booking_deadline = now + policy.booking_limit
     lifecycle.transition(session, case, CaseState.AWAITING_CONSENT, at=now, actor=actor)
     officers_first = policy.consent_order == "officer_first"
     for party in case.parties:
-        consent = Consent(case_id=case.id, party_id=party.id, deadline=case.consent_deadline)
+        consent = Consent(case_id=case.id, party_id=party.id, deadline=deadlines[party.id])
         session.add(consent)
         if officers_first and party.role != PartyRole.OFFICER.value:
             continue
@@ -233,7 +244,7 @@ def refer(session: Session, case: Case, policy: Policy, *, now: datetime, actor:
 def _ask_for_consent(session: Session, case: Case, party: Party, consent: Consent, *,
                      now: datetime) -> None:
     consent.requested_at = now
-    deadline = case.consent_deadline.isoformat() if case.consent_deadline else None
+    deadline = consent.deadline.isoformat() if consent.deadline else None
     for kind in (NoticeKind.ELIGIBILITY_NOTICE, NoticeKind.CONSENT_REQUEST):
         enqueue(session, kind=kind, recipient=party, due_at=now, now=now, case_id=case.id,
                 context={"case_id": case.id, "party_id": party.id, "deadline": deadline})
@@ -268,6 +279,8 @@ def record_consent(
     consent = consent_for(session, case, party)
     if consent.status != ConsentStatus.PENDING.value:
         raise DomainError(f"party {party.id} already answered ({consent.status})")
+    if is_past(consent.deadline, now):
+        raise DeadlinePassed(f"the deadline for party {party.id} to answer has passed")
     consent.status = (ConsentStatus.GRANTED if granted else ConsentStatus.DECLINED).value
     consent.answered_at = now
     consent.channel = channel
@@ -277,8 +290,9 @@ def record_consent(
                  granted=granted, channel=channel)
     enqueue(session, kind=NoticeKind.CONSENT_RECEIVED, recipient=party, due_at=now, now=now,
             case_id=case.id, context={"case_id": case.id, "granted": granted})
-    if not granted:
-        return_case(session, case, f"{party.role} declined mediation", now=now, actor=actor)
+    if not granted:  # the party who said no was just told what happens next
+        return_case(session, case, f"{party.role} declined mediation", now=now, actor=actor,
+                    why=ReturnReason.DECLINED, told=(party.id,))
         return consent
     consents = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
     for other in consents:
@@ -296,26 +310,49 @@ def record_consent(
 
 
 def expire_consents(session: Session, *, now: datetime) -> list[int]:
-    """Cases whose consent deadline passed go back to investigation; staff are told."""
+    """Cases where a party's consent deadline (the end of the stated day in their zone) passed
+    without an answer go back to investigation; everyone is told."""
+    late = (select(Consent.case_id)
+            .where(Consent.status == ConsentStatus.PENDING.value, Consent.deadline < now))
     cases = session.scalars(
-        select(Case).where(Case.state == CaseState.AWAITING_CONSENT.value,
-                           Case.consent_deadline <= now).order_by(Case.id)
+        select(Case).where(Case.state == CaseState.AWAITING_CONSENT.value, Case.id.in_(late))
+        .order_by(Case.id)
     ).all()
     for case in cases:
         for consent in case.consents:
             if consent.status == ConsentStatus.PENDING.value:
                 consent.status = ConsentStatus.EXPIRED.value
         return_case(session, case, "consent deadline passed without every party's consent",
-                     now=now, actor="system")
+                    now=now, actor="system", why=ReturnReason.NO_ANSWER)
     return [c.id for c in cases]
 
 
+class ReturnReason(enum.StrEnum):
+    """Why a case left mediation, in words the parties' ``case_returned`` notice can say."""
+
+    DECLINED = "declined"  # not everyone agreed to take part
+    NO_ANSWER = "no_answer"  # the deadline passed without every answer
+    WITHDRAWN = "withdrawn"
+    NO_SHOW = "no_show"
+    RESCHEDULE_LIMIT = "reschedule_limit"
+    OTHER = "other"
+
+
 def return_case(session: Session, case: Case, reason: str, *, now: datetime, actor: str,
-                outcome: Outcome | None = None) -> None:
-    """Send the case back to investigation (with ``outcome`` if one applies) and tell staff."""
+                why: ReturnReason = ReturnReason.OTHER, outcome: Outcome | None = None,
+                told: Sequence[int] = ()) -> None:
+    """Send the case back to investigation (with ``outcome`` if one applies), tell every party
+    — except those in ``told``, who just heard it another way — kindly and in their language
+    what happens next (``case_returned``), and tell staff. ``reason`` is staff's text; parties
+    only ever see ``why``."""
     lifecycle.transition(session, case, CaseState.RETURNED, at=now, actor=actor, reason=reason)
     if outcome is not None:
         case.outcome = outcome.value
+    for party in case.parties:
+        if party.id in told:
+            continue
+        enqueue(session, kind=NoticeKind.CASE_RETURNED, recipient=party, due_at=now, now=now,
+                case_id=case.id, context={"case_id": case.id, "why": why.value})
     enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
             case_id=case.id, occurrence=f"returned-{case.id}",
             context={"case_id": case.id, "alert": "case_returned", "reason": reason})

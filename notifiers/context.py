@@ -1,7 +1,11 @@
 """The variables a notice template sees, built from an outbox row and the database at send time.
 
-Only the recipient's own first name is personal; the other party is never named, and no phone
-number or email address other than the program's reaches a template.
+Only the recipient's own name is personal, and only as staff wrote it for messages (a party's
+``message_name``; none: the greeting has no name — a name is never cut out of the full name).
+The other party is never named, and no phone number or email address other than the program's
+reaches a template. ``recipient.role`` and ``recipient.channels`` (the channels this person
+actually gets) let a template say the right words to an officer and never ask an email-only
+reader to answer a text.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from cases import reference
+from calendars.invites import venue_location
+from cases import reference, suppressions
+from cases.deadlines import deadline_day
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
-from cases.outbox import NoticeKind
-from notifiers.rendering import format_date, format_when, language_of
+from cases.outbox import Channel, NoticeKind
+from notifiers.rendering import format_day, format_when, language_of
+from notifiers.terms import agency, zone_name
 
 LINK_PURPOSES: dict[str, str] = {
     NoticeKind.CONSENT_REQUEST.value: "consent",
@@ -64,12 +71,15 @@ class Lookup:
         self.parties: dict[int, Party] = {}
         self.mediators: dict[int, Mediator] = {}
         self.sessions: dict[int, MediationSession] = {}
+        self._checked: set[suppressions.Entry] = set()
+        self._suppressed: set[suppressions.Entry] = set()
         self.preload(rows)
 
     def preload(self, rows: Sequence[Notification]) -> None:
         party_ids = {r.party_id for r in rows if r.party_id is not None} - self.parties.keys()
         mediator_ids = {r.mediator_id for r in rows if r.mediator_id is not None} - self.mediators.keys()
         session_ids = {i for r in rows if (i := session_id_of(r)) is not None} - self.sessions.keys()
+        self._check_suppressions([(Channel(r.channel), r.to_address) for r in rows if r.to_address])
         if party_ids:
             parties = self.session.scalars(select(Party).where(Party.id.in_(party_ids)))
             self.parties.update((p.id, p) for p in parties)
@@ -94,6 +104,18 @@ class Lookup:
             cache[key] = found
         return cache[key]
 
+    def _check_suppressions(self, wanted: Sequence[tuple[Channel, str]]) -> None:
+        entries = {(c, suppressions.address_key(c, a)) for c, a in wanted} - self._checked
+        if entries:
+            self._suppressed |= suppressions.suppressed(self.session, entries)
+            self._checked |= entries
+
+    def suppressed(self, channel: Channel, address: str) -> bool:
+        """Whether ``address`` is on the suppression list for ``channel`` (``cases.suppressions``),
+        as read for this batch."""
+        self._check_suppressions([(channel, address)])
+        return (channel, suppressions.address_key(channel, address)) in self._suppressed
+
     def party(self, party_id: int | None) -> Party | None:
         return self._get(self.parties, Party, party_id)
 
@@ -116,15 +138,17 @@ def build_variables(
     context = row.context or {}
     language = language_of(row.language)
     zone = program.time_zone
-    recipient: dict[str, Any] = {"first_name": "", "kind": row.recipient_kind, "role": None}
+    recipient: dict[str, Any] = {"name": "", "kind": row.recipient_kind, "role": row.recipient_kind,
+                                 "channels": [row.channel]}
     party = lookup.party(row.party_id)
     mediator = lookup.mediator(row.mediator_id) if party is None else None
     if party is not None:
         zone = party.time_zone or zone
-        recipient.update(first_name=party.full_name.split()[0], role=party.role)
+        recipient.update(name=party.message_name or "", role=party.role,
+                         channels=reached_on(party, lookup) or [row.channel])
     elif mediator is not None:
         zone = mediator.time_zone or zone
-        recipient.update(first_name=mediator.full_name.split()[0], role="mediator")
+        recipient.update(name=mediator.full_name, role="mediator", channels=[Channel.EMAIL.value])
 
     session_vars: dict[str, Any] | None = None
     booked = lookup.mediation_session(session_id_of(row))
@@ -138,6 +162,7 @@ def build_variables(
             "video_url": venue.video_url if video else None,
             "place": venue.name,
             "address": venue.address,
+            "location": venue_location(venue.name, venue.address),
         }
 
     deadline = _parse_instant(context.get("deadline"))
@@ -148,15 +173,28 @@ def build_variables(
         link = program.link(party.id, purpose, expires)
 
     return {
-        "program": {"name": program.name, "phone": program.phone, "email": program.email},
+        "program": {"name": program.name, "phone": program.phone, "email": program.email,
+                    "agency": agency(language)},
         "recipient": recipient,
         "case_ref": case_ref(row.case_id),
         "session": session_vars,
         "link": link,
-        "deadline": format_date(deadline, zone, language) if deadline else None,
+        "deadline": format_day(deadline_day(deadline, zone), language) if deadline else None,
+        "zone_name": zone_name(zone, language),
         "granted": context.get("granted"),
         "outcome": context.get("outcome"),
+        "why": context.get("why"),
         "alert": context.get("alert"),
         "reason": context.get("reason"),
         "message": context.get("message"),
     }
+
+
+def reached_on(party: Party, lookup: Lookup) -> list[str]:
+    """The channels this party actually gets: chosen, with an address, not suppressed."""
+    reachable = {
+        Channel.SMS.value: bool(party.phone) and not lookup.suppressed(Channel.SMS, party.phone or ""),
+        Channel.EMAIL.value: bool(party.email)
+        and not lookup.suppressed(Channel.EMAIL, party.email or ""),
+    }
+    return [c for c in party.channels if reachable.get(c)]

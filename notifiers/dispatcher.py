@@ -9,35 +9,30 @@ One batch is three kinds of short transaction, never a transaction around a netw
    stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
    ``claimed_until``). Commit.
 2. **Send** each message through its channel's ``Notifier``, outside any transaction.
-3. **Record** each result in its own transaction, guarded by ``claimed_by`` so a worker whose
-   lease was taken over cannot overwrite the new owner (a guarded record that matches no row is
-   counted as ``lost_lease`` and audited as ``notice.sent_after_lease_lost``): ``sent`` with the
-   provider id, one autocommit statement on a connection held for the batch. On PostgreSQL that
-   statement is pipelined: it is sent, with the Sync that commits it, before the next message's
-   HTTP call, and its result is collected right after that call and before the next record is
-   sent — so at most one record is ever in flight. On SQLite it commits before the next send.
-   A transient error goes back to ``pending`` with exponential backoff and full jitter, or
-   ``dead`` after ``max_attempts``; a permanent error is ``failed`` (recorded at once, after the
-   record in flight is collected). Dead and failed notices leave an audit event, a staff alert
-   and, for parties, a fallback on their other channel. On PostgreSQL a ``sent`` record commits
-   with the WAL flush by default (``DispatchPolicy.durable_records``); with it off, records commit
-   without waiting except the batch's last one, whose flush puts all of them on disk before
-   ``run_once`` returns (a PostgreSQL crash in mid-batch can then lose that batch's records: those
-   rows come back as "in doubt", below).
+3. **Record** each result in its own transaction, committed before the next message is sent,
+   guarded by ``claimed_by`` so a worker whose lease was taken over cannot overwrite the new owner
+   (a guarded record that matches no row is counted as ``lost_lease`` and audited as
+   ``notice.sent_after_lease_lost``): ``sent`` with the provider id, one ordinary SQLAlchemy
+   ``UPDATE`` on a connection checked out from the pool for the batch (on PostgreSQL in
+   autocommit, so the statement is its own transaction: one round trip). A transient error goes
+   back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
+   ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit
+   event, a staff alert and, for parties, a fallback on their other channel.
 
-Guarantee: every notice is sent at least once, and exactly once unless a worker (or, with
-``durable_records`` off, the database) dies between the provider accepting a message and step 3
-committing its record. On PostgreSQL a killed worker leaves at most two such messages — the one
-just accepted, and the one before it whose record was still in flight (sent but not yet confirmed
-committed); with ``durable_records`` on, a PostgreSQL crash likewise loses at most those two
-records. On SQLite sending and recording are sequential: at most one. Their rows are reclaimed
-after the lease (at once if the worker restarts under the same worker id), flagged ``in doubt``.
-Where the provider can be asked (``SentLookup``: Twilio lists messages; SendGrid cannot), a message
-it holds with the same recipient and body that no notice has recorded is that lost attempt: it is
-recorded, not sent again (audit ``notice.found_already_sent``). Otherwise the notice is sent again
-(audit ``notice.resent_in_doubt``); the provider then holds two messages carrying the same notice
-id (Twilio StatusCallback ``?notice=``, SendGrid ``custom_args.notice_id``), and the delivery
-report of the orphan is recorded as ``notice.duplicate_detected`` with a staff alert.
+Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
+provider accepting a message and step 3 committing its record (at most one message, on either
+backend: each record commits before the next send), or the provider's answer is lost (a timeout,
+retried as transient). Such a notice is *in doubt*: its row is reclaimed after the lease (at once
+if the worker restarts under the same worker id), or retried after the backoff, and it stays in
+doubt (``unconfirmed_since``: the claim of its first attempt whose outcome is unknown) until an
+outcome is recorded, however many claims are lost or released in between. Where the provider can
+be asked (``SentLookup``: Twilio lists messages; SendGrid cannot), a message it holds with the
+same recipient and body, accepted since that first unconfirmed claim, that no notice has recorded
+is a lost attempt: it is recorded, not sent again (audit ``notice.found_already_sent``).
+Otherwise the notice is sent again (audit ``notice.resent_in_doubt``); the provider then holds two
+messages carrying the same notice id (Twilio StatusCallback ``?notice=``, SendGrid
+``custom_args.notice_id``), and the delivery report of the orphan is recorded as
+``notice.duplicate_detected`` with a staff alert.
 """
 
 from __future__ import annotations
@@ -49,20 +44,16 @@ import os
 import random
 import socket
 import threading
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, cast
 
-import psycopg
 from jinja2 import TemplateError
-from psycopg import pq
-from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import audit
+from cases import audit, suppressions
 from cases.clock import Clock
 from cases.models import Notification, NotificationStatus, Party
 from cases.outbox import NoticeKind
@@ -82,7 +73,7 @@ from notifiers.base import (
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
 from notifiers.quiet_hours import next_allowed_sms_time
-from notifiers.rendering import RenderedSms, Renderer
+from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
 
 log = logging.getLogger(__name__)
@@ -98,24 +89,29 @@ class DispatchPolicy:
     backoff_cap: timedelta = timedelta(hours=2)
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
-    #: Wait for PostgreSQL's WAL flush on every ``sent`` record (default). Off, records commit
-    #: asynchronously and only each batch's last one waits: faster, but a *database* crash
-    #: mid-batch can then lose up to a batch of records, whose notices are resent "in doubt".
-    durable_records: bool = True
 
 
 #: how far the provider's clock may be behind ours when matching a lost attempt (``SentLookup``)
 FOUND_SENT_SKEW = timedelta(minutes=2)
 
 _table = cast(Table, Notification.__table__)
-#: The hot path's record, run on the DBAPI connection (SQLAlchemy's per-statement overhead was a
-#: third of a record's time); each records class fills in its driver's placeholders.
+#: A ``sent`` record: guarded by the lease, so a worker that lost it cannot overwrite the new owner.
 _MARK_SENT = (
-    f"UPDATE {_table.name} SET status = '{NotificationStatus.SENT.value}',"
-    " provider_message_id = {pid}, sent_at = {at},"
-    " claimed_by = NULL, claimed_until = NULL, next_attempt_at = NULL"
-    " WHERE id = {nid} AND claimed_by = {worker}"
-    f" AND status = '{NotificationStatus.SENDING.value}'"
+    update(_table)
+    .where(
+        _table.c.id == bindparam("nid"),
+        _table.c.claimed_by == bindparam("worker"),
+        _table.c.status == NotificationStatus.SENDING.value,
+    )
+    .values(
+        status=NotificationStatus.SENT.value,
+        provider_message_id=bindparam("pid"),
+        sent_at=bindparam("at", type_=_table.c.sent_at.type),
+        claimed_by=None,
+        claimed_until=None,
+        next_attempt_at=None,
+        unconfirmed_since=None,
+    )
 )
 _LEASE = (
     update(_table)
@@ -123,6 +119,7 @@ _LEASE = (
     .values(
         status=NotificationStatus.SENDING.value,
         attempts=bindparam("attempts"),
+        unconfirmed_since=bindparam("since", type_=_table.c.unconfirmed_since.type),
         last_error=bindparam("last_error"),
         subject=bindparam("subject", type_=_table.c.subject.type),
         body_text=bindparam("body_text", type_=_table.c.body_text.type),
@@ -136,10 +133,11 @@ _LEASE = (
 _LEASE_PG = (
     f"UPDATE {_table.name} AS n SET status = '{NotificationStatus.SENDING.value}',"
     " claimed_by = %(worker)s, claimed_until = %(until)s, attempts = v.attempts,"
-    " last_error = v.last_error, subject = v.subject, body_text = v.body_text, body_html = v.body_html"
-    " FROM unnest(%(nid)b::integer[], %(attempts)b::integer[], %(last_error)b::text[],"
-    " %(subject)b::text[], %(body_text)b::text[], %(body_html)b::text[])"
-    " AS v(nid, attempts, last_error, subject, body_text, body_html)"
+    " unconfirmed_since = v.since, last_error = v.last_error, subject = v.subject,"
+    " body_text = v.body_text, body_html = v.body_html"
+    " FROM unnest(%(nid)b::integer[], %(attempts)b::integer[], %(since)b::timestamptz[],"
+    " %(last_error)b::text[], %(subject)b::text[], %(body_text)b::text[], %(body_html)b::text[])"
+    " AS v(nid, attempts, since, last_error, subject, body_text, body_html)"
     " WHERE n.id = v.nid"
 )
 
@@ -159,9 +157,10 @@ class Claimed:
     in_doubt: bool
     lease_until: datetime
     case_id: int | None = None
-    #: for a notice in doubt: the worker whose lease ran out, and when it had claimed the notice
+    #: for a notice in doubt: the worker whose lease ran out, and when the first attempt whose
+    #: outcome is unknown was claimed (the provider is asked about every attempt since)
     previous_worker: str | None = None
-    previous_claim_at: datetime | None = None
+    unconfirmed_since: datetime | None = None
     #: an SMS in doubt claimed in quiet hours: sent only if the provider holds it (it is recorded),
     #: otherwise held back until then
     hold_until: datetime | None = None
@@ -215,28 +214,23 @@ class Dispatcher:
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
-        # sent_at as the ORM would store it (aware UTC; SQLite: SQLAlchemy's text format)
-        self._bind_sent_at = _table.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
 
     # -- the loop ---------------------------------------------------------------------------
     def run_once(self) -> DispatchReport:
         """Claim one batch, send it, record the results. Returns what happened.
 
-        On PostgreSQL a ``sent`` record is pipelined: its UPDATE (and the Sync that commits it) goes
-        out at once, the next message is sent while PostgreSQL executes it and flushes the WAL, and
-        its result (the ``claimed_by`` guard's row count) is collected before the next record is
-        issued — so at most one record is ever in flight. On SQLite each record commits before the
-        next send. (A second thread to overlap records with sends cost more in GIL hand-offs than
-        it hid; the pipeline needs no thread.)
+        Each ``sent`` record commits before the next message is sent, on one connection checked
+        out from the pool for the batch (no checkout and ping per message).
         """
         report = DispatchReport()
         batch = self.claim(report)
         if not batch:
             return report
-        with self._record_connection(report) as records:
+        with self._engine.connect() as records:
+            if self._postgres:  # one statement, its own transaction (reset when returned to the pool)
+                records.execution_options(isolation_level="AUTOCOMMIT")
             for index, item in enumerate(batch):
                 if self.clock.now() >= item.lease_until - self.policy.lease / 5:
-                    records.collect()
                     self._release(batch[index:])  # never send on a lease about to lapse
                     report.released += len(batch) - index
                     break
@@ -247,14 +241,10 @@ class Dispatcher:
                     report.deferred += 1
                     continue
                 outcome = found or self.send(item)
-                records.collect()  # the previous message's record, committed meanwhile
                 if isinstance(outcome, SendError):
                     self._record_failure(item, outcome, report)
                 else:
-                    # Without durable records, the batch's last record waits for the WAL flush,
-                    # and so makes every earlier (asynchronously committed) record durable too.
-                    last = index == len(batch) - 1
-                    records.mark_sent(item, outcome, self._sent_params(item, outcome), last=last)
+                    self._mark_sent(records, item, outcome, report)
         return report
 
     def send(self, item: Claimed) -> Receipt | SendError:
@@ -274,9 +264,10 @@ class Dispatcher:
         notifier = self.notifiers[item.message.channel]
         if not isinstance(notifier, SentLookup):
             return None
-        # Only a message accepted after the lost attempt's claim can be it (an older unrecorded
-        # one is some earlier orphan with the same text); a margin covers the clocks' skew.
-        since = (item.previous_claim_at or self.clock.now()) - FOUND_SENT_SKEW
+        # Only a message accepted since the first lost attempt's claim can be one of them (an
+        # older unrecorded one is some earlier orphan with the same text); a margin covers the
+        # clocks' skew.
+        since = (item.unconfirmed_since or self.clock.now()) - FOUND_SENT_SKEW
         try:
             candidates = [
                 c for c in notifier.recent_matching(item.message)
@@ -301,38 +292,6 @@ class Dispatcher:
                          previous_worker=item.previous_worker, attempts=item.attempts - 1,
                          provider_message_id=found.provider_message_id if found else None)  # fmt: skip
         return found
-
-    @contextmanager
-    def _record_connection(self, report: DispatchReport) -> Iterator[_Records]:
-        """One connection for a batch's records (no pool checkout and ping per message).
-
-        PostgreSQL: autocommit in pipeline mode, so a record is one statement and its own
-        transaction, sent without waiting (``_PipelinedRecords``); with ``durable_records`` off,
-        committed without waiting for the WAL flush except the batch's last one. SQLite:
-        ``BEGIN IMMEDIATE``, the update, ``COMMIT``, before the next send.
-        """
-        with self._engine.connect() as connection:
-            raw = cast(Any, connection.connection.dbapi_connection)
-            if not self._postgres:
-                yield _SqliteRecords(self, raw, report)
-                return
-            connection.execution_options(isolation_level="AUTOCOMMIT")  # reset on return to pool
-            durable = self.policy.durable_records
-            if not durable:
-                connection.exec_driver_sql("SET synchronous_commit TO off")
-            records = _PipelinedRecords(self, raw, report, durable=durable)
-            try:
-                try:
-                    yield records
-                finally:
-                    records.collect()
-                records.close()
-            except BaseException:
-                connection.invalidate()  # mid-pipeline or unsure of its settings: never reuse it
-                raise
-            if not durable:
-                connection.exec_driver_sql("RESET synchronous_commit")
-                connection.commit()
 
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
@@ -391,7 +350,7 @@ class Dispatcher:
                     if item is not None:
                         claimed.append(item)
             if leases and self._postgres:  # the hot path: one statement, no unit of work
-                columns = ("nid", "attempts", "last_error", "subject", "body_text", "body_html")
+                columns = ("nid", "attempts", "since", "last_error", "subject", "body_text", "body_html")
                 params: dict[str, Any] = {name: [lease[name] for lease in leases] for name in columns}
                 params.update(worker=self.worker_id, until=now + self.policy.lease)
                 session.connection().exec_driver_sql(_LEASE_PG, params)
@@ -413,12 +372,11 @@ class Dispatcher:
     ) -> Claimed | None:
         session = lookup.session
         channel = Channel(row.channel)
-        in_doubt = row.status == NotificationStatus.SENDING.value
+        # in doubt: an earlier attempt's outcome is unknown (its lease ran out; or it was released
+        # before being looked up). A row leased before ``unconfirmed_since`` existed has its lease.
+        in_doubt = row.unconfirmed_since is not None or row.status == NotificationStatus.SENDING.value
         party = lookup.party(row.party_id)
-        if party is not None and (
-            (channel is Channel.SMS and party.sms_opted_out)
-            or (channel is Channel.EMAIL and party.email_opted_out)
-        ):
+        if row.to_address and lookup.suppressed(channel, row.to_address):
             self._finish(row, NotificationStatus.CANCELLED, f"recipient opted out of {channel.value}")
             audit.record(session, at=now, actor=ACTOR, action="notice.cancelled_opted_out",
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
@@ -463,14 +421,17 @@ class Dispatcher:
                 audit.record(session, at=now, actor=ACTOR, action="notice.resent_in_doubt",
                              case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                              previous_worker=row.claimed_by, attempts=row.attempts)  # fmt: skip
+        since = now
+        if in_doubt:  # the first unconfirmed attempt's claim, kept however many claims are lost
+            since = row.unconfirmed_since or (row.claimed_until or now) - self.policy.lease
         # Leased by the batch's one UPDATE (``_LEASE_PG``; ``_LEASE`` on SQLite): status 'sending',
-        # claimed_by, claimed_until, attempts + 1 and what will be sent (subject, text, html).
-        leases.append({"nid": row.id, "attempts": row.attempts + 1, "last_error": last_error, **stored})
+        # claimed_by, claimed_until, attempts + 1, unconfirmed_since and what will be sent
+        # (subject, text, html).
+        leases.append({"nid": row.id, "attempts": row.attempts + 1, "since": since,
+                       "last_error": last_error, **stored})  # fmt: skip
         return Claimed(row.id, message, row.attempts + 1, in_doubt, now + self.policy.lease,
                        case_id=row.case_id, previous_worker=row.claimed_by if in_doubt else None,
-                       previous_claim_at=(row.claimed_until - self.policy.lease
-                                          if in_doubt and row.claimed_until else None),
-                       hold_until=hold_until)  # fmt: skip
+                       unconfirmed_since=since if in_doubt else None, hold_until=hold_until)  # fmt: skip
 
     def _render(
         self, lookup: Lookup, row: Notification, channel: Channel, now: datetime
@@ -478,7 +439,8 @@ class Dispatcher:
         """The message, and the bodies to store on the row (``subject``, ``body_text``, ``body_html``)."""
         variables = build_variables(lookup, row, self.program, now=now)
         kind = NoticeKind(row.kind)
-        rendered = self.renderer.render(kind, row.language, channel, variables)
+        rendered = self.renderer.render(kind, row.language, channel, variables,
+                                        segment_budget(self.notifiers.get(channel)))
         to = row.to_address or (self.program.email if channel is Channel.EMAIL else "")
         if not to:
             raise ValueError(f"no {channel.value} address")
@@ -511,13 +473,15 @@ class Dispatcher:
             Notification.status == NotificationStatus.SENDING.value,
         )
 
-    def _sent_params(self, item: Claimed, receipt: Receipt) -> dict[str, Any]:
-        now = self.clock.now()
-        return {"nid": item.notification_id, "worker": self.worker_id, "pid": receipt.provider_message_id,
-                "at": self._bind_sent_at(now) if self._bind_sent_at else now}  # fmt: skip
-
-    def _recorded(self, item: Claimed, receipt: Receipt, updated: int, report: DispatchReport) -> None:
-        """A ``sent`` record's outcome: 1 row, or 0 when the ``claimed_by`` guard refused it."""
+    def _mark_sent(
+        self, records: Connection, item: Claimed, receipt: Receipt, report: DispatchReport
+    ) -> None:
+        """Record ``item`` as sent and commit, before anything else is sent. 0 rows: the
+        ``claimed_by`` guard refused it (our lease lapsed and another worker took the row)."""
+        params = {"nid": item.notification_id, "worker": self.worker_id,
+                  "pid": receipt.provider_message_id, "at": self.clock.now()}  # fmt: skip
+        updated = records.execute(_MARK_SENT, params).rowcount
+        records.commit()  # SQLite: ends its BEGIN IMMEDIATE; PostgreSQL (autocommit): a no-op
         if updated == 1:
             report.sent += 1
             return
@@ -544,6 +508,10 @@ class Dispatcher:
                 row.status = NotificationStatus.PENDING.value
                 row.next_attempt_at = now + delay
                 row.claimed_by = row.claimed_until = None
+                if error.http_status is not None and not item.in_doubt:
+                    # The provider answered, and no earlier attempt is unaccounted for. Without an
+                    # answer (a timeout) it may hold the message: the retry asks first.
+                    row.unconfirmed_since = None
                 row.last_error = reason
                 report.retried += 1
                 return
@@ -557,9 +525,9 @@ class Dispatcher:
                 report.failed += 1
                 action, alert = "notice.failed", "notice_dead"
                 permanent = error if isinstance(error, PermanentSendError) else None
-                if permanent and permanent.reason is PermanentReason.OPTED_OUT and party:
-                    party.sms_opted_out = True
-                    party.sms_opted_out_at = now
+                if permanent and permanent.reason is PermanentReason.OPTED_OUT:
+                    suppressions.suppress(session, Channel(row.channel), row.to_address,
+                                          source="provider", now=now)  # fmt: skip
                     alert = ""
                 elif permanent and permanent.reason is PermanentReason.INVALID_ADDRESS:
                     alert = "invalid_contact"
@@ -577,7 +545,8 @@ class Dispatcher:
 
     def _release(self, items: Sequence[Claimed], *, until: datetime | None = None) -> None:
         """Back to ``pending``, the attempt not counted; with ``until``, not before then (an SMS
-        held for quiet hours)."""
+        held for quiet hours). Nothing was sent: a notice in doubt stays in doubt (its
+        ``unconfirmed_since`` is kept), any other is as it was before the claim."""
         values: dict[str, Any] = {"status": NotificationStatus.PENDING.value, "claimed_by": None,
                                   "claimed_until": None, "attempts": Notification.attempts - 1}
         if until is not None:
@@ -587,7 +556,7 @@ class Dispatcher:
                 session.execute(
                     update(Notification)
                     .where(self._owned(item))
-                    .values(**values)
+                    .values(**values, **({} if item.in_doubt else {"unconfirmed_since": None}))
                     .execution_options(synchronize_session=False)
                 )
 
@@ -596,114 +565,8 @@ class Dispatcher:
     def _finish(row: Notification, status: NotificationStatus, reason: str) -> None:
         row.status = status.value
         row.last_error = reason
-        row.claimed_by = row.claimed_until = None
+        row.claimed_by = row.claimed_until = row.unconfirmed_since = None
         row.next_attempt_at = None
-
-
-class _Records(Protocol):
-    """Where a batch's ``sent`` records go (``Dispatcher._record_connection``)."""
-
-    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
-        """Record ``item`` as sent (its outcome may be known only at the next ``collect``)."""
-
-    def collect(self) -> None:
-        """Wait for the record in flight, if any, and account for it in the report."""
-
-
-class _SqliteRecords:
-    """SQLite: each record is its own ``BEGIN IMMEDIATE`` transaction, committed at once."""
-
-    _SQL = _MARK_SENT.format(pid=":pid", at=":at", nid=":nid", worker=":worker")
-
-    def __init__(self, dispatcher: Dispatcher, raw: Any, report: DispatchReport) -> None:
-        self._dispatcher, self._raw, self._report = dispatcher, raw, report
-
-    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
-        cursor = self._raw.cursor()
-        try:  # the sqlite3 connection commits, or rolls back, what BEGIN IMMEDIATE opened
-            cursor.execute("BEGIN IMMEDIATE")
-            with self._raw:
-                cursor.execute(self._SQL, params)
-            updated = cursor.rowcount
-        finally:
-            cursor.close()
-        self._dispatcher._recorded(item, receipt, updated, self._report)
-
-    def collect(self) -> None:
-        pass
-
-
-class _PipelinedRecords:
-    """PostgreSQL, autocommit, libpq pipeline mode: a record's UPDATE and the Sync that commits it
-    are sent at once, and its result is read at the next ``collect`` — after the next message's
-    HTTP call, during which PostgreSQL executed it and flushed the WAL. At most one record is in
-    flight.
-
-    This talks to libpq through ``psycopg.pq`` (psycopg's documented libpq wrapper), not through
-    ``Cursor.execute``: a record is then one prepared statement's Bind/Execute and a Sync, a few
-    microseconds of client time instead of ~90 us of psycopg's query machinery per notice. The
-    statement is prepared once per connection (``_prepared``); while the batch runs nothing else
-    uses the connection, and ``close`` leaves it idle and out of pipeline mode (or raises, and the
-    caller discards the connection).
-    """
-
-    _STATEMENT = b"cmp_dispatcher_mark_sent"
-    _prepared: ClassVar[weakref.WeakSet[Any]] = weakref.WeakSet()  # connections that hold it
-
-    def __init__(self, dispatcher: Dispatcher, raw: Any, report: DispatchReport, *, durable: bool) -> None:
-        self._dispatcher, self._raw, self._report, self._durable = dispatcher, raw, report, durable
-        self._pgconn = raw.pgconn
-        self._in_flight: tuple[Claimed, Receipt] | None = None
-        self._pgconn.enter_pipeline_mode()
-        if raw not in self._prepared:
-            sql = _MARK_SENT.format(pid="$1", at="$2", nid="$3", worker="$4")
-            self._pgconn.send_prepare(self._STATEMENT, sql.encode())
-            self._pgconn.pipeline_sync()
-            self._read_until_sync()
-            self._prepared.add(raw)
-
-    def mark_sent(self, item: Claimed, receipt: Receipt, params: dict[str, Any], *, last: bool) -> None:
-        self.collect()
-        pgconn = self._pgconn
-        if last and not self._durable:  # same implicit transaction: this commit waits for the flush
-            pgconn.send_query_params(b"RESET synchronous_commit", None)
-        values = [str(params["pid"]).encode(), params["at"].isoformat().encode(),
-                  str(params["nid"]).encode(), str(params["worker"]).encode()]  # fmt: skip
-        pgconn.send_query_prepared(self._STATEMENT, values)
-        pgconn.pipeline_sync()  # flushes: the UPDATE and its commit are on their way
-        self._in_flight = (item, receipt)
-
-    def collect(self) -> None:
-        if self._in_flight is None:
-            return
-        item, receipt = self._in_flight
-        self._in_flight = None
-        self._dispatcher._recorded(item, receipt, self._read_until_sync(), self._report)
-
-    def _read_until_sync(self) -> int:
-        """Read one Sync's results; return the rows the UPDATE matched (0 if none ran)."""
-        updated, error, ended = 0, None, False
-        while True:
-            result = self._pgconn.get_result()
-            if result is None:  # the end of one statement's results; twice running, no Sync will come
-                if ended or self._pgconn.status == pq.ConnStatus.BAD:
-                    raise psycopg.OperationalError(
-                        f"recording a sent notice failed: {error or 'the connection was lost'}")
-                ended = True
-                continue
-            ended = False
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
-                break
-            if result.status == pq.ExecStatus.FATAL_ERROR and error is None:
-                error = result.error_message.decode("utf-8", "replace").strip()
-            elif result.command_status and result.command_status.startswith(b"UPDATE"):
-                updated = result.command_tuples or 0
-        if error is not None:
-            raise psycopg.OperationalError(f"recording a sent notice failed: {error}")
-        return updated
-
-    def close(self) -> None:
-        self._pgconn.exit_pipeline_mode()
 
 
 def default_worker_id() -> str:
@@ -738,7 +601,7 @@ def main(argv: list[str] | None = None) -> None:
     from cases.clock import SystemClock
     from cases.database import make_engine, make_session_factory
     from notifiers.wiring import build_dispatcher
-    from settings import load_settings
+    from settings import load_settings, with_secret_key
 
     parser = argparse.ArgumentParser(prog="python -m notifiers.dispatcher")
     parser.add_argument("--database-url", default=None)
@@ -747,13 +610,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     parser.add_argument("--lease-seconds", type=float, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from logging_setup import configure_logging
+
+    configure_logging()
     overrides: dict[str, Any] = {}
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.batch_size:
         overrides["dispatch_batch_size"] = args.batch_size
-    settings = load_settings(**overrides)
+    settings = with_secret_key(load_settings(**overrides))
     engine = make_engine(settings.database_url)
     dispatcher = build_dispatcher(
         settings, make_session_factory(engine), SystemClock(), worker_id=args.worker_id

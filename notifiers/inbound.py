@@ -1,13 +1,20 @@
 """What an inbound SMS means. Pure: text in, intent out; the webhook applies it to the database.
 
-Carrier keywords (CTIA, and what Twilio's default Advanced Opt-Out honours) are matched on the
-whole message, case-insensitively, ignoring surrounding punctuation. Consent answers are matched in
-the program's languages: English, Spanish, Polish, Simplified Chinese and Arabic.
+Opt-out words are matched on the whole message, case-insensitively, ignoring accents, spaces,
+hyphens and surrounding punctuation ("Opt-Out!", "STOP ALL"): the words the FCC's 2024 rule names
+(stop, quit, end, revoke, opt out, cancel, unsubscribe), Twilio's (stopall, optout), and their
+equivalents in the program's languages — English, Spanish, Polish, Simplified Chinese and
+Arabic. A longer message that merely contains one ("cancel my session on Tuesday") is not an
+opt-out: it goes to staff, who read it. Twilio's default opt-out handling answers its own
+keywords itself (``provider_handles``); the others we must confirm ourselves.
+
+A consent answer may name the case it is about, as the notices do ("YES CMP-12", "no 12").
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -21,8 +28,25 @@ class Intent(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
+#: opt-out words (accents, spaces and hyphens removed) -> the language they are in; None for the
+#: English keywords, which every template invites ("Reply STOP...") whatever its language
+OPT_OUT_LANGUAGES: dict[str, str | None] = {
+    "stop": None, "quit": None, "end": None, "revoke": None, "optout": None, "cancel": None,
+    "unsubscribe": None, "stopall": None,
+    "alto": "es", "parar": "es", "basta": "es", "cancelar": "es", "detener": "es", "baja": "es",
+    "nomas": "es",
+    "koniec": "pl", "rezygnuje": "pl", "wypisz": "pl", "wypiszmnie": "pl", "anuluj": "pl",
+    "退订": "zh", "td": "zh", "取消": "zh", "停止": "zh", "取消订阅": "zh", "退出": "zh",
+    "توقف": "ar", "الغاء": "ar", "ايقاف": "ar", "اوقف": "ar", "الغاءالاشتراك": "ar",
+}  # fmt: skip
+OPT_OUT_WORDS = frozenset(OPT_OUT_LANGUAGES)
 OPT_IN_WORDS = frozenset({"start", "unstop"})
+#: what Twilio's default handling matches (a one-word message) and answers itself: it blocks the
+#: number on an opt-out word and unblocks it on an opt-in word (YES too)
+TWILIO_OPT_OUT_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+)
+TWILIO_OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_WORDS = frozenset({"help", "info", "ayuda", "pomoc", "帮助", "مساعدة"})
 
 YES_WORDS: dict[str, str] = {
@@ -41,6 +65,9 @@ NO_WORDS: dict[str, str] = {
 }  # fmt: skip
 
 _STRIP = " \t\r\n.!?,;:'\"()[]-*~。！？，、；：「」"
+_REF = r"(?:cmp\s*-?\s*|#)?(\d{1,9})"
+_REF_AFTER = re.compile(rf"(.+?)[\s,;:.\-]*{_REF}")
+_REF_BEFORE = re.compile(rf"{_REF}[\s,;:.\-]*(.+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +75,8 @@ class InboundMeaning:
     intent: Intent
     language: str | None  # the language the answer was given in, when it tells us
     normalized: str
+    case_id: int | None = None  # the case a consent answer names ("YES CMP-12")
+    provider_handles: bool = False  # Twilio answers it itself (and blocks/unblocks the number)
 
 
 def normalize(body: str) -> str:
@@ -62,19 +91,42 @@ def _without_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
+def _keyword(plain: str) -> str:
+    return "".join(ch for ch in plain if ch not in " -")
+
+
 def interpret(body: str) -> InboundMeaning:
     text = normalize(body)
     plain = _without_accents(text)
     # Like Twilio's opt-out handling, a keyword counts only as the whole message.
-    if plain in OPT_OUT_WORDS:
-        return InboundMeaning(Intent.OPT_OUT, None, text)
+    if _keyword(plain) in OPT_OUT_WORDS:
+        return InboundMeaning(Intent.OPT_OUT, OPT_OUT_LANGUAGES[_keyword(plain)], text,
+                              provider_handles=plain in TWILIO_OPT_OUT_WORDS)  # fmt: skip
     if plain in OPT_IN_WORDS:
-        return InboundMeaning(Intent.OPT_IN, None, text)
+        return InboundMeaning(Intent.OPT_IN, None, text, provider_handles=True)
     if text in HELP_WORDS or plain in HELP_WORDS:
         return InboundMeaning(Intent.HELP, None, text)
-    for candidate in (text, plain):
+    answer = _answer(text)
+    if answer is not None:
+        return answer
+    for pattern, ref_group, rest_group in ((_REF_AFTER, 2, 1), (_REF_BEFORE, 1, 2)):
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        rest = match.group(rest_group).strip(_STRIP)
+        named = _answer(rest)
+        if named is not None:
+            return InboundMeaning(named.intent, named.language, text, int(match.group(ref_group)))
+        if _keyword(_without_accents(rest)) in OPT_OUT_WORDS:  # "STOP CMP-12": still a revocation
+            return InboundMeaning(Intent.OPT_OUT, OPT_OUT_LANGUAGES[_keyword(_without_accents(rest))],
+                                  text)  # fmt: skip
+    return InboundMeaning(Intent.UNKNOWN, None, text)
+
+
+def _answer(text: str) -> InboundMeaning | None:
+    for candidate in (text, _without_accents(text)):
         if candidate in YES_WORDS:
             return InboundMeaning(Intent.CONSENT_YES, YES_WORDS[candidate], text)
         if candidate in NO_WORDS:
             return InboundMeaning(Intent.CONSENT_NO, NO_WORDS[candidate], text)
-    return InboundMeaning(Intent.UNKNOWN, None, text)
+    return None

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from calendars.invites import Invite, Method, Person, build_invite, mime_content_type
+from calendars.invites import (
+    Invite,
+    Method,
+    Person,
+    build_invite,
+    mime_content_type,
+    venue_location,
+)
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.base import Attachment
 from notifiers.context import Lookup, ProgramInfo, session_id_of
+from notifiers.terms import ltr
 
 INVITE_METHODS: dict[str, Method] = {
     NoticeKind.BOOKING_CONFIRMATION.value: Method.REQUEST,
@@ -66,11 +74,12 @@ def invite_attachment(
         start=meeting.starts_at,
         end=meeting.ends_at,
         summary=f"{SUMMARY[language]} — {program.name}",
-        description=DESCRIPTION[language].format(program=program.name, phone=program.phone),
+        description=DESCRIPTION[language].format(
+            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone),
         organizer=Person(program.email, program.name),
         attendee=Person(row.to_address, _attendee_name(lookup, row)),
         tzid=venue.time_zone or program.time_zone,
-        location=venue.address if venue.kind == "in_person" else "",
+        location=venue_location(venue.name, venue.address) if venue.kind == "in_person" else "",
         video_url=(venue.video_url or "") if venue.kind == "video" else "",
         language=language,
     )

@@ -1,21 +1,28 @@
 """Notice templates: one Jinja environment, one table from notice kind to template, every kind in
 every language.
 
-Layout: ``templates/notices/<kind>/<lang>.sms.j2`` (one SMS body), ``.subject.j2`` and ``.txt.j2``
-(the email). The HTML part of every email is the text part laid out by one shared, autoescaped
-``notices/_email.html.j2`` (right-to-left for Arabic), so a translator edits exactly three small
-files per notice and the HTML can never say something the text does not.
+Layout: ``templates/notices/<kind>/<lang>.sms.j2`` (one SMS body), ``.short.sms.j2``,
+``.subject.j2`` and ``.txt.j2`` (the email). The HTML part of every email is the text part laid
+out by one shared, autoescaped ``notices/_email.html.j2`` (right-to-left for Arabic), so a
+translator edits exactly four small files per notice and the HTML can never say something the
+text does not.
 
-Templates see only non-personal values plus the recipient's own first name; they never see the
+Each kind has a second SMS form, ``<lang>.short.sms.j2`` (the venue's address instead of its
+name, no greeting name), used when the full one does not fit the sending adapter's segment
+budget (``Renderer.sms``). Arabic templates isolate phone numbers, links and references with
+the ``ltr`` filter.
+
+Templates see only non-personal values plus the name staff gave for greeting the recipient
+(``recipient.name``, often empty), their role and the channels they get; they never see the
 other party's name, phone or email. Undefined variables are errors (``StrictUndefined``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,14 +32,25 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from cases.outbox import Channel, NoticeKind
-from notifiers.segments import count_segments, fold_to_gsm7, is_gsm7
+from notifiers.segments import count_segments, fold_punctuation, fold_to_gsm7
+from notifiers.terms import ltr
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES: tuple[str, ...] = ("en", "es", "pl", "zh", "ar")
 RTL_LANGUAGES = frozenset({"ar"})
-#: languages written in Latin script: their SMS bodies are folded to GSM-7 when that is lossless
-#: enough (diacritics dropped), which keeps a 200-character text at 2 segments instead of 3+.
-GSM_FOLDABLE = frozenset({"en", "es", "pl"})
+#: the SMS budget when the sending adapter declares none (``max_segments`` on the adapter class,
+#: e.g. ``notifiers.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
+SMS_SEGMENT_BUDGET = 3
+#: How far an SMS may be folded towards GSM-7 (160 characters a segment instead of 70), measured
+#: per language: a body is sent as written if it fits the budget, else with typographic
+#: punctuation folded, else — only where dropping diacritics keeps the meaning — folded to
+#: GSM-7 letters. Spanish accents carry meaning ("aceptó" is "you accepted", "acepto" is "I
+#: accept"; "sí"/"si", "está"/"esta"), so Spanish is never folded: its short forms are written
+#: to fit instead. Polish readers are used to texts without diacritics, and its minimal pairs do
+#: not occur in our texts, so Polish is folded when the text with diacritics does not fit.
+#: Chinese and Arabic are UCS-2 whatever happens.
+FOLD_LETTERS = frozenset({"en", "pl"})
+SMS_FORMS = ("sms", "short.sms")
 TEMPLATES: dict[NoticeKind, str] = {kind: f"notices/{kind.value}" for kind in NoticeKind}
 HTML_LAYOUT = "notices/_email.html.j2"
 INBOUND_REPLY = "notices/inbound_reply"
@@ -90,7 +108,11 @@ def format_when(at: datetime, zone: str, language: str) -> str:
 
 
 def format_date(at: datetime, zone: str, language: str) -> str:
-    local = at.astimezone(ZoneInfo(zone))
+    return format_day(at.astimezone(ZoneInfo(zone)).date(), language)
+
+
+def format_day(local: date, language: str) -> str:
+    """A calendar date as that language writes it: 'December 15', '15 de diciembre'."""
     lang = language_of(language)
     if lang == "en":
         return f"{_MONTHS['en'][local.month - 1]} {local.day}"
@@ -126,6 +148,17 @@ class RenderedSms:
     body: str
     encoding: str
     segments: int
+    #: which template gave the body: "sms", or "short.sms" when the full one did not fit
+    form: str = "sms"
+
+
+class SmsOverBudget(ValueError):
+    """No form of the notice fits the SMS budget; nothing is sent (the dispatcher fails the
+    notice and tells staff). Says which notice, never what it said."""
+
+    def __init__(self, kind: NoticeKind, language: str, segments: int, budget: int) -> None:
+        super().__init__(f"{kind.value}/{language} SMS needs {segments} segments, "
+                         f"over the budget of {budget}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +181,7 @@ class Renderer:
             auto_reload=False,
         )
         self.env.filters["paragraphs"] = _paragraphs
+        self.env.filters["ltr"] = ltr
         #: name -> (template, its globals as one dict); templates never reload (``auto_reload``
         #: is off), so this is pure
         self._templates: dict[str, tuple[Template, dict[str, Any]]] = {}
@@ -175,14 +209,23 @@ class Renderer:
         name = self.template_name(kind, language, part)
         return self._fill(name, {**variables, "language": language_of(language)}).strip()
 
-    def sms(self, kind: NoticeKind, language: str, variables: Mapping[str, Any]) -> RenderedSms:
-        body = " ".join(self._render(kind, language, "sms", variables).split())
-        if language_of(language) in GSM_FOLDABLE and not is_gsm7(body):
-            folded = fold_to_gsm7(body)
-            if is_gsm7(folded):
-                body = folded
-        counted = count_segments(body)
-        return RenderedSms(body, counted.encoding, counted.segments)
+    def sms(self, kind: NoticeKind, language: str, variables: Mapping[str, Any],
+            max_segments: int | None = None) -> RenderedSms:
+        """The first body that fits ``max_segments`` (the sending adapter's budget; default
+        ``SMS_SEGMENT_BUDGET``): the full template, then its short form, each as written and
+        then folded as far as the language allows (``FOLD_LETTERS``). Raises
+        :class:`SmsOverBudget` when none fits."""
+        budget = max_segments or SMS_SEGMENT_BUDGET
+        lang = language_of(language)
+        smallest = None
+        for form in SMS_FORMS:
+            written = " ".join(self._render(kind, lang, form, variables).split())
+            for body in _foldings(written, lang):
+                counted = count_segments(body)
+                if counted.segments <= budget:
+                    return RenderedSms(body, counted.encoding, counted.segments, form)
+                smallest = min(smallest or counted.segments, counted.segments)
+        raise SmsOverBudget(kind, lang, smallest or 0, budget)
 
     def email(self, kind: NoticeKind, language: str, variables: Mapping[str, Any]) -> RenderedEmail:
         lang = language_of(language)
@@ -199,14 +242,34 @@ class Renderer:
         )
         return RenderedEmail(subject, text + "\n", html)
 
-    def reply(self, language: str, intent: str, program: Mapping[str, Any]) -> str:
-        """The SMS answer to an inbound message (HELP, a consent answer, anything else)."""
+    def reply(
+        self, language: str, intent: str, program: Mapping[str, Any], cases: Sequence[str] = ()
+    ) -> str:
+        """The SMS answer to an inbound message (HELP, a consent answer, the one opt-out
+        confirmation, "which case?" with the ``cases`` it could be about, anything else)."""
         template = self.env.get_template(f"{INBOUND_REPLY}/{language_of(language)}.sms.j2")
-        return " ".join(template.render(intent=intent, program=program).split())
+        return " ".join(template.render(intent=intent, program=program, cases=list(cases)).split())
 
     def render(
-        self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any]
+        self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any],
+        max_segments: int | None = None,
     ) -> RenderedSms | RenderedEmail:
         if channel is Channel.SMS:
-            return self.sms(kind, language, variables)
+            return self.sms(kind, language, variables, max_segments)
         return self.email(kind, language, variables)
+
+
+def _foldings(body: str, language: str) -> list[str]:
+    """``body`` as written, then with punctuation folded, then (if the language allows it) with
+    letters folded to GSM-7; each only if it differs from the one before."""
+    bodies = [body]
+    for folded in (fold_punctuation(body), fold_to_gsm7(body) if language in FOLD_LETTERS else body):
+        if folded != bodies[-1]:
+            bodies.append(folded)
+    return bodies
+
+
+def segment_budget(notifier: object) -> int | None:
+    """The SMS budget an adapter declares (``max_segments`` class attribute), if any."""
+    budget = getattr(notifier, "max_segments", None)
+    return budget if isinstance(budget, int) else None

@@ -52,6 +52,15 @@ def fold_to_gsm7(text: str) -> str:
     return text.translate({ord(ch): _fold_char(ch) for ch in outside})
 
 
+def fold_punctuation(text: str) -> str:
+    """Only typographic quotes, dashes, ellipses and special spaces replaced by their GSM-7
+    equivalents: nothing a reader could understand differently. Letters are left alone."""
+    outside = set(text) - GSM7
+    if not outside:
+        return text
+    return text.translate({ord(ch): _FOLD[ch] for ch in outside if ch in _PUNCTUATION})
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     replacement = _FOLD.get(ch)
@@ -66,3 +75,4 @@ _FOLD = {
     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
     "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ",
 }  # fmt: skip
+_PUNCTUATION = frozenset(ch for ch in _FOLD if not ch.isalpha())

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cases import audit
-from cases.errors import DomainError
+from cases import audit, suppressions
+from cases.database import insert_ignoring_duplicates
+from cases.errors import DeadlinePassed, DomainError
 from cases.models import (
     Case,
     Consent,
@@ -21,11 +22,13 @@ from cases.models import (
     Notification,
     NotificationStatus,
     Party,
+    WebhookEvent,
 )
 from cases.outbox import Channel, NoticeKind, enqueue, enqueue_fallback
 from cases.policy import Policy
 from cases.privacy import mask_phone
-from notifiers.inbound import Intent, interpret
+from notifiers.context import case_ref
+from notifiers.inbound import InboundMeaning, Intent, interpret
 
 log = logging.getLogger(__name__)
 ACTOR = "webhook"
@@ -34,6 +37,8 @@ ACTOR = "webhook"
 DELIVERED = frozenset({"delivered"})
 FAILED = frozenset({"undelivered", "failed", "bounce", "dropped"})
 TWILIO_OPTED_OUT = "21610"
+#: a consent answer that could belong to more than one case: applied to none, the party is asked
+WHICH_CASE = "which_case"
 
 
 def alert_staff(session: Session, row: Notification, alert: str, reason: str, now: datetime) -> None:
@@ -84,8 +89,9 @@ def record_delivery_status(
         row.status = NotificationStatus.FAILED.value
         row.last_error = f"provider reported {status} (code {error_code or '-'})"
         party = session.get(Party, row.party_id) if row.party_id is not None else None
-        if error_code == TWILIO_OPTED_OUT and party is not None:
-            party.sms_opted_out, party.sms_opted_out_at = True, now
+        if error_code == TWILIO_OPTED_OUT and row.channel == Channel.SMS.value:
+            suppressions.suppress(session, Channel.SMS, row.to_address, source="provider",
+                                  now=now)  # fmt: skip
         audit.record(session, at=now, actor=ACTOR, action="notice.undelivered",
                      case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                      channel=row.channel, code=error_code)  # fmt: skip
@@ -109,8 +115,7 @@ def fall_back(
         return None
     other = Channel.EMAIL if row.channel == Channel.SMS.value else Channel.SMS
     address = party.email if other is Channel.EMAIL else party.phone
-    opted_out = party.email_opted_out if other is Channel.EMAIL else party.sms_opted_out
-    if not address or opted_out:
+    if not address or suppressions.is_suppressed(session, other, address):
         return None
     sibling_key = row.idempotency_key.rsplit(":", 1)[0] + f":{other.value}"
     if session.scalar(select(Notification.id).where(Notification.idempotency_key == sibling_key)):
@@ -123,23 +128,49 @@ def fall_back(
     return fallback
 
 
-def record_email_opt_out(session: Session, notice_id: int, now: datetime) -> None:
-    row = session.get(Notification, notice_id)
-    if row is not None and row.party_id is not None:
-        party = session.get(Party, row.party_id)
-        if party is not None and not party.email_opted_out:
-            party.email_opted_out = True
-            audit.record(session, at=now, actor=ACTOR, action="party.email_opted_out",
-                         case_id=party.case_id, subject_kind="party", subject_id=party.id)  # fmt: skip
+def record_email_opt_out(
+    session: Session, notice_id: int | None, address: str | None, source: str, now: datetime
+) -> None:
+    """An unsubscribe or spam report: the address the notice went to (else the event's) is
+    suppressed for email, in every case."""
+    row = session.get(Notification, notice_id) if notice_id is not None else None
+    if row is not None and row.channel == Channel.EMAIL.value and row.to_address:
+        address = row.to_address
+    if address:
+        suppressions.suppress(session, Channel.EMAIL, address, source=source, now=now)
+
+
+#: how long applied provider event ids are kept: longer than SendGrid retries a batch (72 h)
+EVENT_IDS_KEPT = timedelta(days=7)
+
+
+def first_delivery(session: Session, provider: str, event_id: str, now: datetime) -> bool:
+    """True the first time a provider event is seen (recorded now), False for a replay. Events
+    without an id cannot be told apart: always True."""
+    if not event_id:
+        return True
+    inserted = session.execute(
+        insert_ignoring_duplicates(session, WebhookEvent, ["provider", "event_id"])
+        .values(provider=provider, event_id=event_id[:128], received_at=now)
+        .returning(WebhookEvent.id)
+    ).scalar()
+    return inserted is not None
+
+
+def forget_events_before(session: Session, cutoff: datetime) -> None:
+    """Drop applied event ids older than ``cutoff`` (no provider delivers those again)."""
+    session.execute(delete(WebhookEvent).where(WebhookEvent.received_at < cutoff))
 
 
 @dataclass(frozen=True)
 class InboundResult:
-    intent: str  # what we understood, incl. 'already_answered' / 'no_open_request'
+    intent: str  # what we understood, incl. 'already_answered' / 'no_open_request' / 'which_case'
+    # / 'too_late'
     reply_language: str
     reply: bool  # whether to answer with an SMS (carrier keywords are answered by Twilio)
     needs_staff: bool
     duplicate: bool = False
+    case_refs: tuple[str, ...] = ()  # the cases a 'which_case' reply lists ("CMP-12")
 
 
 def handle_inbound_sms(
@@ -151,7 +182,11 @@ def handle_inbound_sms(
     policy: Policy | None,
     now: datetime,
 ) -> InboundResult:
-    """Opt-out/in, HELP, or a consent answer matched to the sender's open consent request."""
+    """Opt-out/in of the sender's number, HELP, or a consent answer matched to the sender's open
+    consent request — applied to none when it could belong to more than one case.
+
+    A number on the suppression list gets no reply but the one confirmation of its opt-out (and
+    none for Twilio's own keywords, which Twilio answers)."""
     if provider_message_id is not None:
         seen = session.scalar(
             select(InboundMessage).where(InboundMessage.provider_message_id == provider_message_id)
@@ -159,28 +194,27 @@ def handle_inbound_sms(
         if seen is not None:  # Twilio retried the webhook: answer again, change nothing
             return InboundResult(seen.interpretation, "en", False, seen.needs_staff, True)
     meaning = interpret(body)
-    parties = list(session.scalars(select(Party).where(Party.phone == sender).order_by(Party.id.desc())))
+    number = suppressions.address_key(Channel.SMS, sender)
+    parties = list(session.scalars(select(Party).where(Party.phone == number).order_by(Party.id.desc())))
     language = parties[0].language if parties else (meaning.language or "en")
-    intent, reply, needs_staff = meaning.intent.value, True, False
+    intent, reply, needs_staff, case_ids = meaning.intent.value, True, False, list[int]()
 
     if meaning.intent is Intent.OPT_OUT:
-        for party in parties:
-            party.sms_opted_out, party.sms_opted_out_at = True, now
-            audit.record(session, at=now, actor=ACTOR, action="party.sms_opted_out",
-                         case_id=party.case_id, subject_kind="party", subject_id=party.id)  # fmt: skip
-        reply = False
+        added = suppressions.suppress(session, Channel.SMS, number, source="sms_keyword", now=now)
+        _audit_parties(session, parties, "party.sms_opted_out", now, added)
+        reply = added and not meaning.provider_handles  # confirmed once, by Twilio or by us
+        language = meaning.language or language  # in the language of the word ("ALTO")
     elif meaning.intent is Intent.OPT_IN:
-        for party in parties:
-            party.sms_opted_out, party.sms_opted_out_at = False, None
-            audit.record(session, at=now, actor=ACTOR, action="party.sms_opted_in",
-                         case_id=party.case_id, subject_kind="party", subject_id=party.id)  # fmt: skip
+        lifted = suppressions.lift(session, Channel.SMS, number, source="sms_keyword", now=now)
+        _audit_parties(session, parties, "party.sms_opted_in", now, lifted)
         reply = False
     elif meaning.intent in (Intent.CONSENT_YES, Intent.CONSENT_NO):
-        intent, needs_staff = _answer_consent(
-            session, parties, meaning.intent is Intent.CONSENT_YES, policy, now
-        )
+        intent, needs_staff, case_ids = _answer_consent(session, parties, meaning, policy, now)
     elif meaning.intent is Intent.UNKNOWN:
         needs_staff = True
+    if (reply and meaning.intent is not Intent.OPT_OUT
+            and suppressions.is_suppressed(session, Channel.SMS, number)):
+        reply = False
 
     session.add(
         InboundMessage(
@@ -191,20 +225,40 @@ def handle_inbound_sms(
             interpretation=intent,
             needs_staff=needs_staff,
             provider_message_id=provider_message_id,
+            case_ids=case_ids,
         )
     )
     log.info("inbound SMS from %s understood as %s", mask_phone(sender), intent)
-    return InboundResult(intent, language, reply, needs_staff)
+    refs = tuple(ref for c in case_ids if (ref := case_ref(c))) if intent == WHICH_CASE else ()
+    return InboundResult(intent, language, reply, needs_staff, case_refs=refs)
+
+
+def _audit_parties(
+    session: Session, parties: list[Party], action: str, now: datetime, changed: bool
+) -> None:
+    """Put a number's opt-out or opt-in on the timeline of every case it is a party to."""
+    if changed:
+        for party in parties:
+            audit.record(session, at=now, actor=ACTOR, action=action, case_id=party.case_id,
+                         subject_kind="party", subject_id=party.id)  # fmt: skip
 
 
 def _answer_consent(
-    session: Session, parties: list[Party], granted: bool, policy: Policy | None, now: datetime
-) -> tuple[str, bool]:
-    """Record the answer on the sender's most recent open consent request."""
+    session: Session,
+    parties: list[Party],
+    meaning: InboundMeaning,
+    policy: Policy | None,
+    now: datetime,
+) -> tuple[str, bool, list[int]]:
+    """Record the answer on the sender's open consent request: the one in the case it names
+    ("YES CMP-12"), else the only one open. Returns (interpretation, needs staff, case ids).
+
+    An answer that could belong to more than one case — or names a case with no open request
+    of theirs — is applied to none: the party is asked which ('which_case'), staff see it."""
     from cases.service import record_consent
 
     if not parties:
-        return "no_open_request", True
+        return "no_open_request", True, []
     consents = session.scalars(
         select(Consent)
         .where(
@@ -214,16 +268,30 @@ def _answer_consent(
         .order_by(Consent.requested_at.desc(), Consent.id.desc())
     ).all()
     pending = [c for c in consents if c.status == ConsentStatus.PENDING.value]
-    if not pending:
-        return ("already_answered" if consents else "no_open_request"), not consents
-    consent = pending[0]
+    candidates = pending
+    if meaning.case_id is not None:
+        named = [c for c in consents if c.case_id == meaning.case_id]
+        if not named and pending:
+            return WHICH_CASE, True, sorted({c.case_id for c in pending})
+        candidates = [c for c in named if c.status == ConsentStatus.PENDING.value]
+        consents = named or consents
+    if not candidates:
+        return ("already_answered" if consents else "no_open_request"), not consents, []
+    case_ids = sorted({c.case_id for c in candidates})
+    if len(case_ids) > 1:
+        return WHICH_CASE, True, case_ids
+    if len(candidates) > 1:  # two parties of one case share the number: staff decide
+        return "which_party", True, case_ids
+    consent = candidates[0]
     case = session.get(Case, consent.case_id)
     party = session.get(Party, consent.party_id)
     if case is None or party is None or policy is None:
-        return "no_open_request", True
+        return "no_open_request", True, []
     try:
-        record_consent(session, case, party, granted=granted, channel="sms", policy=policy,
-                       now=now, actor="party-sms")  # fmt: skip
+        record_consent(session, case, party, granted=meaning.intent is Intent.CONSENT_YES,
+                       channel="sms", policy=policy, now=now, actor="party-sms")  # fmt: skip
+    except DeadlinePassed:  # the end of the stated day has passed; the case is going back
+        return "too_late", False, []
     except DomainError:
-        return "already_answered", True
-    return ("consent_yes" if granted else "consent_no"), False
+        return "already_answered", True, []
+    return ("consent_yes" if meaning.intent is Intent.CONSENT_YES else "consent_no"), False, []

@@ -53,6 +53,9 @@ class TwilioSmsNotifier:
     channel: ClassVar[Channel] = Channel.SMS
     provider: ClassVar[str] = "twilio"
     max_body_chars: ClassVar[int] = 1600  # Twilio refuses longer bodies (21617)
+    #: the budget every notice is rendered to (notifiers.rendering picks a shorter form or
+    #: refuses): beyond 3 segments carriers reassemble long texts unreliably, and each costs
+    max_segments: ClassVar[int] = 3
     rate_per_second: ClassVar[float] = 1.0  # a long code; a toll-free or short code sends more
 
     def __init__(

@@ -59,7 +59,7 @@ def program_info(settings: Settings) -> ProgramInfo:
         phone=settings.program_phone,
         email=settings.program_email,
         public_base_url=settings.public_base_url,
-        link_secret=settings.secret_key.get_secret_value(),
+        link_secret=settings.signing_key,
         time_zone=settings.time_zone,
     )
 

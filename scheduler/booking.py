@@ -12,10 +12,12 @@ overlapping active reservations of one resource with an exclusion constraint (``
 with a trigger while ``BEGIN IMMEDIATE`` serialises writers (migration 0002). Losing that race
 raises :class:`SlotTaken`; :func:`book_first_available` then tries the next option.
 
-:func:`book` never trusts its option: it re-checks the hard constraints against the rows —
-qualified and active mediators, no conflict of interest, a neutral venue (never a police
-facility), video only if the case accepts it, minimum notice, holidays, weekly caps — and raises
-:class:`NotBookable` with the reasons.
+:func:`book` never trusts its option, whoever proposes it (the matcher or a member of staff): it
+re-checks every hard constraint against the rows with :func:`scheduler.constraints.problems` —
+the matcher's own rules of qualification, conflicts, languages and venues, the weekly limit
+(counted under a lock on the mediator), calendar busy times, opening hours, the booking deadline
+and session length — and raises :class:`NotBookable` with the reasons. Only the windows the
+people gave may be booked over, with a reason that the audit keeps.
 
 Changes (:func:`reschedule`, :func:`cancel`, :func:`no_show`, :func:`withdraw`) keep reservations,
 reminders, notices, the case's state and the policy's limits in step. A limit is *exceeded* when
@@ -28,12 +30,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,7 +45,6 @@ from cases.models import (
     CaseState,
     MediationSession,
     Mediator,
-    MediatorConflict,
     Outcome,
     Party,
     PartyRole,
@@ -55,14 +54,17 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from cases.policy import Policy
+from cases.service import ReturnReason
 from scheduler import reminders
-from scheduler.reminders import ReminderOffsets
+from scheduler.constraints import BookingOption, NotBookable, Rules, check_option, problems
+from scheduler.profiles import ACTIVE, MIN_GENERAL_HOURS, MIN_SPECIALISED_HOURS
+
+__all__ = ["ACTIVE", "MIN_GENERAL_HOURS", "MIN_SPECIALISED_HOURS", "BookingOption",
+           "HoldExpired", "NotBookable", "NotSchedulable", "Rules", "SlotTaken", "book",
+           "book_first_available", "cancel", "check_option", "confirm", "expire_holds",
+           "no_show", "reschedule", "withdraw"]
 
 log = logging.getLogger(__name__)
-
-MIN_GENERAL_HOURS = 40.0
-MIN_SPECIALISED_HOURS = 25.0
-ACTIVE = (SessionStatus.HELD.value, SessionStatus.BOOKED.value)
 
 
 class SlotTaken(DomainError):
@@ -72,41 +74,12 @@ class SlotTaken(DomainError):
         super().__init__("slot taken" + (f": {detail}" if detail else ""))
 
 
-class NotBookable(DomainError):
-    """The option breaks a hard constraint; ``reasons`` say which (ids only, no names)."""
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        super().__init__("not bookable: " + "; ".join(reasons))
-        self.reasons = tuple(reasons)
+class NotSchedulable(NotBookable):
+    """The case cannot take a booking now (not in scheduling, or it already has a session)."""
 
 
 class HoldExpired(DomainError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class BookingOption:
-    """Who mediates, where, when (UTC). ``mediator_ids[1]`` is the co-mediator, if any."""
-
-    mediator_ids: tuple[int, ...]
-    venue_id: int
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """What booking needs from the agency's policy and settings."""
-
-    policy: Policy
-    offsets: ReminderOffsets = field(default_factory=ReminderOffsets)
-    time_zone: str = "America/Chicago"
-
-    @classmethod
-    def from_settings(cls, policy: Policy, settings: Any) -> Rules:
-        """From the policy and ``settings.Settings`` (reminder offsets and display zone)."""
-        return cls(policy=policy, offsets=ReminderOffsets.from_settings(settings),
-                   time_zone=settings.time_zone)
 
 
 def is_slot_taken(exc: IntegrityError) -> bool:
@@ -115,110 +88,6 @@ def is_slot_taken(exc: IntegrityError) -> bool:
     if getattr(orig, "sqlstate", None) == "23P01":
         return True
     return "reservation overlaps" in str(orig)
-
-
-# --- hard constraints ------------------------------------------------------------------------
-
-def check_option(session: Session, case: Case, option: BookingOption, rules: Rules, *,
-                 now: datetime, moving: MediationSession | None = None) -> list[str]:
-    """Every hard constraint the option breaks, read from the rows (empty: bookable)."""
-    policy, reasons = rules.policy, []
-    tz = ZoneInfo(rules.time_zone)
-    if option.start.tzinfo is None or option.end.tzinfo is None:
-        return ["times must be aware UTC"]
-    if option.start >= option.end:
-        reasons.append("the session ends before it starts")
-    if option.start < now + policy.min_notice:
-        reasons.append(f"less than {policy.min_notice} notice")
-    local_day = option.start.astimezone(tz).date()
-    if local_day in policy.holidays:
-        reasons.append(f"{local_day} is a holiday")
-    wanted = 2 if case.co_mediation else 1
-    if len(option.mediator_ids) != wanted or len(set(option.mediator_ids)) != wanted:
-        reasons.append(f"the case needs {wanted} distinct mediator(s)")
-    parties = list(session.scalars(select(Party).where(Party.case_id == case.id)))
-    stars = {p.officer_star for p in parties if p.role == PartyRole.OFFICER.value and p.officer_star}
-    names = {p.full_name.casefold() for p in parties}
-    for mediator_id in option.mediator_ids:
-        mediator = session.get(Mediator, mediator_id)
-        if mediator is None:
-            reasons.append(f"mediator {mediator_id} does not exist")
-            continue
-        reasons += [f"mediator {mediator_id}: {r}" for r in
-                    _mediator_problems(session, mediator, case, stars, names, option, policy,
-                                       tz, local_day, moving)]
-    venue = session.get(Venue, option.venue_id)
-    if venue is None:
-        reasons.append(f"venue {option.venue_id} does not exist")
-    else:
-        reasons += [f"venue {venue.id}: {r}" for r in _venue_problems(venue, case, parties, wanted)]
-    return reasons
-
-
-def _mediator_problems(session: Session, m: Mediator, case: Case, stars: set[str],
-                       names: set[str], option: BookingOption, policy: Policy, tz: ZoneInfo,
-                       local_day: date, moving: MediationSession | None) -> list[str]:
-    out = []
-    if not m.active:
-        out.append("inactive")
-    if m.general_training_hours < MIN_GENERAL_HOURS:
-        out.append(f"fewer than {MIN_GENERAL_HOURS:g} h of mediation training")
-    if m.specialized_training_hours < MIN_SPECIALISED_HOURS:
-        out.append(f"fewer than {MIN_SPECIALISED_HOURS:g} h of community-police training")
-    if m.training_expires_on is None or m.training_expires_on < local_day:
-        out.append("training expired by the session date")
-    if m.former_police:
-        out.append("former police employee")
-    for conflict in session.scalars(select(MediatorConflict)
-                                    .where(MediatorConflict.mediator_id == m.id)):
-        subject = conflict.subject.strip()
-        if (conflict.kind == "officer" and subject in stars) or \
-                (conflict.kind == "person" and subject.casefold() in names):
-            out.append("conflict of interest with a party")
-    months = policy.officer_recent_mediation_months
-    if stars and months:
-        since = option.start - timedelta(days=round(months * 30.44))
-        recent = session.scalar(
-            select(func.count(MediationSession.id))
-            .join(Party, Party.case_id == MediationSession.case_id)
-            .where(Party.officer_star.in_(stars), MediationSession.case_id != case.id,
-                   (MediationSession.mediator_id == m.id)
-                   | (MediationSession.co_mediator_id == m.id),
-                   MediationSession.status == SessionStatus.COMPLETED.value,
-                   MediationSession.starts_at >= since))
-        if recent:
-            out.append(f"mediated this officer within {months} months")
-    week_start_local = option.start.astimezone(tz).replace(hour=0, minute=0, second=0,
-                                                           microsecond=0)
-    week_start_local -= timedelta(days=week_start_local.weekday())
-    week = (week_start_local, week_start_local + timedelta(days=7))
-    booked = session.scalar(
-        select(func.count(MediationSession.id)).where(
-            (MediationSession.mediator_id == m.id) | (MediationSession.co_mediator_id == m.id),
-            MediationSession.status.in_(ACTIVE),
-            MediationSession.starts_at >= week[0], MediationSession.starts_at < week[1],
-            MediationSession.id != (moving.id if moving is not None else -1))) or 0
-    if booked >= m.max_sessions_per_week:
-        out.append("weekly session limit reached")
-    return out
-
-
-def _venue_problems(venue: Venue, case: Case, parties: list[Party], mediators: int) -> list[str]:
-    out = []
-    if not venue.active:
-        out.append("inactive")
-    if not venue.neutral:
-        out.append("not neutral ground (a police facility is never used)")
-    if venue.kind == "video":
-        if not case.accepts_video:
-            out.append("the case does not accept video")
-    else:
-        if any(p.accessibility for p in parties) and not venue.accessible:
-            out.append("not accessible")
-        needed = len(parties) + mediators + sum(1 for p in parties if p.interpreter)
-        if venue.capacity < needed:
-            out.append(f"seats {venue.capacity}, needs {needed}")
-    return out
 
 
 # --- reservations ----------------------------------------------------------------------------
@@ -280,21 +149,27 @@ def _staff_alert(session: Session, case: Case, alert: str, *, now: datetime, occ
 # --- booking ---------------------------------------------------------------------------------
 
 def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, now: datetime,
-         actor: str, hold_for: timedelta | None = None) -> MediationSession:
+         actor: str, hold_for: timedelta | None = None,
+         override_reason: str | None = None) -> MediationSession:
     """Book ``option`` for ``case``, or hold it for ``hold_for`` until :func:`confirm`.
 
-    Raises ``NotBookable`` (hard constraints, or the case is not being scheduled) or
-    ``SlotTaken`` (a resource is taken; the caller's transaction is still usable).
+    ``override_reason`` (a member of staff's, like "agreed by phone") lets the session fall
+    outside the windows the parties and mediators gave; it is recorded in the audit. Every other
+    hard constraint holds whatever the caller (:mod:`scheduler.constraints`).
+
+    Raises ``NotBookable`` (hard constraints), ``NotSchedulable`` (the case is not being
+    scheduled) or ``SlotTaken`` (a resource is taken; the caller's transaction is still usable).
     """
     session.flush()
     session.refresh(case, with_for_update=True)  # one booking at a time per case
     if case.state != CaseState.SCHEDULING.value:
-        raise NotBookable([f"case {case.id} is {case.state}, not scheduling"])
+        raise NotSchedulable([f"case {case.id} is {case.state}, not scheduling"])
     active = session.scalar(select(MediationSession.id).where(
         MediationSession.case_id == case.id, MediationSession.status.in_(ACTIVE)))
     if active is not None:
-        raise NotBookable([f"case {case.id} already has session {active}"])
-    reasons = check_option(session, case, option, rules, now=now)
+        raise NotSchedulable([f"case {case.id} already has session {active}"])
+    found = problems(session, case, option, rules, now=now)
+    reasons = found.refusals(override_reason)
     if reasons:
         raise NotBookable(reasons)
     held = hold_for is not None
@@ -314,10 +189,18 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
     audit.record(session, at=now, actor=actor, action="session.held" if held else "session.booked",
                  case_id=case.id, subject_kind="session", subject_id=row.id,
                  mediators=list(option.mediator_ids), venue_id=option.venue_id,
-                 starts_at=option.start.isoformat())
+                 starts_at=option.start.isoformat(), ends_at=option.end.isoformat(),
+                 **_override(found.windows, override_reason))
     if not held:
         _confirmed(session, case, row, rules, now=now, actor=actor)
     return row
+
+
+def _override(windows: Sequence[str], reason: str | None) -> dict[str, object]:
+    """The audit's record of windows booked over, and the reason staff gave."""
+    if not windows:
+        return {}
+    return {"outside_windows": list(windows), "override_reason": (reason or "").strip()}
 
 
 def _confirmed(session: Session, case: Case, row: MediationSession, rules: Rules, *,
@@ -389,10 +272,11 @@ def book_first_available(factory: sessionmaker[Session], case_id: int,
             if not is_slot_taken(exc):
                 raise
             failures.append((option, "slot taken"))
+        except NotSchedulable as exc:
+            failures.append((option, str(exc)))
+            break
         except NotBookable as exc:
             failures.append((option, str(exc)))
-            if any("not scheduling" in r or "already has session" in r for r in exc.reasons):
-                break
         log.info("case %s: option at %s not booked", case_id, option.start.isoformat())
     return FirstAvailable(None, None, tuple(failures))
 
@@ -414,11 +298,12 @@ def _active_case(session: Session, row: MediationSession) -> Case:
 
 
 def reschedule(session: Session, row: MediationSession, option: BookingOption, rules: Rules, *,
-               now: datetime, actor: str, reason: str) -> ChangeResult:
+               now: datetime, actor: str, reason: str,
+               override_reason: str | None = None) -> ChangeResult:
     """Move a booked session to ``option`` (sequence + 1, reservations replaced, reminders
     re-planned, reschedule notices with the new invite). A request past ``max_reschedules``
     cancels the session and returns the case instead. ``SlotTaken``/``NotBookable`` leave the
-    session as it was."""
+    session as it was. ``override_reason`` is as for :func:`book`."""
     if row.status != SessionStatus.BOOKED.value:
         raise DomainError(f"session {row.id} is {row.status}; only a booked session moves")
     case = _active_case(session, row)
@@ -426,7 +311,8 @@ def reschedule(session: Session, row: MediationSession, option: BookingOption, r
         cancel(session, row, rules, reason=f"reschedule limit reached: {reason}", now=now,
                actor=actor, return_case=True)
         return ChangeResult(row, True)
-    reasons = check_option(session, case, option, rules, now=now, moving=row)
+    found = problems(session, case, option, rules, now=now, moving=row)
+    reasons = found.refusals(override_reason)
     if reasons:
         raise NotBookable(reasons)
     old_mediators = reminders.session_mediators(session, row)
@@ -451,7 +337,8 @@ def reschedule(session: Session, row: MediationSession, option: BookingOption, r
     reminders.apply_plan(session, row, rules.offsets, now)
     audit.record(session, at=now, actor=actor, action="session.rescheduled", case_id=case.id,
                  subject_kind="session", subject_id=row.id, sequence=row.sequence,
-                 starts_at=option.start.isoformat(), count=case.reschedule_count)
+                 starts_at=option.start.isoformat(), count=case.reschedule_count,
+                 **_override(found.windows, override_reason))
     return ChangeResult(row, False)
 
 
@@ -478,7 +365,8 @@ def cancel(session: Session, row: MediationSession, rules: Rules, *, reason: str
                  subject_kind="session", subject_id=row.id, reminders_withdrawn=withdrawn,
                  was_booked=was_booked)
     if return_case:
-        service.return_case(session, case, reason, now=now, actor=actor)
+        service.return_case(session, case, reason, now=now, actor=actor,
+                            why=ReturnReason.RESCHEDULE_LIMIT)
     return ChangeResult(row, return_case)
 
 
@@ -502,10 +390,7 @@ def no_show(session: Session, row: MediationSession, rules: Rules, *, reason: st
                  count=case.no_show_count)
     if case.no_show_count > rules.policy.max_no_shows:
         service.return_case(session, case, "no-show limit exceeded", now=now, actor=actor,
-                     outcome=Outcome.NO_SHOW)
-        for party in reminders.session_parties(session, row):
-            enqueue(session, kind=NoticeKind.OUTCOME, recipient=party, due_at=now, now=now,
-                    case_id=case.id, context={"case_id": case.id, "outcome": "no_show"})
+                            why=ReturnReason.NO_SHOW, outcome=Outcome.NO_SHOW)
         return ChangeResult(row, True)
     lifecycle.transition(session, case, CaseState.SCHEDULING, at=now, actor=actor,
                          reason="no-show")
@@ -531,4 +416,4 @@ def withdraw(session: Session, case: Case, rules: Rules, *, reason: str, now: da
     audit.record(session, at=now, actor=actor, action="case.withdrawn", case_id=case.id,
                  subject_kind="case", subject_id=case.id, party_id=party_id)
     service.return_case(session, case, f"withdrawn: {reason}", now=now, actor=actor,
-                 outcome=Outcome.WITHDRAWN)
+                        why=ReturnReason.WITHDRAWN, outcome=Outcome.WITHDRAWN)

@@ -18,10 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from calendars.base import CalendarSource, CalendarWriter
+from calendars.base import CalendarSource, CalendarSourceError, CalendarWriter
 from calendars.intervals import Interval
 from calendars.push import PushReport, sync_mediator_calendars
-from calendars.sync import DEFAULT_HORIZON, Snapshot, busy_from_json, busy_to_json, pull_with_fallback
+from calendars.sync import (
+    DEFAULT_HORIZON,
+    Snapshot,
+    busy_from_json,
+    busy_to_json,
+    failed_pull,
+    pull_with_fallback,
+)
 from cases import service
 from cases.clock import Clock
 from cases.database import transaction
@@ -162,7 +169,12 @@ def _previous(row: MediatorCalendarSnapshot | None) -> Snapshot | None:
 
 def pull_calendars(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict[int, str | None]:
     """Read each mediator's busy time; a failing source keeps its last copy, marked stale, and
-    staff are told once per failure streak. Returns {mediator id: error or None}."""
+    staff are told once per failure streak. Returns {mediator id: error or None}.
+
+    Each mediator's calendar is read on its own: whatever one calendar raises (unusable settings,
+    a refused address, a feed over the expansion limits, or an error nobody foresaw) is recorded
+    on that mediator's snapshot (``last_error``, shown to staff) and the others are still read.
+    """
     if deps.calendar_source is None:
         return {}
     with transaction(factory) as session:
@@ -172,11 +184,10 @@ def pull_calendars(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict
                     for m in mediators}
     results: dict[int, str | None] = {}
     for mediator in mediators:
-        source = deps.calendar_source(mediator)
-        if source is None:
-            continue
         now = clock.now()
-        snap = pull_with_fallback(source, previous[mediator.id], now)  # network: no transaction
+        snap = _pull_one(deps.calendar_source, mediator, previous[mediator.id], now)
+        if snap is None:
+            continue
         results[mediator.id] = snap.error
         with transaction(factory) as session:
             row = session.get(MediatorCalendarSnapshot, mediator.id)
@@ -189,8 +200,31 @@ def pull_calendars(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict
             if snap.error is not None and not was_failing:
                 enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
                         occurrence=f"calendar-{mediator.id}-{now.isoformat()}",
-                        context={"alert": "calendar_unreachable", "mediator_id": mediator.id})
+                        context={"alert": "calendar_unreachable", "mediator_id": mediator.id,
+                                 "reason": snap.error})
     return results
+
+
+def _pull_one(sources: SourceFor, mediator: Mediator, previous: Snapshot | None,
+              now: datetime) -> Snapshot | None:
+    """One mediator's pull (network: outside any transaction); None when they keep no calendar."""
+    try:
+        source = sources(mediator)
+        if source is None:
+            return None
+        return pull_with_fallback(source, previous, now)
+    except (CalendarSourceError, ValueError) as exc:  # settings unusable: no source to read
+        return failed_pull(previous, now, _short(str(exc) or type(exc).__name__))
+    except Exception as exc:  # a failure nobody foresaw must not stop the other calendars
+        log.error("calendar of mediator %s: unexpected %s while reading it", mediator.id,
+                  type(exc).__name__)  # the message may hold the feed's secret address
+        return failed_pull(previous, now,
+                           f"the calendar could not be read (unexpected {type(exc).__name__})")
+
+
+def _short(message: str) -> str:
+    message = message.replace("\r", " ").replace("\n", " ")
+    return message if len(message) <= 500 else message[:497] + "..."
 
 
 def daily_digest(factory: SessionFactory, clock: Clock, deps: JobDeps) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cases.calendar_urls import AllowedHosts
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue
 from cases.models import Case, Mediator, Venue
 from cases.policy import Policy, load_policy
@@ -46,6 +47,8 @@ def make_case(session: Session, now: datetime, pol: Policy | None = None, **chan
 
 #: seals the calendar secrets the factories store, as the service's own ``Sealer`` would
 TEST_SEALER = Sealer("the-test-secret-key-0123456789")
+#: the calendar hosts the tests' local servers (Radicale, feed servers) run on
+TEST_CALENDAR_HOSTS = AllowedHosts.parse(["127.0.0.1"])
 
 
 def make_mediator(session: Session, now: datetime, **changes: Any) -> Mediator:
@@ -56,13 +59,15 @@ def make_mediator(session: Session, now: datetime, **changes: Any) -> Mediator:
         "specialized_training_hours": 25, "training_expires_on": date(2028, 1, 1),
     }
     values.update(changes)
-    return add_mediator(session, NewMediator(**values), now=now, actor="test", sealer=TEST_SEALER)
+    return add_mediator(session, NewMediator(**values), now=now, actor="test", sealer=TEST_SEALER,
+                        allowed=TEST_CALENDAR_HOSTS)
 
 
 def make_venue(session: Session, now: datetime, **changes: Any) -> Venue:
     n = next(_counter)
     values: dict[str, Any] = {
         "name": f"Library branch {n}", "address": f"{n} W Madison St, Chicago, IL",
+        "neutral": True,
         "opening_hours": {str(d): [["09:00", "20:00"]] for d in range(6)},
     }
     values.update(changes)

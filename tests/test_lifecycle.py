@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -56,7 +56,8 @@ def test_approval_refers_the_case_and_writes_notices_in_the_same_transaction(
            actor="staff:ana")
     db.commit()
     assert case.state == S.AWAITING_CONSENT
-    assert case.consent_deadline == clock.now() + timedelta(days=14)
+    # 09:00 on Nov 25 + 14 days: the end of Dec 9 where the parties live (CST, UTC-6)
+    assert case.consent_deadline == datetime(2026, 12, 10, 5, 59, 59, 999999, tzinfo=UTC)
     notices = db.scalars(select(Notification).order_by(Notification.id)).all()
     kinds = sorted((n.kind, n.channel, n.recipient_kind) for n in notices)
     # both parties, both notices, on each of their channels
@@ -151,15 +152,33 @@ def test_silence_past_the_deadline_returns_the_case_once(db: Session, clock: Fix
     record_consent(db, case, officer, granted=True, channel="sms", policy=pol, now=clock.now(),
                    actor="sms")
     db.commit()
-    clock.advance(timedelta(days=13, hours=23))
+    clock.advance(timedelta(days=14, hours=14, minutes=59))  # 23:59 on Dec 9, the deadline day
     assert expire_consents(db, now=clock.now()) == []
-    clock.advance(timedelta(hours=1))
+    clock.advance(timedelta(minutes=2))  # 00:01 on Dec 10
     assert expire_consents(db, now=clock.now()) == [case.id]
     db.commit()
     assert expire_consents(db, now=clock.now()) == []
     assert case.state == S.RETURNED
     statuses = {c.party_id: c.status for c in db.scalars(select(Consent))}
     assert sorted(statuses.values()) == ["expired", "granted"]
+    told = db.scalars(select(Notification).where(Notification.kind == "case_returned")).all()
+    assert {(n.party_id, n.channel) for n in told} == {
+        (p.id, c) for p in case.parties for c in p.channels}
+    assert {n.context["why"] for n in told} == {"no_answer"}
+
+
+def test_a_decline_tells_the_other_party_kindly_and_the_one_who_declined_once(
+        db: Session, clock: FixedClock) -> None:
+    case, complainant, officer, pol = _referred(db, clock)
+    record_consent(db, case, officer, granted=False, channel="link", policy=pol,
+                   now=clock.now(), actor="link")
+    db.commit()
+    told = db.scalars(select(Notification).where(Notification.kind == "case_returned")).all()
+    assert {(n.party_id, n.channel) for n in told} == {(complainant.id, c)
+                                                       for c in complainant.channels}
+    assert {(n.context["why"], n.language) for n in told} == {("declined", "es")}
+    answered = db.scalars(select(Notification).where(Notification.kind == "consent_received"))
+    assert {n.party_id for n in answered} == {officer.id}  # what happens next, in one notice
 
 
 def test_enqueue_is_idempotent(db: Session, clock: FixedClock) -> None:

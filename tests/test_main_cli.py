@@ -23,8 +23,9 @@ def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     env = {"CMP_DATABASE_URL": db_url, "CMP_OUTBOX_DIR": str(tmp_path / "outbox"),
            "CMP_SECRET_KEY": SECRET_KEY}
 
-    def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), env=env, catch_exceptions=False, input=input)
+    def invoke(*args: str, input: str | None = None, **more_env: str) -> Result:
+        return runner.invoke(cli, list(args), env={**env, **more_env}, catch_exceptions=False,
+                             input=input)
 
     return invoke
 
@@ -91,8 +92,13 @@ def test_mediators_and_venues_commands(run) -> None:  # type: ignore[no-untyped-
     venue = run("venues", "add", "--name", "District 1", "--address", "1718 S State St",
                 "--not-neutral")
     assert "never offered" in venue.output
-    bad = run("venues", "add", "--name", "Library", "--address", "x", "--hours", "9 to 5")
+    bad = run("venues", "add", "--name", "Library", "--address", "x", "--neutral",
+              "--hours", "9 to 5")
     assert bad.exit_code == 2 and "is not like 'mon-fri 09:00-17:00'" in bad.output
+    unsaid = run("venues", "add", "--name", "Library", "--address", "400 S State St")
+    assert unsaid.exit_code == 2 and "say --neutral or --not-neutral" in unsaid.output
+    listed = run("venues", "list")
+    assert "Library" not in listed.output  # nothing was added without saying
 
 
 def test_invalid_settings_are_reported_by_variable() -> None:
@@ -133,3 +139,57 @@ def test_a_mediators_calendar_is_set_with_the_secret_from_stdin_and_stored_seale
     assert bad.exit_code == 2 and "calendar_url: an http(s) URL is required" in bad.output
     unknown = run("mediators", "calendar", "99", "--kind", "none")
     assert unknown.exit_code == 2 and "mediator 99 not found" in unknown.output
+
+
+def test_the_name_for_messages_is_an_intake_option(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from cases.models import Party
+
+    added = run(*CASE, "--complainant-message-name", "Sra. López")
+    assert added.exit_code == 0, added.output
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            names = dict(conn.execute(select(Party.role, Party.message_name)).all())
+    finally:
+        engine.dispose()
+    assert names == {"complainant": "Sra. López", "officer": None}
+
+
+INSIDE = "; calendars are read only from public addresses (or hosts in CMP_CALENDAR_ALLOWED_HOSTS)"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://127.0.0.1:5232/dav/", "127.0.0.1 is a loopback address" + INSIDE),
+    ("http://[::1]/dav/", "::1 is a loopback address" + INSIDE),
+    ("https://10.1.2.3/feed.ics", "10.1.2.3 is a private address" + INSIDE),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address" + INSIDE),
+    ("http://0.0.0.0/feed.ics", "0.0.0.0 is an unspecified address" + INSIDE),
+    ("http://224.0.0.251/feed.ics", "224.0.0.251 is a multicast address" + INSIDE),
+    ("http://[::ffff:127.0.0.1]/feed.ics", "::ffff:127.0.0.1 is a loopback IPv4 address in IPv6" + INSIDE),
+    ("http://2130706433/feed.ics", "2130706433 is a loopback address" + INSIDE),
+    ("https:///feed.ics", "has no host name (like https://calendar.example.org/...)"),
+])
+def test_a_calendar_url_inside_the_network_is_refused_on_entry(
+        run, url: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    assert run("mediators", "add", "--name", "Rosa Alvarez", "--email", "rosa@example.org",
+               "--general-hours", "40", "--specialized-hours", "25").exit_code == 0
+    for kind in ("ics", "caldav"):
+        refused = run("mediators", "calendar", "1", "--kind", kind, "--url", url)
+        assert (refused.exit_code, refused.output) == (2, f"error: calendar_url: {message}\n")
+    shown = run("mediators", "calendar", "1", "--kind", "ics", "--url", "https://cal.example.org/a.ics")
+    assert shown.exit_code == 0
+
+
+def test_the_allow_list_admits_a_named_host_on_the_inside(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("mediators", "add", "--name", "Rosa Alvarez", "--email", "rosa@example.org",
+               "--general-hours", "40", "--specialized-hours", "25").exit_code == 0
+    allowed = {"CMP_CALENDAR_ALLOWED_HOSTS": '["127.0.0.1:5232"]'}
+    ok = run("mediators", "calendar", "1", "--kind", "caldav", "--url", "http://127.0.0.1:5232/dav/",
+             **allowed)
+    assert ok.exit_code == 0, ok.output
+    other_port = run("mediators", "calendar", "1", "--kind", "caldav", "--url",
+                     "http://127.0.0.1:8000/dav/", **allowed)
+    assert other_port.exit_code == 2 and "127.0.0.1 is a loopback address" in other_port.output
+    bad = run("mediators", "list", CMP_CALENDAR_ALLOWED_HOSTS='["http://x/"]')
+    assert bad.exit_code == 2
+    assert "CMP_CALENDAR_ALLOWED_HOSTS" in bad.output and "is not a host or host:port" in bad.output

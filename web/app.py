@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from web import errors
 from web.api import (
     availability,
     cases,
+    inbound,
     mediators,
     notifications,
     reports,
@@ -32,7 +34,8 @@ from web.api import (
     users,
     venues,
 )
-from web.auth import LoginLimiter
+from web.auth import LoginThrottle
+from web.body_limit import BodyLimit, limits_by_prefix
 from web.context import WebContext
 from web.pages import (
     filters,
@@ -57,6 +60,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'",
 }
+
+HSTS = "max-age=31536000"  # a year; sent only when the public base URL is https
 
 
 def make_templates() -> Jinja2Templates:
@@ -86,7 +91,7 @@ def create_app(
     policy: Policy,
     *,
     cookie_secure: bool | None = None,
-    login_limiter: LoginLimiter | None = None,
+    login_throttle: LoginThrottle | None = None,
     extras: dict[str, Any] | None = None,
 ) -> FastAPI:
     """The whole HTTP service: ``/api`` (staff API, OpenAPI at ``/docs``), the staff dashboard at
@@ -104,17 +109,22 @@ def create_app(
                     "`POST /api/me/tokens` after signing in) or the dashboard's session cookie "
                     "plus the `X-CSRF-Token` header.",
     )
-    secure = settings.public_base_url.startswith("https://") if cookie_secure is None \
-        else cookie_secure
+    settings.signing_key  # noqa: B018 - no key, no app (main.py reads or creates it first)
+    https = settings.public_base_url.startswith("https://")
+    secure = https if cookie_secure is None else cookie_secure
+    throttle = login_throttle or LoginThrottle(
+        session_factory, clock, per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes))
     app.state.web = WebContext(
         settings=settings, session_factory=session_factory, clock=clock, policy=policy,
-        templates=make_templates(), limiter=login_limiter or LoginLimiter(clock),
-        cookie_secure=secure, extras=dict(extras or {}))
+        templates=make_templates(), limiter=throttle, cookie_secure=secure,
+        extras=dict(extras or {}))
     errors.install(app)
 
     api = APIRouter(prefix="/api")
-    for module in (cases, availability, sessions, notifications, mediators, venues, reports,
-                   users):
+    for module in (cases, availability, sessions, notifications, inbound, mediators, venues,
+                   reports, users):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(staff.router)
@@ -139,7 +149,13 @@ def create_app(
             response.headers.setdefault(name, value)
         if request.url.path.startswith(("/p/", "/m/", "/api/")):
             response.headers.setdefault("Cache-Control", "no-store")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+    # Outermost, so that every body is counted before anything else reads it.
+    app.add_middleware(BodyLimit, limit_for=limits_by_prefix(
+        settings.max_body_bytes, {"/webhooks/": settings.max_webhook_body_bytes}))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

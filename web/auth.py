@@ -1,8 +1,12 @@
 """Who is asking: staff passwords (argon2), signed session cookies with CSRF tokens, hashed API
-tokens, roles, and a login rate limit driven by the injected clock.
+tokens, roles, and a sign-in limit kept in the database and driven by the injected clock.
 
 Roles nest: an admin can do what staff can, staff can do what a viewer can. A viewer sees reports
 only, which carry no personal data.
+
+A session cookie carries the user's ``session_epoch``; signing out, a new password, a new role
+or deactivation raise it (``change_user``, ``end_sessions``), so every cookie issued before stops
+working on the next request, in every process. API tokens stop with their user's deactivation.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
+from cases.database import transaction
 from cases.errors import InvalidInput
-from cases.models import ApiToken, StaffRole, StaffUser
+from cases.models import ApiToken, LoginAttempt, StaffRole, StaffUser
 from web.context import Db, get_context
 
 SESSION_COOKIE = "cmp_session"
@@ -84,6 +89,46 @@ def create_user(session: Session, *, username: str, password: str, role: str,
     return user
 
 
+def end_sessions(user: StaffUser) -> None:
+    """Every session cookie issued to ``user`` so far stops working."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def _keeps_an_admin(session: Session, user: StaffUser) -> bool:
+    """Whether another active admin remains besides ``user``. All active admins' rows are locked
+    first (PostgreSQL), so that two admins demoting each other at once cannot both succeed."""
+    admins = session.scalars(select(StaffUser.id).where(
+        StaffUser.role == StaffRole.ADMIN.value, StaffUser.active.is_(True))
+        .with_for_update()).all()
+    return any(admin_id != user.id for admin_id in admins)
+
+
+def change_user(session: Session, user: StaffUser, *, role: str | None = None,
+                active: bool | None = None, password: str | None = None) -> None:
+    """Set a user's role, active flag or password; any of these ends the user's sessions.
+
+    :raises InvalidInput: an unknown role, a password too short or long, or a change that would
+        leave no active admin (the last admin cannot demote or deactivate themselves).
+    """
+    if role is not None and role not in ROLE_RANK:
+        raise InvalidInput("role", "must be admin, staff or viewer")
+    was_admin = user.role == StaffRole.ADMIN.value and user.active
+    stops_admin = (role is not None and role != StaffRole.ADMIN.value) or active is False
+    if was_admin and stops_admin and not _keeps_an_admin(session, user):
+        raise InvalidInput("role" if role is not None else "active",
+                           "cannot be changed: this is the last active admin; make another "
+                           "admin first")
+    changed = False
+    if role is not None and role != user.role:
+        user.role, changed = role, True
+    if active is not None and active != user.active:
+        user.active, changed = active, True
+    if password is not None:
+        user.password_hash, changed = hash_password(check_new_password(password)), True
+    if changed:
+        end_sessions(user)
+
+
 # --- signed values -----------------------------------------------------------------------------
 
 def _b64(data: bytes) -> str:
@@ -101,13 +146,14 @@ def _mac(secret: str, purpose: str, data: bytes) -> bytes:
 @dataclass(frozen=True)
 class SessionData:
     user_id: int
+    epoch: int
     issued_at: int
     nonce: str
 
 
-def make_session_cookie(secret: str, user_id: int, now: datetime) -> str:
-    payload = json.dumps({"u": user_id, "i": int(now.timestamp()), "n": secrets.token_urlsafe(12)},
-                         separators=(",", ":")).encode()
+def make_session_cookie(secret: str, user: StaffUser, now: datetime) -> str:
+    payload = json.dumps({"u": user.id, "e": user.session_epoch or 0, "i": int(now.timestamp()),
+                          "n": secrets.token_urlsafe(12)}, separators=(",", ":")).encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, 'session', payload))}"
 
 
@@ -119,7 +165,8 @@ def read_session_cookie(secret: str, value: str, now: datetime) -> SessionData |
             return None
         data = json.loads(payload)
         issued = int(data["i"])
-        result = SessionData(user_id=int(data["u"]), issued_at=issued, nonce=str(data["n"]))
+        result = SessionData(user_id=int(data["u"]), epoch=int(data["e"]), issued_at=issued,
+                             nonce=str(data["n"]))
     except (ValueError, KeyError, TypeError):
         return None
     if not 0 <= now.timestamp() - issued < SESSION_LIFETIME.total_seconds():
@@ -147,39 +194,53 @@ def issue_api_token(session: Session, user: StaffUser, name: str, now: datetime)
     return row, plain
 
 
-# --- login rate limit --------------------------------------------------------------------------
+# --- sign-in limit ------------------------------------------------------------------------------
 
-class LoginLimiter:
-    """At most ``max_failures`` failed logins per username+IP in ``window``; in memory, per process.
+class LoginThrottle:
+    """At most ``per_account`` failed sign-ins to one account (from any address) and
+    ``per_address`` from one source address (to any accounts) within ``window``.
 
-    Time comes from the injected clock, so tests move it instead of sleeping.
+    Kept in the database (``login_attempts``), so every process serving the same database shares
+    it and a restart forgets nothing. Each attempt is recorded and committed *before* the password
+    is checked and the count includes it, so attempts racing in parallel cannot slip past the
+    limit. Time comes from the injected clock, so tests move it instead of sleeping.
     """
 
-    def __init__(self, clock: Clock, *, max_failures: int = 5,
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, *,
+                 per_account: int = 5, per_address: int = 10,
                  window: timedelta = timedelta(minutes=15)) -> None:
+        self._factory = session_factory
         self._clock = clock
-        self._max = max_failures
-        self._window = window
-        self._failures: dict[tuple[str, str], list[datetime]] = {}
+        self.per_account = per_account
+        self.per_address = per_address
+        self.window = window
 
-    def _recent(self, key: tuple[str, str]) -> list[datetime]:
-        cutoff = self._clock.now() - self._window
-        recent = [t for t in self._failures.get(key, []) if t > cutoff]
-        if recent:
-            self._failures[key] = recent
-        else:
-            self._failures.pop(key, None)
-        return recent
+    def attempt(self, username: str, address: str) -> bool:
+        """Record an attempt; ``False`` when the account or the address is over its limit.
 
-    def blocked(self, username: str, ip: str) -> bool:
-        return len(self._recent((username.strip().lower(), ip))) >= self._max
+        Commits in transactions of its own, so call it before the request's session has written
+        or read anything (SQLite has one writer at a time).
+        """
+        account, now = _account(username), self._clock.now()
+        since = now - self.window
+        with transaction(self._factory) as session:
+            session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
+            session.add(LoginAttempt(account=account, address=address[:64], at=now))
+        with transaction(self._factory) as session:
+            recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at > since)
+            by_account = session.scalar(recent.where(LoginAttempt.account == account)) or 0
+            by_address = session.scalar(recent.where(LoginAttempt.address == address[:64])) or 0
+        return by_account <= self.per_account and by_address <= self.per_address
 
-    def failed(self, username: str, ip: str) -> None:
-        key = (username.strip().lower(), ip)
-        self._failures[key] = [*self._recent(key), self._clock.now()]
+    @staticmethod
+    def succeeded(session: Session, username: str) -> None:
+        """The account's attempts are forgiven (those of the address to other accounts are not),
+        in the caller's transaction."""
+        session.execute(delete(LoginAttempt).where(LoginAttempt.account == _account(username)))
 
-    def succeeded(self, username: str, ip: str) -> None:
-        self._failures.pop((username.strip().lower(), ip), None)
+
+def _account(username: str) -> str:
+    return username.strip().lower()[:64]
 
 
 def client_ip(request: Request) -> str:
@@ -221,7 +282,7 @@ def principal_from_cookie(request: Request, session: Session) -> Principal | Non
     if data is None:
         return None
     user = session.get(StaffUser, data.user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or data.epoch != (user.session_epoch or 0):
         return None
     return Principal(user.id, user.username, user.role, "cookie",
                      csrf_token_for(ctx.secret, data.nonce))

@@ -30,7 +30,7 @@ from cases.service import decide, find_case
 from scheduler import booking
 from scheduler.booking import Rules
 from scheduler.reminders import trigger_reminder
-from settings import Settings
+from settings import Settings, SettingsError
 from web.auth import create_user, issue_api_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,7 +50,7 @@ def _errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except DomainError as exc:
+        except (DomainError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]

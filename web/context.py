@@ -17,7 +17,7 @@ from cases.policy import Policy
 from settings import Settings
 
 if TYPE_CHECKING:
-    from web.auth import LoginLimiter
+    from web.auth import LoginThrottle
 
 
 @dataclass
@@ -27,13 +27,13 @@ class WebContext:
     clock: Clock
     policy: Policy
     templates: Jinja2Templates
-    limiter: LoginLimiter
+    limiter: LoginThrottle
     cookie_secure: bool
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret(self) -> str:
-        return self.settings.secret_key.get_secret_value()
+        return self.settings.signing_key
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.links import InvalidLink
-from scheduler.booking import SlotTaken, is_slot_taken
+from scheduler.booking import NotBookable, NotSchedulable, SlotTaken, is_slot_taken
 
 NOT_FOUND = {"detail": "not found"}
 
@@ -72,6 +72,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidLink)
     async def _bad_link(request: Request, exc: InvalidLink) -> Response:
         return JSONResponse(NOT_FOUND, status_code=404)
+
+    @app.exception_handler(NotBookable)
+    async def _not_bookable(request: Request, exc: NotBookable) -> Response:
+        # a rule of booking is broken (422, each rule named); a case not being scheduled is a
+        # conflict with its state (409)
+        status = 409 if isinstance(exc, NotSchedulable) else 422
+        if not _is_api(request):
+            return _page(request, status, str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(DomainError)
     async def _conflict(request: Request, exc: DomainError) -> Response:

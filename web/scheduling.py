@@ -26,21 +26,25 @@ def _option(mediator_id: int, co_mediator_id: int | None, venue_id: int, start: 
 
 def book(session: Session, ctx: WebContext, case: Case, *, mediator_id: int, venue_id: int,
          starts_at: datetime, ends_at: datetime | None, co_mediator_id: int | None,
-         actor: str) -> MediationSession:
-    """Raises ``SlotTaken`` (409 'slot taken') or ``NotBookable`` (409 with the reasons)."""
+         actor: str, override_reason: str | None = None) -> MediationSession:
+    """Raises ``SlotTaken`` (409 'slot taken'), ``NotBookable`` (422 with the reasons) or
+    ``NotSchedulable`` (409)."""
     end = ends_at or starts_at + ctx.policy.session_length
     return booking.book(session, case, _option(mediator_id, co_mediator_id, venue_id, starts_at,
-                                               end), rules(ctx), now=ctx.now(), actor=actor)
+                                               end), rules(ctx), now=ctx.now(), actor=actor,
+                        override_reason=override_reason)
 
 
 def reschedule(session: Session, ctx: WebContext, row: MediationSession, *, starts_at: datetime,
                ends_at: datetime | None, mediator_id: int | None, venue_id: int | None,
-               reason: str | None, actor: str) -> MediationSession:
+               reason: str | None, actor: str,
+               override_reason: str | None = None) -> MediationSession:
     end = ends_at or starts_at + (row.ends_at - row.starts_at)
     option = _option(mediator_id or row.mediator_id,
                      row.co_mediator_id, venue_id or row.venue_id, starts_at, end)
     result = booking.reschedule(session, row, option, rules(ctx), now=ctx.now(), actor=actor,
-                                reason=reason or "rescheduled by staff")
+                                reason=reason or "rescheduled by staff",
+                                override_reason=override_reason)
     return result.session
 
 

@@ -34,7 +34,14 @@ from notifiers.signatures import (
     sendgrid_signature_valid,
     twilio_signature_valid,
 )
-from notifiers.tracking import handle_inbound_sms, record_delivery_status, record_email_opt_out
+from notifiers.tracking import (
+    EVENT_IDS_KEPT,
+    first_delivery,
+    forget_events_before,
+    handle_inbound_sms,
+    record_delivery_status,
+    record_email_opt_out,
+)
 from settings import Settings
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -42,6 +49,9 @@ T = TypeVar("T")
 
 TWIML = "application/xml"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+#: SendGrid events that put the address on the suppression list -> the source recorded
+EMAIL_OPT_OUT_EVENTS = {"unsubscribe": "unsubscribe", "group_unsubscribe": "unsubscribe",
+                        "spamreport": "spam_report"}
 
 
 @dataclass
@@ -127,7 +137,7 @@ async def twilio_inbound(request: Request, deps: Deps) -> Response:
         "phone": settings.program_phone,
         "email": settings.program_email,
     }
-    text = deps.renderer.reply(result.reply_language, result.intent, program)
+    text = deps.renderer.reply(result.reply_language, result.intent, program, result.case_refs)
     body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
     return Response(body, media_type=TWIML)
 
@@ -155,15 +165,21 @@ async def twilio_status(request: Request, deps: Deps) -> Response:
 
 
 def _apply_sendgrid_events(session: Session, events: list[dict[str, Any]], deps: WebhookDeps) -> int:
+    """Apply each event once: one whose ``sg_event_id`` was applied before (a replayed batch, or
+    SendGrid retrying after a lost answer) is skipped."""
     now = deps.clock.now()
+    forget_events_before(session, now - EVENT_IDS_KEPT)
     applied = 0
     for event in events:
+        if not first_delivery(session, "sendgrid", str(event.get("sg_event_id") or ""), now):
+            continue
         notice = str(event.get("notice_id") or "")
         notice_id = int(notice) if notice.isdigit() else None
         message_id = str(event.get("sg_message_id") or "").split(".", 1)[0]
         kind = str(event.get("event") or "")
-        if kind in ("unsubscribe", "group_unsubscribe", "spamreport") and notice_id is not None:
-            record_email_opt_out(session, notice_id, now)
+        if kind in EMAIL_OPT_OUT_EVENTS:
+            record_email_opt_out(session, notice_id, str(event.get("email") or ""),
+                                 EMAIL_OPT_OUT_EVENTS[kind], now)  # fmt: skip
         elif message_id:
             record_delivery_status(
                 session,

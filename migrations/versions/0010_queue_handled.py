@@ -1,7 +1,7 @@
 """Work-queue items staff handled (so they leave the queue; who and when is kept).
 
 Revision ID: 0010
-Revises: 0003
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ from alembic import op
 import cases.models
 
 revision: str = "0010"
-down_revision: str | None = "0003"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

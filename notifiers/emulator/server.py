@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, Received
-from notifiers.inbound import OPT_IN_WORDS, OPT_OUT_WORDS, normalize
+from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
 from notifiers.signatures import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,
@@ -445,9 +445,9 @@ class _Handler(BaseHTTPRequestHandler):
         config, state = self.server.config, self.server.state
         sender, text = body["from"], body["body"]
         keyword = normalize(text)
-        if keyword in OPT_OUT_WORDS:  # what Twilio's carrier-level opt-out does
+        if keyword in TWILIO_OPT_OUT_WORDS:  # what Twilio's default opt-out handling does
             state.opted_out.add(sender)
-        elif keyword in OPT_IN_WORDS:
+        elif keyword in TWILIO_OPT_IN_WORDS:
             state.opted_out.discard(sender)
         params = {
             "MessageSid": "SM" + secrets.token_hex(16),

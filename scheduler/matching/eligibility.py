@@ -54,15 +54,26 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, min(day.day, last))
 
 
+def personal_conflict(mediator: MediatorProfile, case: CaseRequest) -> bool:
+    """A declared tie with a party (an officer's star or a person's name)."""
+    return bool(mediator.conflict_person_ids & case.party_ids)
+
+
+def recently_mediated_officer(
+    mediator: MediatorProfile, case: CaseRequest, policy: MatchPolicy, today: date
+) -> bool:
+    """The mediator mediated one of the case's officers within ``same_officer_months``."""
+    cutoff = months_before(today, policy.same_officer_months)
+    officers = case.officer_ids
+    return any(o in officers and d >= cutoff for o, d in mediator.recent_officers)
+
+
 def has_conflict(
     mediator: MediatorProfile, case: CaseRequest, policy: MatchPolicy, today: date
 ) -> bool:
     """A personal tie with a party, or the same officer within ``same_officer_months``."""
-    if mediator.conflict_person_ids & case.party_ids:
-        return True
-    cutoff = months_before(today, policy.same_officer_months)
-    officers = case.officer_ids
-    return any(o in officers and d >= cutoff for o, d in mediator.recent_officers)
+    return personal_conflict(mediator, case) or \
+        recently_mediated_officer(mediator, case, policy, today)
 
 
 def required_languages(case: CaseRequest, policy: MatchPolicy) -> frozenset[str]:
@@ -87,23 +98,37 @@ def venue_usable(venue: VenueProfile) -> bool:
     return venue.neutral and not venue.police_facility
 
 
+def venue_problem(venue: VenueProfile, case: CaseRequest, policy: MatchPolicy,
+                  mediators: int | None = None) -> str | None:
+    """Why the venue cannot host this case (``None``: it can), whatever the time.
+
+    ``mediators`` is how many mediators attend (the policy's co-mediation by default).
+    """
+    if not venue_usable(venue):
+        return "not neutral ground (a police facility is never used)"
+    if case.accessibility and not venue.accessible:
+        return "not accessible, and a party needs access"
+    if venue.kind == "video":
+        return None if case.accepts_video else "the case does not accept video"
+    needed = case.headcount + (mediators if mediators is not None
+                               else 2 if policy.co_mediation else 1)
+    if venue.capacity < needed:
+        return f"seats {venue.capacity}, needs {needed}"
+    if policy.max_venue_km is not None and case.area is not None and venue.location is not None \
+            and distance_km(case.area, venue.location) > policy.max_venue_km:
+        return f"more than {policy.max_venue_km:g} km from the complainant"
+    return None
+
+
 def venue_distance(venue: VenueProfile, case: CaseRequest, policy: MatchPolicy) -> float | None:
     """How far the venue is for the complainant, or ``None`` when it cannot host this case."""
-    if not venue_usable(venue):
-        return None
-    if case.accessibility and not venue.accessible:
+    if venue_problem(venue, case, policy) is not None:
         return None
     if venue.kind == "video":
-        return policy.video_equivalent_km if case.accepts_video else None
-    mediators = 2 if policy.co_mediation else 1
-    if venue.capacity < case.headcount + mediators:
-        return None
+        return policy.video_equivalent_km
     if case.area is None or venue.location is None:
         return 0.0
-    km = distance_km(case.area, venue.location)
-    if policy.max_venue_km is not None and km > policy.max_venue_km:
-        return None
-    return km
+    return distance_km(case.area, venue.location)
 
 
 @dataclass(slots=True)

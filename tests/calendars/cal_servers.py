@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 from caldav.davclient import DAVClient
 
+from cases.calendar_urls import AllowedHosts
+
+#: What the tests allow (as CMP_CALENDAR_ALLOWED_HOSTS would): their servers on 127.0.0.1.
+LOOPBACK = AllowedHosts.parse(["127.0.0.1"])
+
 
 @dataclass
 class RadicaleServer:
@@ -28,6 +33,7 @@ class StaticRoute:
     status: int = 200
     body: bytes = b""
     content_type: str = "text/calendar; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,4 +47,8 @@ class LocalWebServer:
     def serve(self, path: str, body: bytes, *, status: int = 200,
               content_type: str = "text/calendar; charset=utf-8") -> str:
         self.routes[path] = StaticRoute(status, body, content_type)
+        return self.base_url + path
+
+    def redirect(self, path: str, location: str, *, status: int = 302) -> str:
+        self.routes[path] = StaticRoute(status, b"", "text/plain", {"Location": location})
         return self.base_url + path

@@ -99,6 +99,8 @@ def web() -> Iterator[LocalWebServer]:
             self.send_response(route.status)
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
+            for name, value in route.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(route.body)
 

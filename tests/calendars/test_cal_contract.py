@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cal_servers import LocalWebServer, RadicaleServer
+from cal_servers import LOOPBACK, LocalWebServer, RadicaleServer
 from caldav.davclient import DAVClient
 from icalendar import Calendar
 
@@ -19,9 +20,11 @@ from calendars.base import (
     CalendarWriter,
 )
 from calendars.caldav_store import CalDavCalendar
-from calendars.feeds import parse_busy
+from calendars.feeds import ExpansionLimits, parse_busy
 from calendars.intervals import Interval, IntervalSet
 from calendars.memory import MemoryCalendar
+from calendars.url_safety import UnsafeAddress, guard_niquests_session
+from cases.calendar_urls import AllowedHosts, UnsafeCalendarUrl
 from cases.clock import FixedClock
 
 
@@ -58,10 +61,11 @@ def backend(request: pytest.FixtureRequest, clock: FixedClock) -> Backend:
     url = server.new_calendar_url()
 
     def broken_caldav() -> CalDavCalendar:
-        return CalDavCalendar(url, clock=clock, username=server.username,
+        return CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=server.username,
                               password="wrong-password")
 
-    store = CalDavCalendar(url, clock=clock, username=server.username, password=server.password)
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=server.username,
+                           password=server.password)
     return Backend("radicale", store, broken_caldav)
 
 
@@ -125,7 +129,7 @@ def test_failures_are_calendar_source_errors(backend: Backend) -> None:
 def test_caldav_stores_one_resource_with_our_sequence(radicale: RadicaleServer,
                                                       clock: FixedClock) -> None:
     url = radicale.new_calendar_url()
-    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
                            password=radicale.password)
     store.put(SESSION)
     store.put(replace(SESSION, sequence=3, summary="Mediation session (moved)"))
@@ -150,7 +154,7 @@ def test_caldav_pull_of_real_world_events_matches_the_feed_reader(
     collection = _collection(radicale, url)
     for resource in _split_by_uid(feed):
         collection.add_event(resource.decode(), increase_seqno=False)
-    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
                            password=radicale.password)
     expected = parse_busy(feed, *WINDOW)
     assert len(expected) >= 6
@@ -161,7 +165,7 @@ def test_caldav_pull_of_real_world_events_matches_the_feed_reader(
 
 
 def test_caldav_unreachable_server_is_reported_without_secrets(clock: FixedClock) -> None:
-    store = CalDavCalendar("http://127.0.0.1:9/dav/mediator/cal/", clock=clock,
+    store = CalDavCalendar("http://127.0.0.1:9/dav/mediator/cal/", clock=clock, allowed=LOOPBACK,
                            username="mediator", password="hunter2")
     with pytest.raises(CalendarSourceError, match="server unreachable") as info:
         store.busy(*WINDOW)
@@ -171,7 +175,7 @@ def test_caldav_unreachable_server_is_reported_without_secrets(clock: FixedClock
 
 def test_caldav_token_is_sent_as_bearer(web: LocalWebServer, clock: FixedClock) -> None:
     url = web.serve("/dav/cal/", b"<html>no</html>", status=401, content_type="text/html")
-    store = CalDavCalendar(url, clock=clock, token="tok-123")
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, token="tok-123")
     with pytest.raises(CalendarSourceError, match="refused"):
         store.busy(*WINDOW)
     assert any(h.get("Authorization") == "Bearer tok-123" for h in web.seen_headers)
@@ -187,7 +191,7 @@ def test_caldav_malformed_server_data_is_a_feed_error(radicale: RadicaleServer,
         _collection(radicale, url).add_event(bad.decode(), increase_seqno=False)
     except Exception:
         pytest.skip("server refused the unknown TZID itself")
-    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
                            password=radicale.password)
     with pytest.raises(CalendarFeedError, match="Mars/Olympus"):
         store.busy(*WINDOW)
@@ -242,7 +246,72 @@ def test_caldav_busy_can_leave_out_our_own_sessions(radicale: RadicaleServer,
     url = radicale.new_calendar_url()
     for resource in _split_by_uid(google_feed):
         _collection(radicale, url).add_event(resource.decode(), increase_seqno=False)
-    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
                            password=radicale.password, own_domain="mediation.example.org")
     store.put(SESSION)
     assert store.busy(*WINDOW) == parse_busy(google_feed, *WINDOW)
+
+
+# --- CalDAV addresses inside the network ---------------------------------------------------
+
+
+def test_caldav_refuses_a_forbidden_url_when_built(clock: FixedClock) -> None:
+    for url, reason in (("http://127.0.0.1:5232/dav/", "127.0.0.1 is a loopback address"),
+                        ("https://169.254.169.254/dav/", "169.254.169.254 is a link-local"),
+                        ("https://[fd00::5]/dav/", "fd00::5 is a private address"),
+                        ("https:///dav/", "has no host name")):
+        with pytest.raises(UnsafeCalendarUrl, match=f"^CalDAV URL {re.escape(reason)}"):
+            CalDavCalendar(url, clock=clock, username="m", password="p")
+
+
+def test_caldav_refuses_a_name_resolving_to_loopback_before_sending_credentials(
+        radicale: RadicaleServer, web: LocalWebServer, clock: FixedClock) -> None:
+    url = radicale.new_calendar_url().replace("127.0.0.1", "localhost")
+    store = CalDavCalendar(url, clock=clock, username=radicale.username,
+                           password=radicale.password)
+    with pytest.raises(UnsafeAddress, match=r"^CalDAV calendar at http://localhost: read refused: "
+                                            r"localhost resolves to 127\.0\.0\.1, which is a "
+                                            r"loopback address"):
+        store.busy(*WINDOW)
+    with pytest.raises(UnsafeAddress, match="write refused"):
+        store.put(SESSION)
+    allowed = CalDavCalendar(url, clock=clock, allowed=AllowedHosts.parse(["localhost"]),
+                             username=radicale.username, password=radicale.password)
+    assert allowed.busy(*WINDOW) == IntervalSet()
+    # The session itself checks the peer it connected to, before writing the request: a name
+    # that passed an earlier look-up (DNS rebinding) is refused on the connection it opens.
+    client = DAVClient(url=web.base_url.replace("127.0.0.1", "localhost") + "/dav/",
+                       username="m", password="hunter2", enable_rfc6764=False)
+    guard_niquests_session(client.session, AllowedHosts())
+    with pytest.raises(UnsafeAddress, match=r"localhost resolves to 127\.0\.0\.1"):
+        client.calendar(url=client.url).search(event=True, start=WINDOW[0], end=WINDOW[1])
+    assert web.seen_headers == []  # not a byte of the request (nor its password) was sent
+
+
+def test_caldav_refuses_redirects(radicale: RadicaleServer, web: LocalWebServer,
+                                  clock: FixedClock) -> None:
+    url = web.redirect("/dav/cal/", radicale.new_calendar_url(), status=301)
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
+                           password=radicale.password)
+    with pytest.raises(CalendarSourceError, match="read refused, the server redirected"):
+        store.busy(*WINDOW)
+
+
+def test_caldav_expansion_is_bounded_for_the_whole_calendar(radicale: RadicaleServer,
+                                                           clock: FixedClock) -> None:
+    url = radicale.new_calendar_url()
+    for n in range(3):  # three objects, each within the bound, together over it
+        _collection(radicale, url).add_event(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:hourly-{n}\r\nDTSTAMP:20260901T000000Z\r\nDTSTART:20261001T00{n}000Z\r\n"
+            "DURATION:PT5M\r\nRRULE:FREQ=HOURLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            increase_seqno=False)
+    month = (u(2026, 10, 1), u(2026, 11, 1))  # 744 hours: each object alone is within 2000
+    store = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
+                           password=radicale.password, limits=ExpansionLimits(max_instances=2000))
+    with pytest.raises(CalendarFeedError, match=r"^CalDAV calendar at http://127\.0\.0\.1: the "
+                       r"calendar has more than 2000 busy times in the 31-day window read"):
+        store.busy(*month)
+    roomy = CalDavCalendar(url, clock=clock, allowed=LOOPBACK, username=radicale.username,
+                           password=radicale.password, limits=ExpansionLimits(max_instances=3000))
+    assert len(roomy.busy(*month)) == 3 * 744

@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 
 from calendars.base import CalendarEvent, CalendarFeedError
-from calendars.feeds import parse_busy, render_event, render_feed
+from calendars.feeds import ExpansionLimits, ExpansionMeter, parse_busy, render_event, render_feed
 from calendars.intervals import Interval, IntervalSet
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -189,3 +189,62 @@ def test_own_sessions_are_left_out_when_own_domain_is_given() -> None:
     assert parse_busy(feed, START, END, own_domain="Mediation.Example.org") == IntervalSet()
     assert parse_busy(feed, START, END, own_domain="other.example.org") == IntervalSet(
         s.interval for s in SESSIONS)
+
+
+# --- bounded expansion ---------------------------------------------------------------------
+
+
+def _rule_feed(*rules: tuple[str, str]) -> str:
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:r{n}@example.net\r\nDTSTAMP:20260901T000000Z\r\nDTSTART:{start}\r\n"
+        f"DURATION:PT10M\r\nRRULE:{rule}\r\nEND:VEVENT\r\n" for n, (rule, start) in enumerate(rules))
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n"
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("FREQ=SECONDLY", r"more than 10000 busy times in the 182-day window read \(VEVENT UID "
+                      r"'r0@example\.net' repeats every second\)"),
+    ("FREQ=MINUTELY;INTERVAL=5", r"more than 10000 busy times .* repeats every 5 minutes"),
+    ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;"
+     "BYMINUTE=0,20,40", r"more than 10000 busy times .* repeats every day"),
+])
+def test_a_rule_with_too_many_busy_times_is_refused_from_the_rule_alone(rule: str,
+                                                                        message: str) -> None:
+    with pytest.raises(CalendarFeedError, match=f"^the calendar has {message}"):
+        parse_busy(_rule_feed((rule, "20261001T000000Z")), START, END)
+
+
+def test_a_rule_repeating_often_since_long_ago_is_refused_before_expanding() -> None:
+    with pytest.raises(CalendarFeedError, match=r"^VEVENT UID 'r0@example\.net' repeats every "
+                       r"hour from 1970-01-01: more than 100000 repetitions to expand"):
+        parse_busy(_rule_feed(("FREQ=HOURLY", "19700101T000000Z")), START, END)
+
+
+def test_the_instance_limit_counts_every_event_of_the_feed() -> None:
+    feed = _rule_feed(*[("FREQ=DAILY", "20261001T120000Z")] * 4)  # 4 x 182 = 728 instances
+    assert len(parse_busy(feed, START, END, limits=ExpansionLimits(max_instances=728))) == 182
+    with pytest.raises(CalendarFeedError, match="more than 700 busy times in the 182-day window"):
+        parse_busy(feed, START, END, limits=ExpansionLimits(max_instances=700))
+    # Rules bounded by COUNT or UNTIL are judged by what they can produce.
+    bounded = _rule_feed(("FREQ=SECONDLY;COUNT=50", "20261001T000000Z"),
+                         ("FREQ=MINUTELY;UNTIL=20261001T010000Z", "20261001T000000Z"))
+    assert len(parse_busy(bounded, START, END)) == 1  # all within one hour and ten minutes
+
+
+def test_expansion_has_a_deadline() -> None:
+    meter = ExpansionMeter(ExpansionLimits(max_seconds=0))
+    with pytest.raises(CalendarFeedError, match="expanding the calendar's events took more than "
+                                                "0 s"):
+        parse_busy(_rule_feed(("FREQ=WEEKLY", "20261001T000000Z")), START, END, meter=meter)
+
+
+def test_a_long_list_of_extra_dates_counts_too() -> None:
+    dates = ",".join(f"2026{m:02d}{d:02d}T{h:02d}0000Z" for m in (10, 11, 12) for d in range(1, 29)
+                     for h in range(24))  # 2016 extra occurrences
+    feed = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:many@x\r\n"
+            f"DTSTAMP:20260901T000000Z\r\nDTSTART:20261001T000000Z\r\nDURATION:PT5M\r\n"
+            f"RDATE:{dates}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert len(parse_busy(feed, START, END)) == 2016
+    with pytest.raises(CalendarFeedError, match=r"more than 2000 busy times .* lists too many "
+                                                r"RDATEs"):
+        parse_busy(feed, START, END, limits=ExpansionLimits(max_instances=2000))

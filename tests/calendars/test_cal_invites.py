@@ -19,6 +19,7 @@ from calendars.invites import (
     find_leaks,
     mime_content_type,
     uid_for_session,
+    venue_location,
 )
 from calendars.vtimezone import compact_vtimezone
 
@@ -266,3 +267,16 @@ def test_compact_vtimezone_writes_onsets_in_the_offset_being_left() -> None:
                              datetime(2027, 3, 14, 16, tzinfo=UTC)).to_ical().decode()
     assert "DTSTART:20270314T020000\r\nTZNAME:CDT\r\nTZOFFSETFROM:-0600" in text
     assert "DTSTART:20261101T020000\r\nTZNAME:CST\r\nTZOFFSETFROM:-0500" in text
+
+
+@pytest.mark.parametrize(("name", "address", "location"), [
+    ("Harold Washington Library Center", "400 S State St, Chicago, IL 60605",
+     "Harold Washington Library Center, 400 S State St, Chicago, IL 60605"),
+    ("Chicago Public Library – Harold Washington Library Center, 400 S State St",
+     "400 S State St", "Chicago Public Library – Harold Washington Library Center, 400 S State St"),
+    ("Legler Branch", "", "Legler Branch"),
+    ("", "115 S Pulaski Rd", "115 S Pulaski Rd"),
+])
+def test_location_names_the_venue_and_its_address_once(name: str, address: str,
+                                                       location: str) -> None:
+    assert venue_location(name, address) == location

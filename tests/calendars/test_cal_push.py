@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cal_servers import RadicaleServer
+from cal_servers import LOOPBACK, RadicaleServer
 from caldav.davclient import DAVClient
 from icalendar import Calendar
 from push_factories import cancel, make_session, reschedule
@@ -117,7 +117,7 @@ class Calendars:
             if self.radicale is None:
                 inner = self.memory.setdefault(mediator.id, MemoryCalendar())
             else:
-                inner = writer_for(mediator, self.clock, sealer=SEALER)
+                inner = writer_for(mediator, self.clock, sealer=SEALER, allowed=LOOPBACK)
             assert inner is not None
             self.counting[mediator.id] = CountingWriter(inner)
         return self.counting[mediator.id]
@@ -133,14 +133,14 @@ class Calendars:
         else:
             assert mediator.calendar_url is not None
             self.counting[mediator.id].inner = CalDavCalendar(
-                mediator.calendar_url, clock=self.clock, username=self.radicale.username,
+                mediator.calendar_url, clock=self.clock, allowed=LOOPBACK, username=self.radicale.username,
                 password="wrong-password")
 
     def repair(self, mediator: Mediator) -> None:
         if self.radicale is None:
             self.memory[mediator.id].fail_with = None
         else:
-            inner = writer_for(mediator, self.clock, sealer=SEALER)
+            inner = writer_for(mediator, self.clock, sealer=SEALER, allowed=LOOPBACK)
             assert inner is not None
             self.counting[mediator.id].inner = inner
 
@@ -204,7 +204,8 @@ class World:
 def world(db: Session, clock: FixedClock, calendars: Calendars) -> World:
     now = clock.now()
     case = make_case(db, now)
-    venue = make_venue(db, now, address="3104 N Narragansett Ave, Chicago, IL")
+    venue = make_venue(db, now, name="Galewood-Mont Clare Branch",
+                       address="3104 N Narragansett Ave, Chicago, IL")
     mediator = make_mediator(db, now, **calendars.settings())
     db.commit()
     return World(db, clock, calendars, case, venue, mediator)
@@ -223,7 +224,7 @@ def test_a_booking_appears_in_the_mediators_calendar_with_sequence_0(world: Worl
     assert (seen.start, seen.end, seen.sequence) == (TUESDAY_5PM, TUESDAY_5PM + timedelta(
         minutes=90), 0)
     assert seen.summary == f"Mediation session (CMP-{world.case.id})"
-    assert seen.location == "3104 N Narragansett Ave, Chicago, IL"
+    assert seen.location == "Galewood-Mont Clare Branch, 3104 N Narragansett Ave, Chicago, IL"
     push = world.push_row(row)
     assert (push.pushed_sequence, push.pushed_status, push.pushed_at, push.attempts,
             push.last_error) == (0, "booked", world.clock.now(), 0, None)
@@ -512,7 +513,7 @@ def test_a_mediator_moving_to_another_calendar_gets_every_session_there(world: W
         world.db, world.mediator,
         CalendarSettings("caldav", target["calendar_url"], target["calendar_username"],
                          target["calendar_secret"]),
-        sealer=SEALER, now=world.clock.now(), actor="staff")
+        sealer=SEALER, now=world.clock.now(), actor="staff", allowed=LOOPBACK)
     world.db.commit()
     assert dropped == 2
     world.calendars.counting.pop(world.mediator.id, None)  # the job builds a writer per run

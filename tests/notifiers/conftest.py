@@ -19,7 +19,7 @@ from notify_support import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.clock import FixedClock
+from cases.clock import Clock, FixedClock, SystemClock
 from notifiers.base import Channel, Notifier
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
@@ -70,6 +70,7 @@ def settings(emulator_server: EmulatorHTTPServer, webhook_server: WebhookServer,
         twilio_base_url=env["CMP_TWILIO_BASE_URL"],
         sendgrid_api_key=env["CMP_SENDGRID_API_KEY"],
         sendgrid_from_email=env["CMP_SENDGRID_FROM_EMAIL"],
+        secret_key=env["CMP_SECRET_KEY"],
         sendgrid_base_url=env["CMP_SENDGRID_BASE_URL"],
         public_base_url=env["CMP_PUBLIC_BASE_URL"],
         sendgrid_webhook_public_key=env["CMP_SENDGRID_WEBHOOK_PUBLIC_KEY"],
@@ -93,6 +94,16 @@ def dispatcher(
     return build_dispatcher(settings, session_factory, clock, worker_id="test-worker", notifiers=notifiers)
 
 
+def _wire_webhooks(
+    server: WebhookServer, settings: Settings, factory: sessionmaker[Session], clock: Clock
+) -> Iterator[WebhookServer]:
+    server.app.state.webhook_deps = webhooks.WebhookDeps(
+        settings=settings, session_factory=factory, clock=clock, policy=None, renderer=Renderer()
+    )
+    yield server
+    del server.app.state.webhook_deps
+
+
 @pytest.fixture
 def webhooks_live(
     webhook_server: WebhookServer,
@@ -105,12 +116,16 @@ def webhooks_live(
     test: the emulator stamps messages and signs SendGrid events at the test's time too, so the
     webhooks, the dispatcher and the provider agree on "now" on any day the suite runs."""
     emulator.set_clock(clock.now())
-    webhook_server.app.state.webhook_deps = webhooks.WebhookDeps(
-        settings=settings,
-        session_factory=session_factory,
-        clock=clock,
-        policy=None,
-        renderer=Renderer(),
-    )
-    yield webhook_server
-    del webhook_server.app.state.webhook_deps
+    yield from _wire_webhooks(webhook_server, settings, session_factory, clock)
+
+
+@pytest.fixture
+def webhooks_live_system_clock(
+    webhook_server: WebhookServer,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    emulator: EmulatorClient,
+) -> Iterator[WebhookServer]:
+    """For tests whose dispatchers run as child processes, on the system clock: the webhooks and
+    the emulator (reset to the system clock) use it too, so every process agrees on "now"."""
+    yield from _wire_webhooks(webhook_server, settings, session_factory, SystemClock())

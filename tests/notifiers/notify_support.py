@@ -68,6 +68,7 @@ def emulator_env(emulator_url: str, public_url: str) -> dict[str, str]:
         "CMP_SENDGRID_FROM_EMAIL": "mediation@example.org",
         "CMP_SENDGRID_BASE_URL": emulator_url,
         "CMP_PUBLIC_BASE_URL": public_url,
+        "CMP_SECRET_KEY": "notifier-tests-secret-0123456789abcdef0123",
         "CMP_SENDGRID_WEBHOOK_PUBLIC_KEY": SENDGRID_KEYS.public_key_b64,
     }
 

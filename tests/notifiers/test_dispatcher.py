@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import replace
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-import psycopg
 import pytest
 from notify_support import add_case, add_party
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases import suppressions
 from cases.clock import FixedClock
-from cases.models import AuditEvent, Notification, Party
+from cases.models import AuditEvent, Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.base import Notifier, OutgoingMessage, Receipt
-from notifiers.dispatcher import Dispatcher
+from notifiers.base import Notifier, OutgoingMessage, Receipt, SentLookup
+from notifiers.dispatcher import Dispatcher, DispatchReport
 from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher
 from settings import Settings
@@ -91,7 +92,7 @@ def test_a_notice_is_sent_once(
     assert {r.status for r in rows} == {"sent"}
     assert {r.provider_message_id for r in rows} == {m["sid"] for m in messages}
     sms = next(m for m in messages if m["channel"] == "sms")
-    assert "Maria" in sms["body"] and "Lopez" not in sms["body"]
+    assert "Maria" not in sms["body"] and "Lopez" not in sms["body"]  # no name given for messages
     assert sms["status_callback"].endswith(f"/webhooks/twilio/status?notice={rows[0].id}")
     email = next(m for m in messages if m["channel"] == "email")
     assert email["html"].startswith("<!DOCTYPE html>") and email["subject"]
@@ -182,7 +183,10 @@ def test_opted_out_party_gets_no_sms_but_email_still_goes(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    _enqueue(session_factory, clock, sms_opted_out=True)
+    with session_factory() as session, session.begin():  # the number opted out, in any case
+        suppressions.suppress(session, Channel.SMS, "(312) 746-0001", source="sms_keyword",
+                              now=clock.now())  # fmt: skip
+    _enqueue(session_factory, clock, phone="+13127460001")
     dispatcher.run_once()
     rows = _rows(session_factory)
     assert [(r.channel, r.status) for r in rows] == [("sms", "cancelled"), ("email", "sent")]
@@ -292,33 +296,32 @@ def test_a_record_after_the_lease_was_taken_over_is_refused_and_reported(
     assert set(lost) == {r.id for r in rows}
 
 
-def test_asynchronous_records_are_all_kept_and_the_setting_is_not_leaked(
-    settings: Settings,
-    notifiers: dict[Channel, Notifier],
+def test_the_records_connection_goes_back_to_the_pool_as_it_came(
+    dispatcher: Dispatcher,
     emulator: EmulatorClient,
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    for _ in range(3):
-        _enqueue(session_factory, clock)
-    dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="w", notifiers=notifiers)
-    dispatcher.policy = replace(dispatcher.policy, durable_records=False)
-    report = dispatcher.run_once()
-    assert (report.claimed, report.sent) == (6, 6)
-    assert {r.status for r in _rows(session_factory)} == {"sent"}
+    """Records commit one by one (autocommit on PostgreSQL); the next user of that pooled
+    connection still gets ordinary transactions: what it rolls back is not kept."""
+    _enqueue(session_factory, clock)
+    assert dispatcher.run_once().sent == 2
     engine = session_factory.kw["bind"]
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:  # the pool's one idle connection: the record one
-            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert engine.pool.checkedin() == 1  # the batch's one connection, claim and records alike
+    with session_factory() as session:
+        add_case(session, clock.now(), log_number="ROLLED-BACK")
+        session.rollback()
+    with session_factory() as session:
+        assert session.scalar(select(Case).where(Case.log_number == "ROLLED-BACK")) is None
 
 
 def _crash_after_first_send(
     dispatcher: Dispatcher, emulator: EmulatorClient, factory: sessionmaker[Session], clock: FixedClock
-) -> tuple[int, bool]:
+) -> int:
     """Two parties, an SMS and an email each. The database refuses the first notice's ``sent``
     record (a trigger), as if the worker had died between Twilio's acceptance and the record:
     ``run_once`` raises, the batch stops, and every row keeps its lease. Returns the first notice's
-    id and whether this is PostgreSQL, once the lease has run out."""
+    id, once the lease has run out."""
     for _ in range(2):
         _enqueue(factory, clock)
     first = _rows(factory)[0].id
@@ -337,16 +340,15 @@ def _crash_after_first_send(
     with engine.begin() as connection:
         for statement in refuse:
             connection.exec_driver_sql(statement)
-    with pytest.raises((psycopg.Error, sqlite3.Error), match="refused by test"):
+    with pytest.raises(DBAPIError, match="refused by test"):
         dispatcher.run_once()
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TRIGGER refuse_sent" + (" ON notifications" if postgres else ""))
-    # The batch stopped at its first record; on PostgreSQL the second message was already out
-    # (its send overlaps the first record), on SQLite it was not.
-    assert len(emulator.messages()) == (2 if postgres else 1)
+    # The batch stopped at its first record, before anything else was sent.
+    assert len(emulator.messages()) == 1
     assert {r.status for r in _rows(factory)} == {"sending"}
     clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
-    return first, postgres
+    return first
 
 
 def _audited(factory: sessionmaker[Session], action: str) -> list[int | None]:
@@ -360,20 +362,17 @@ def test_a_record_the_database_refuses_stops_the_batch_and_loses_nothing(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    """A ``sent`` record that fails raises out of ``run_once``; the records connection (in libpq
-    pipeline mode on PostgreSQL) is discarded, not handed back to the pool half-read, and the next
-    run sends and records everything. The rows come back "in doubt"; the SMS that Twilio already
-    holds is found there and recorded, not sent twice."""
+    """A ``sent`` record that fails raises out of ``run_once``, and the next run sends and records
+    everything. The rows come back "in doubt"; the SMS that Twilio already holds is found there
+    and recorded, not sent twice."""
     emulator.set_clock(clock.now())  # the provider's clock agrees with ours
-    first, postgres = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
-    report = dispatcher.run_once()  # on a fresh records connection
-    # An email cannot be looked up, so PostgreSQL's second message (an email) goes out twice, and
-    # its delivery events would report the duplicate.
+    first = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
+    report = dispatcher.run_once()
     assert (report.sent, report.in_doubt, report.found_sent) == (4, 4, 1)
     rows = _rows(session_factory)
     assert {r.status for r in rows} == {"sent"} and all(r.provider_message_id for r in rows)
     assert rows[0].provider_message_id == emulator.messages()[0]["sid"]
-    assert len(emulator.messages()) == 4 + (1 if postgres else 0)
+    assert len(emulator.messages()) == 4  # nothing twice
     assert _audited(session_factory, "notice.found_already_sent") == [first]
     assert sorted(_audited(session_factory, "notice.resent_in_doubt")) == [r.id for r in rows[1:]]
 
@@ -388,7 +387,7 @@ def test_an_older_message_with_the_same_text_is_not_taken_for_the_lost_attempt(
     clock an hour behind): it could be an earlier orphan with the same text, so the notice is
     sent again rather than risk never sending it."""
     emulator.set_clock(clock.now() - timedelta(hours=1))
-    first, _ = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
+    first = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
     report = dispatcher.run_once()
     assert (report.sent, report.found_sent) == (4, 0)
     assert first in _audited(session_factory, "notice.resent_in_doubt")
@@ -401,9 +400,9 @@ def test_a_records_connection_lost_mid_batch_raises_and_loses_nothing(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    """PostgreSQL ends the records connection while a record is in flight (the server's own
-    ``pg_terminate_backend``): ``run_once`` raises at once instead of waiting for a Sync that will
-    never come, and the next run, on a new connection, delivers everything."""
+    """PostgreSQL ends the records connection during a record (the server's own
+    ``pg_terminate_backend``): ``run_once`` raises, and the next run, on a new connection,
+    delivers everything."""
     engine = session_factory.kw["bind"]
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no connection to lose")
@@ -418,7 +417,7 @@ def test_a_records_connection_lost_mid_batch_raises_and_loses_nothing(
             f"PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$")  # fmt: skip
         connection.exec_driver_sql("CREATE TRIGGER end_backend BEFORE UPDATE ON notifications "
                                    "FOR EACH ROW EXECUTE FUNCTION end_backend()")  # fmt: skip
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(OperationalError):
         dispatcher.run_once()
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TRIGGER end_backend ON notifications")
@@ -438,7 +437,7 @@ def test_a_notice_in_doubt_in_quiet_hours_is_looked_up_and_otherwise_held_till_m
     texts nobody); the one it does not hold was never sent, and waits for 08:00 like any SMS in
     quiet hours. Email is not held."""
     emulator.set_clock(clock.now())
-    first, _ = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
+    first = _crash_after_first_send(dispatcher, emulator, session_factory, clock)
     sent_before = len(emulator.messages())
     clock.advance(timedelta(hours=12, minutes=30) - dispatcher.policy.lease - timedelta(seconds=1))
     assert clock.now() == datetime(2026, 11, 26, 3, 30, tzinfo=UTC)  # 21:30 CST
@@ -452,3 +451,108 @@ def test_a_notice_in_doubt_in_quiet_hours_is_looked_up_and_otherwise_held_till_m
     assert {m["channel"] for m in new} == {"email"}  # nothing texted in quiet hours
     assert _audited(session_factory, "notice.held_in_doubt") == [held[0].id]
     assert rows[first].status == "sent"
+
+
+def test_an_sms_whose_attempts_were_lost_twice_is_found_and_not_sent_a_third_time(
+    dispatcher: Dispatcher,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A worker claims the SMS, Twilio accepts it, the worker dies before the record. The lease
+    lapses; another claims it in doubt and dies too, before asking Twilio. The third claim asks
+    Twilio about every attempt since the first unconfirmed one: it finds the first attempt's
+    message and records it instead of texting the person again."""
+    emulator.set_clock(clock.now())
+    _, (notice,) = _enqueue(session_factory, clock, channels=[Channel.SMS])
+    (first,) = dispatcher.claim(DispatchReport())
+    accepted = dispatcher.send(first)
+    assert isinstance(accepted, Receipt)  # ... and the worker dies: no record
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    (second,) = dispatcher.claim(DispatchReport())
+    assert second.in_doubt  # ... and this worker dies before asking Twilio
+    clock.advance(dispatcher.policy.lease + timedelta(seconds=1))
+    report = dispatcher.run_once()
+    assert (report.in_doubt, report.found_sent, report.sent) == (1, 1, 1)
+    assert [m["sid"] for m in emulator.messages()] == [accepted.provider_message_id]  # texted once
+    (row,) = _rows(session_factory)
+    assert (row.status, row.provider_message_id) == ("sent", accepted.provider_message_id)
+    assert _audited(session_factory, "notice.found_already_sent") == [notice]
+
+
+class _SlowLookup:
+    """Twilio's message list, answering so slowly the first time that the batch's lease is about
+    to lapse when it returns (the clock moves on by ``delay``)."""
+
+    def __init__(self, inner: Notifier, clock: FixedClock, delay: timedelta) -> None:
+        self.inner, self.clock, self.delay, self.channel = inner, clock, delay, inner.channel
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        return self.inner.send(message)
+
+    def recent_matching(self, message: OutgoingMessage, limit: int = 20) -> list[Receipt]:
+        found = cast(SentLookup, self.inner).recent_matching(message, limit)
+        self.clock.advance(self.delay)
+        self.delay = timedelta(0)
+        return found
+
+
+def test_a_notice_in_doubt_released_before_it_was_looked_up_is_still_looked_up(
+    settings: Settings,
+    notifiers: dict[Channel, Notifier],
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """Two SMS accepted by Twilio, their worker dead before recording either. The next worker
+    finds the first, but that lookup is slow and the lease nearly lapses: the second is released
+    unasked. Released, it is still in doubt: the next run asks Twilio and finds it too."""
+    emulator.set_clock(clock.now())
+    for phone in ("+13127460001", "+13127460002"):
+        _enqueue(session_factory, clock, channels=[Channel.SMS], phone=phone)
+    lost = build_dispatcher(settings, session_factory, clock, worker_id="lost", notifiers=notifiers)
+    for item in lost.claim(DispatchReport()):
+        assert isinstance(lost.send(item), Receipt)  # ... and the worker dies: no record
+    clock.advance(lost.policy.lease + timedelta(seconds=1))
+    slow = {Channel.SMS: _SlowLookup(notifiers[Channel.SMS], clock, lost.policy.lease * 4 / 5)}
+    dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="next",
+                                  notifiers=cast(dict[Channel, Notifier], slow))  # fmt: skip
+    first = dispatcher.run_once()
+    assert (first.found_sent, first.released) == (1, 1)
+    second = dispatcher.run_once()
+    assert (second.in_doubt, second.found_sent) == (1, 1)
+    assert len(emulator.messages()) == 2  # each texted once
+    assert {r.status for r in _rows(session_factory)} == {"sent"}
+
+
+def test_an_sms_whose_answer_timed_out_is_looked_up_before_the_retry(
+    settings: Settings,
+    notifiers: dict[Channel, Notifier],
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """Twilio takes the message but its answer comes after our client gave up: the send is a
+    transient failure whose outcome is unknown. The retry asks Twilio first and records the
+    message it holds instead of texting the person again."""
+    from notify_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+
+    from notifiers.twilio_sms import TwilioSmsNotifier
+
+    emulator.set_clock(clock.now())
+    impatient = TwilioSmsNotifier(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM_NUMBER,
+                                  status_callback_url=None, base_url=settings.twilio_base_url,
+                                  timeout=0.2)  # fmt: skip
+    dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="w",
+                                  notifiers={**notifiers, Channel.SMS: impatient})  # fmt: skip
+    _enqueue(session_factory, clock, channels=[Channel.SMS])
+    emulator.fault(channel="sms", delay_ms=600, times=1)
+    assert dispatcher.run_once().retried == 1  # a timeout
+    deadline, pause = time.monotonic() + 10, threading.Event()
+    while emulator.stats()["count"] < 1:  # the message lands once the emulator's delay is over
+        assert time.monotonic() < deadline, "the emulator never took the message"
+        pause.wait(0.01)
+    clock.advance(timedelta(hours=3))  # past any backoff
+    report = dispatcher.run_once()
+    assert (report.in_doubt, report.found_sent, report.sent) == (1, 1, 1)
+    assert len(emulator.messages()) == 1

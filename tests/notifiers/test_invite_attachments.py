@@ -17,7 +17,14 @@ from notifiers.dispatcher import Dispatcher
 from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book, cancel, reschedule
-from tests.scheduler.test_booking_seed import RULES, SLOT_START, make_case, make_mediator, make_venue
+from tests.scheduler.test_booking_seed import (
+    RULES,
+    SLOT_START,
+    calendar_read,
+    make_case,
+    make_mediator,
+    make_venue,
+)
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
                       email="mediation@example.org", public_base_url="http://127.0.0.1:8000",
@@ -42,7 +49,8 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
     with transaction(session_factory) as db:
         case = make_case(db, clock.now())
         mediator = make_mediator(db, clock.now())
-        venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
+        venue = make_venue(db, clock.now(), name="Harold Washington Library Center",
+                           address="400 S State St, Chicago")
         option = BookingOption((mediator.id,), venue.id, SLOT_START,
                                SLOT_START + timedelta(minutes=90))
         row = book(db, case, option, RULES, now=clock.now(), actor="staff")
@@ -61,6 +69,7 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
         assert int(event["SEQUENCE"]) == 0
         assert event["DTSTART"].dt == SLOT_START
         assert event["DTSTART"].params["TZID"] == "America/Chicago"
+        assert str(event["LOCATION"]) == "Harold Washington Library Center, 400 S State St, Chicago"
         attendees = event.get("ATTENDEE")
         assert str(attendees).lower() == f"mailto:{to}".lower()
         text = calendar.to_ical().decode()
@@ -113,6 +122,7 @@ def test_a_mediator_whose_calendar_we_write_gets_no_emailed_copy(
         case = make_case(db, clock.now())
         mediator = make_mediator(db, clock.now(), calendar_kind="caldav",
                                  calendar_url="https://cal.example.org/dav/rosa/")
+        calendar_read(db, mediator, clock.now())
         venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
         book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
                                      SLOT_START + timedelta(minutes=90)),

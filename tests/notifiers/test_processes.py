@@ -149,13 +149,14 @@ def test_killed_dispatcher_restarts_and_every_notice_is_delivered(
     session_factory: sessionmaker[Session],
     emulator: EmulatorClient,
     emulator_server: EmulatorHTTPServer,
-    webhooks_live: WebhookServer,
+    webhooks_live_system_clock: WebhookServer,
     tmp_path: Path,
 ) -> None:
     ids = _seed(session_factory, 150, parties=10)
     emulator.fault(channel="sms", delay_ms=15, times=None)  # slow provider: the kill lands mid-batch
     log = tmp_path / "dispatcher.log"
-    first = _dispatcher(db_url, emulator_server.url, webhooks_live.url, "worker-1", log, "--batch-size", "50")
+    webhooks_url = webhooks_live_system_clock.url
+    first = _dispatcher(db_url, emulator_server.url, webhooks_url, "worker-1", log, "--batch-size", "50")
     _wait_for(lambda: emulator.stats()["requests"] >= 70)  # in the middle of the second batch
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=10) == -signal.SIGKILL
@@ -164,7 +165,7 @@ def test_killed_dispatcher_restarts_and_every_notice_is_delivered(
     emulator.clear_faults()
 
     # The same worker comes back (systemd, a Kubernetes pod name): it expires its own old leases.
-    second = _dispatcher(db_url, emulator_server.url, webhooks_live.url, "worker-1", log, "--until-idle")
+    second = _dispatcher(db_url, emulator_server.url, webhooks_url, "worker-1", log, "--until-idle")
     assert second.wait(timeout=60) == 0, log.read_text()
 
     messages = emulator.messages()
@@ -183,11 +184,11 @@ def test_killed_dispatcher_restarts_and_every_notice_is_delivered(
                 select(AuditEvent.subject_id).where(AuditEvent.action == "notice.found_already_sent")
             )
         )
-    # A worker has at most two accepted-but-unrecorded messages when it dies (the one in flight
-    # and the one whose record commits meanwhile). The restarted dispatcher asks Twilio before
-    # sending a notice in doubt again, finds those and records them: nothing reaches anyone twice.
+    # A worker has at most one accepted-but-unrecorded message when it dies (each record commits
+    # before the next send). The restarted dispatcher asks Twilio before sending a notice in doubt
+    # again, finds it and records it: nothing reaches anyone twice.
     assert duplicates == set()
-    assert len(found) <= 2 and not found & in_doubt
+    assert len(found) <= 1 and not found & in_doubt
     assert 0 < len(in_doubt | found) <= 50
 
     # Delivery reports bring the duplicate home: the orphan message's callback names the notice.

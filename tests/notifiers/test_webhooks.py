@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from notify_support import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
@@ -121,6 +121,27 @@ def test_consent_answer_in_spanish_is_matched_to_the_open_request(
         assert (consent.status, consent.channel) == ("granted", "sms")
     again = emulator.inbound(PHONE, "no", f"{webhooks_live.url}/webhooks/twilio/inbound")
     assert "Ya tenemos su respuesta" in again["reply"]
+
+
+def test_an_answer_after_the_deadline_day_is_told_kindly_it_is_late(
+    webhooks_live: WebhookServer,
+    emulator: EmulatorClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    party_id = _party(session_factory, clock, language="es")
+    with session_factory() as session, session.begin():
+        party = session.get(Party, party_id)
+        assert party is not None
+        session.add(Consent(case_id=party.case_id, party_id=party.id, requested_at=clock.now(),
+                            deadline=datetime(2020, 1, 1, tzinfo=UTC)))  # long past, any clock
+    from cases.policy import load_policy
+
+    webhooks_live.app.state.webhook_deps.policy = load_policy()
+    result = emulator.inbound(PHONE, "Sí", f"{webhooks_live.url}/webhooks/twilio/inbound")
+    assert "El plazo para responder sobre la mediación ya terminó" in result["reply"]
+    with session_factory() as session:
+        assert session.scalars(select(Consent)).one().status == "pending"
 
 
 def test_unknown_text_gets_a_polite_reply_and_is_shown_to_staff(
@@ -247,3 +268,54 @@ def test_sendgrid_events_are_verified_and_replays_refused(
     with session_factory() as session:
         row = session.scalars(select(Notification).where(Notification.channel == "email")).one()
         assert row.status == "delivered"  # nothing applied
+
+
+def test_a_replayed_sendgrid_batch_changes_nothing(
+    webhooks_live: WebhookServer,
+    emulator: EmulatorClient,
+    dispatcher: Dispatcher,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+) -> None:
+    """A valid signed batch sent again within the 5-minute window (or retried by SendGrid after a
+    lost answer) is recognised by its events' ``sg_event_id``: no second audit, alert or fallback."""
+    party_id = _party(session_factory, clock)
+    with session_factory() as session, session.begin():
+        party = session.get(Party, party_id)
+        enqueue(session, kind=NoticeKind.CONSENT_RECEIVED, recipient=party, due_at=clock.now(),
+                now=clock.now(), context={"granted": True}, channels=[Channel.EMAIL])  # fmt: skip
+    dispatcher.run_once()
+    (email,) = emulator.messages()
+    with session_factory() as session:
+        row = session.scalars(select(Notification)).one()
+    payload = json.dumps([
+        {"event": "bounce", "sg_event_id": "ev-bounce-1", "sg_message_id": email["sid"] + ".f0",
+         "notice_id": str(row.id), "status": "5.1.1"},
+        # a second message carrying the notice's id: a duplicate send, audited and alerted
+        {"event": "delivered", "sg_event_id": "ev-orphan-1", "sg_message_id": "orphan.f0",
+         "notice_id": str(row.id)},
+    ]).encode()  # fmt: skip
+
+    def post() -> int:
+        timestamp = str(int(clock.now().timestamp()))
+        return httpx.post(
+            f"{webhooks_live.url}/webhooks/sendgrid/events",
+            content=payload,
+            headers={
+                "X-Twilio-Email-Event-Webhook-Signature": SENDGRID_KEYS.sign(payload, timestamp),
+                "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+            },
+        ).status_code
+
+    def effects() -> tuple[list[str], list[tuple[str, str]]]:
+        with session_factory() as session:
+            actions = sorted(session.scalars(select(AuditEvent.action)))
+            rows = sorted((r.kind, r.channel) for r in session.scalars(select(Notification)))
+        return actions, rows
+
+    assert post() == 204
+    first = effects()
+    assert {"notice.undelivered", "notice.fallback", "notice.duplicate_detected"} <= set(first[0])
+    assert ("staff_alert", "email") in first[1] and ("consent_received", "sms") in first[1]
+    assert post() == 204  # accepted (SendGrid must not retry), and ignored
+    assert effects() == first

@@ -85,6 +85,10 @@ def test_past_the_reschedule_limit_the_case_returns(db: Session, clock: FixedClo
     assert resources(db, row.id) == set()
     assert [n.context["alert"] for n in notices(db, kind="staff_alert")] == ["case_returned"]
     assert len(notices(db, kind="cancellation")) == 4
+    told = notices(db, kind="case_returned")  # every party, on each of their channels
+    assert {(n.party_id, n.channel) for n in told} == {
+        (p.id, c) for p in case.parties for c in p.channels}
+    assert {n.context["why"] for n in told} == {"reschedule_limit"}
 
 
 def test_cancel_frees_the_slot_withdraws_reminders_and_tells_everyone(
@@ -116,7 +120,7 @@ def test_no_shows_go_back_to_scheduling_until_the_limit(db: Session, clock: Fixe
     after = clock.advance(SLOT_START + timedelta(hours=1) - now)
     result = no_show(db, first, RULES, reason="officer absent", now=after, actor="staff")
     assert not result.case_returned and case.state == "scheduling" and case.no_show_count == 1
-    second = book(db, case, option(mediator, venue, start=after + timedelta(days=4)), RULES,
+    second = book(db, case, option(mediator, venue, start=after + timedelta(days=5)), RULES,
                   now=after, actor="staff")
     final = clock.advance(second.starts_at + timedelta(minutes=20) - after)
     result = no_show(db, second, RULES, reason="again", now=final, actor="staff")
@@ -124,6 +128,9 @@ def test_no_shows_go_back_to_scheduling_until_the_limit(db: Session, clock: Fixe
     assert (case.state, case.outcome, case.no_show_count) == ("returned", "no_show", 2)
     alerts = [n.context["alert"] for n in notices(db, kind="staff_alert")]
     assert alerts == ["no_show", "case_returned"]
+    told = notices(db, kind="case_returned")  # told once, not also by an "outcome" notice
+    assert {n.party_id for n in told} == {p.id for p in case.parties}
+    assert {n.context["why"] for n in told} == {"no_show"} and notices(db, kind="outcome") == []
 
 
 def test_withdrawal_cancels_the_session_and_returns_the_case(
@@ -139,3 +146,6 @@ def test_withdrawal_cancels_the_session_and_returns_the_case(
     assert resources(db, row.id) == set()
     assert len(notices(db, kind="cancellation")) == 4
     assert {n.status for n in notices(db, kind="reminder")} == {"cancelled"}
+    told = notices(db, kind="case_returned")
+    assert {n.party_id for n in told} == {p.id for p in case.parties}
+    assert {n.context["why"] for n in told} == {"withdrawn"}

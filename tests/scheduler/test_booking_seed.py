@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import service
-from cases.models import Case, Mediator, MediatorConflict, Notification, Venue
+from cases.models import (
+    Case,
+    Mediator,
+    MediatorCalendarSnapshot,
+    MediatorConflict,
+    Notification,
+    Venue,
+)
 from cases.policy import Policy, load_policy
-from cases.service import NewCase, NewParty
+from cases.service import NewCase, NewParty, WeeklyWindow, set_weekly_availability
 from scheduler.booking import BookingOption, Rules
 from scheduler.reminders import ReminderOffsets
 
@@ -25,10 +32,21 @@ RULES = Rules(POLICY, ReminderOffsets(party_hours=(72, 24), mediator_hours=(48,)
 # A week after the test clock (Wed 2026-11-25 15:00 UTC): Wed 2026-12-02, 12:00-13:30 in Chicago.
 SLOT_START = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 _numbers = itertools.count(1)
+#: the windows every seeded party and mediator gives unless a test says otherwise: every day,
+#: 08:00-21:00 in Chicago
+EVERY_DAY = [WeeklyWindow(d, time(8), time(21)) for d in range(7)]
+
+
+def give_windows(db: Session, kind: str, owner_id: int, now: datetime,
+                 windows: list[WeeklyWindow] | None = None) -> None:
+    set_weekly_availability(db, owner_kind=kind, owner_id=owner_id,
+                            windows=EVERY_DAY if windows is None else windows,
+                            time_zone="America/Chicago", now=now, actor="staff")
 
 
 def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
-              complainant: str | None = None, accepts_video: bool = False) -> Case:
+              complainant: str | None = None, accepts_video: bool = False,
+              windows: list[WeeklyWindow] | None = None) -> Case:
     n = next(_numbers)
     new = NewCase(
         log_number=f"LOG-{secrets.token_hex(4)}", incident_date=date(2026, 10, 1),
@@ -45,11 +63,13 @@ def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
     for party in case.parties:
         service.record_consent(db, case, party, granted=True, channel="link", policy=POLICY,
                                now=now, actor="party")
+        give_windows(db, "party", party.id, now, windows)
     db.flush()
     return case
 
 
-def make_mediator(db: Session, now: datetime, **fields: object) -> Mediator:
+def make_mediator(db: Session, now: datetime, windows: list[WeeklyWindow] | None = None,
+                  **fields: object) -> Mediator:
     n = next(_numbers)
     values: dict[str, object] = {
         "full_name": f"Mediator {n}", "email": f"mediator{n}@example.org", "languages": ["en"],
@@ -60,7 +80,17 @@ def make_mediator(db: Session, now: datetime, **fields: object) -> Mediator:
     mediator = Mediator(**values)
     db.add(mediator)
     db.flush()
+    give_windows(db, "mediator", mediator.id, now, windows)
     return mediator
+
+
+def calendar_read(db: Session, mediator: Mediator, now: datetime,
+                  busy: list[tuple[datetime, datetime]] | None = None) -> None:
+    """The mediator's own calendar as last read at ``now``, with these busy times."""
+    db.merge(MediatorCalendarSnapshot(
+        mediator_id=mediator.id, fetched_at=now, last_ok_at=now, stale=False,
+        busy=[[a.isoformat(), b.isoformat()] for a, b in busy or []]))
+    db.flush()
 
 
 def add_conflict(db: Session, mediator: Mediator, kind: str, subject: str) -> None:

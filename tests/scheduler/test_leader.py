@@ -149,7 +149,7 @@ def test_standby_takes_over_within_30_s_and_nothing_is_sent_twice(
 
     set_clock(SLOT_START - timedelta(hours=1))  # the 2 h SMS, sent by the survivor alone
     wait_for(all_due_sent, "the last-minute SMS to go out")
-    set_clock(now + POLICY.consent_deadline + timedelta(minutes=1))  # a leader-only job's work
+    set_clock(now + POLICY.consent_deadline + timedelta(days=1))  # a leader-only job's work
     wait_for(lambda: _state(session_factory, waiting_id) == "returned" and all_due_sent(),
              "the new leader to expire the unanswered consent and tell staff")
 

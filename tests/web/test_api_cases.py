@@ -224,3 +224,13 @@ def test_party_availability_replace_and_read(api: Api) -> None:
                    json={"time_zone": "Mars/Olympus", "windows": []})
     assert zone.status_code == 422 and _msg(zone)[0][0] == ["body", "time_zone"]
     assert api.put("/api/parties/9999/availability", json={"windows": []}).status_code == 404
+
+
+def test_the_name_for_messages_is_set_at_intake_and_optional(api: Api) -> None:
+    body = case_body()
+    body["parties"][0]["message_name"] = "Sra. López"
+    case = api.post("/api/cases", json=body).json()
+    assert [p["message_name"] for p in case["parties"]] == ["Sra. López", None]
+    too_long = case_body()
+    too_long["parties"][0]["message_name"] = "x" * 201
+    assert api.post("/api/cases", json=too_long).status_code == 422

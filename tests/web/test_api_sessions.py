@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,13 +21,17 @@ MEDIATOR = {"full_name": "Rosa Diaz", "email": "rosa@example.org", "languages": 
             "general_training_hours": 40, "specialized_training_hours": 25,
             "training_expires_on": "2028-01-01"}
 VENUE = {"name": "Harold Washington Library", "address": "400 S State St, Chicago, IL",
-         "opening_hours": "mon-sat 09:00-20:00", "capacity": 8}
+         "neutral": True, "opening_hours": "mon-sat 09:00-20:00", "capacity": 8}
+#: the windows the helpers' people give: every day, 08:00-21:00 in Chicago
+EVERY_DAY = {"windows": [{"weekday": d, "start": "08:00", "end": "21:00"} for d in range(7)]}
 
 
 def mediator(api: Api, **changes: Any) -> dict[str, Any]:
     response = api.post("/api/mediators", json=MEDIATOR | changes)
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
+    hours = api.put(f"/api/mediators/{result['id']}/availability", json=EVERY_DAY)
+    assert hours.status_code == 200, hours.text
     return result
 
 
@@ -37,11 +42,16 @@ def venue(api: Api, **changes: Any) -> dict[str, Any]:
     return result
 
 
-def scheduling_case(api: Api) -> dict[str, Any]:
-    case = api.new_case()
+def scheduling_case(api: Api, windows: dict[str, Any] | None = None,
+                    **changes: Any) -> dict[str, Any]:
+    """A case in scheduling whose parties gave ``windows`` (every day by default)."""
+    case = api.new_case(**changes)
     api.post(f"/api/cases/{case['id']}/decision", json={"eligible": True})
     for party in case["parties"]:
         api.post(f"/api/cases/{case['id']}/parties/{party['id']}/consent", json={"granted": True})
+        given = api.put(f"/api/parties/{party['id']}/availability",
+                        json=EVERY_DAY if windows is None else windows)
+        assert given.status_code == 200, given.text
     return case
 
 
@@ -77,7 +87,10 @@ def test_mediators_and_venues(api: Api) -> None:
     assert api.get(f"/api/venues/{v['id']}").json()["name"] == VENUE["name"]
     assert api.patch(f"/api/venues/{v['id']}", json={"capacity": 10}).json()["capacity"] == 10
     assert api.patch(f"/api/venues/{v['id']}", json={"capacity": 1}).status_code == 422
-    no_link = api.post("/api/venues", json={"name": "Zoom", "kind": "video"})
+    unsaid = api.post("/api/venues", json={k: w for k, w in VENUE.items() if k != "neutral"})
+    assert unsaid.status_code == 422  # neutral ground must be said: there is no default
+    assert [e["loc"] for e in unsaid.json()["detail"]] == [["body", "neutral"]]
+    no_link = api.post("/api/venues", json={"name": "Zoom", "kind": "video", "neutral": True})
     assert no_link.status_code == 422
     assert no_link.json()["detail"][0]["msg"] == "a video venue needs a video_url"
     hours_bad = api.post("/api/venues", json=VENUE | {"opening_hours": "someday 9-5"})
@@ -148,7 +161,7 @@ def test_booking_refusals(api: Api, clock: FixedClock) -> None:
                                            "venue_id": v["id"],
                                            "starts_at": (clock.now() + timedelta(hours=5)
                                                          ).isoformat()})
-    assert soon.status_code == 409 and "notice" in soon.json()["detail"]
+    assert soon.status_code == 422 and "notice" in soon.json()["detail"]
     unknown = api.post("/api/sessions", json={"case_id": 9999, "mediator_id": m["id"],
                                               "venue_id": v["id"], "starts_at": start_in(clock)})
     assert unknown.status_code == 404 and unknown.json() == NOT_FOUND
@@ -229,3 +242,22 @@ def test_a_mediators_calendar_is_set_over_http_and_its_secret_never_returned(
     assert stored and "calendar-pass-123" not in stored
     assert Sealer(SECRET).open(stored) == "calendar-pass-123"
     assert not any("calendar-pass-123" in d for d in details)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://127.0.0.1/dav/", "127.0.0.1 is a loopback address"),
+    ("http://[::1]:5232/dav/", "::1 is a loopback address"),
+    ("http://192.168.1.20/feed.ics", "192.168.1.20 is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+    ("https:///feed.ics", "has no host name"),
+])
+def test_a_calendar_url_inside_the_network_is_refused_over_http(api: Api, url: str,
+                                                                message: str) -> None:
+    m = mediator(api)
+    for kind in ("ics", "caldav"):
+        refused = api.put(f"/api/mediators/{m['id']}/calendar", json={"kind": kind, "url": url})
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["detail"]
+        assert error["loc"] == ["body", "calendar_url"] and error["msg"].startswith(message)
+    assert api.get(f"/api/mediators/{m['id']}").json()["calendar_kind"] == "none"

@@ -70,7 +70,7 @@ def _seed(factory: sessionmaker[Session], clock: FixedClock) -> int:
             general_training_hours=40, specialized_training_hours=25,
             training_expires_on=now.date().replace(year=now.year + 2)), now=now, actor="seed")
         add_venue(s, NewVenue(name="Harold Washington Library",
-                              address="400 S State St, Chicago, IL",
+                              address="400 S State St, Chicago, IL", neutral=True,
                               opening_hours=parse_opening_hours("mon-sat 09:00-20:00")),
                   now=now, actor="seed")
         service.set_weekly_availability(s, owner_kind="mediator", owner_id=mediator.id,

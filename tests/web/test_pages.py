@@ -13,6 +13,7 @@ from web_support import SECRET
 
 from cases.clock import FixedClock
 from cases.links import sign_link
+from notifiers.terms import AGENCY
 from web.pages.i18n import LANGUAGES, STRINGS
 from web.pages.party import windows_from_boxes
 
@@ -58,8 +59,10 @@ def test_consent_page_in_spanish_then_availability(api: Api) -> None:
     assert '<html lang="es" dir="ltr">' in page.text
     assert "Confidencialidad" in page.text and "Sí, acepto la mediación" in page.text
     assert "Maria" not in page.text  # the link alone never shows a name
-    # the deadline as the notices write it: Spanish words, the party's zone and its abbreviation
-    assert re.search(r"Por favor responda antes del \w+ \d+ de \w+, \d\d:\d\d C[SD]T\.", page.text)
+    # the deadline as the notices write it: a day, lasting to its end in the party's zone
+    assert re.search(r"Por favor responda a más tardar el \d+ de \w+ \(hora de Chicago\)\.",
+                     page.text)
+    assert AGENCY["es"] in page.text
     done = api.client.post(path, data={"answer": "yes"}, follow_redirects=True)
     assert "Hemos registrado que acepta" in done.text
     again = api.client.post(path, data={"answer": "no"}, follow_redirects=True)
@@ -74,6 +77,7 @@ def test_consent_page_in_spanish_then_availability(api: Api) -> None:
     assert next_link is not None
     week = api.client.get(next_link.group(1))
     assert week.status_code == 200 and "Miércoles" in week.text
+    assert "se indican en hora de Chicago" in week.text and "America/Chicago" not in week.text
     saved = api.client.post(next_link.group(1), data={"slot": ["2-evening", "5-morning"]},
                             follow_redirects=True)
     assert "guardamos sus horarios" in saved.text
@@ -99,6 +103,9 @@ def test_arabic_is_right_to_left(api: Api) -> None:
     api.post(f"/api/cases/{case['id']}/decision", json={"eligible": True})
     page = api.client.get(link(api, case, 0, "consent") + "?lang=ar")
     assert '<html lang="ar" dir="rtl">' in page.text and "السرية" in page.text
+    # the help line's phone number keeps its order inside right-to-left text
+    assert '<bdi dir="ltr">+13127463594</bdi>' in page.text
+    assert AGENCY["ar"] in page.text
     chinese = api.client.get(link(api, case, 0, "consent") + "?lang=zh")
     assert '<html lang="zh" dir="ltr">' in chinese.text and "保密" in chinese.text
 
@@ -135,6 +142,7 @@ def test_booking_page_invite_and_change_request(api: Api, clock: FixedClock) -> 
     assert re.search(r"miércoles 2 de diciembre, 17:00 CST – \d\d:\d\d", page.text)  # as the notices say it
     invite = api.client.get(path + "/invite.ics")
     assert invite.status_code == 200 and invite.headers["content-type"].startswith("text/calendar")
+    assert "LOCATION:Harold Washington Library\\, 400 S State St\\, Chicago" in invite.text
     assert "BEGIN:VEVENT" in invite.text and "Sesión de mediación" in invite.text
     assert "Maria" not in invite.text
     changed = api.client.post(path, follow_redirects=True)
@@ -214,3 +222,15 @@ def test_staff_pages_render(api: Api, clock: FixedClock) -> None:
     assert "Referrals" in client.get("/reports").text
     assert client.get("/cases?state=booked").status_code == 200
     assert client.get("/cases/9999").status_code == 404
+
+
+def test_the_page_asks_until_the_end_of_the_deadline_day(api: Api, clock: FixedClock) -> None:
+    case = api.new_case()
+    api.post(f"/api/cases/{case['id']}/decision", json={"eligible": True})
+    path = link(api, case, 0, "consent")
+    clock.advance(timedelta(days=14, hours=14, minutes=59))  # 23:59 on Dec 9 in Chicago
+    assert 'name="answer"' in api.client.get(path).text
+    clock.advance(timedelta(minutes=2))  # 00:01 on Dec 10: too late, the job has not run yet
+    assert api.client.post(path, data={"answer": "yes"}).status_code == 410
+    consents = api.get(f"/api/cases/{case['id']}/consents").json()
+    assert consents[0]["status"] == "pending"

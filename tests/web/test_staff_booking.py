@@ -51,7 +51,7 @@ def test_proposal_first_with_alternatives_and_booking_it(desk: Desk, api: Api) -
 
 
 def test_unbookable_case_shows_the_matchers_reason(desk: Desk, api: Api) -> None:
-    case = scheduling_case(api)  # nobody has given any times
+    case = scheduling_case(api, windows={"windows": []})  # nobody has given any times
     mediator(api), venue(api)
     page = desk.get(f"/cases/{case['id']}/book")
     assert "The matcher cannot book this case now." in page.text
@@ -108,3 +108,23 @@ def test_reschedule_with_reason(desk: Desk, api: Api) -> None:
     after = api.get(f"/api/sessions/{session['id']}").json()
     assert after["sequence"] == session["sequence"] + 1
     assert after["starts_at"].startswith("2026-12-03T23:00")
+
+
+def test_a_slot_outside_the_parties_times_needs_a_reason_given_beside_it(
+        desk: Desk, api: Api) -> None:
+    evenings = {"windows": [{"weekday": d, "start": "17:00", "end": "21:00"} for d in range(7)]}
+    case = scheduling_case(api, windows=evenings)
+    m, v = mediator(api), venue(api)
+    path = f"/cases/{case['id']}/book"
+    morning = {"mediator_id": m["id"], "venue_id": v["id"], "starts_local": "2026-12-02T10:00",
+               "minutes": "90"}
+    refused = desk.post(path, morning)
+    assert refused.status_code == 422
+    assert "to book it anyway, say here why" in (field_error(refused.text, "override_reason") or "")
+    assert field_value(refused.text, "starts_local") == "2026-12-02T10:00"
+    assert api.get("/api/sessions", params={"case_id": case["id"]}).json() == []
+    booked = desk.post(path, morning | {"override_reason": "agreed by phone with both"},
+                       follow_redirects=True)
+    assert "Session booked" in booked.text
+    (session,) = api.get("/api/sessions", params={"case_id": case["id"]}).json()
+    assert session["starts_at"].startswith("2026-12-02T16:00")  # 10:00 in Chicago

@@ -127,7 +127,7 @@ def test_failed_notices_covered_by_a_fallback_are_not_offered_and_errors_are_pla
 
 
 def test_unbookable_cases_show_the_matchers_reason(desk: Desk, api: Api) -> None:
-    case = scheduling_case(api)  # no party has given times
+    case = scheduling_case(api, windows={"windows": []})  # no party has given times
     mediator(api), venue(api)
     home = desk.get("/").text
     found = re.search(rf"Book case CMP-{case['id']}</a>.*?<p class=\"why\">([^<]+)</p>", home,

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from cases import audit
+from cases.calendar_urls import AllowedHosts
 from cases.directory import (
     CalendarSettings,
     NewMediator,
@@ -66,7 +67,8 @@ def set_calendar(mediator_id: Id, body: CalendarIn, db: Db, ctx: Ctx, user: Staf
     so the next calendar sync writes every current session into the new one."""
     mediator = get_mediator(db, mediator_id)
     set_mediator_calendar(db, mediator, CalendarSettings(body.kind, body.url, body.username, body.secret),
-                          sealer=Sealer(ctx.secret), now=ctx.now(), actor=user.username)
+                          sealer=Sealer(ctx.secret), now=ctx.now(), actor=user.username,
+                          allowed=AllowedHosts.parse(ctx.settings.calendar_allowed_hosts))
     return views.mediator_out(mediator)
 
 

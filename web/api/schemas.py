@@ -100,6 +100,9 @@ class Patch(Strict):
 class PartyIn(Strict):
     role: Literal["complainant", "officer"]
     full_name: Name
+    message_name: Str200 | None = Field(
+        None, description="The name messages greet the party by, as it follows 'Hello' in "
+        "their language (e.g. 'Ms. Nowak', 'Pani Anno', 'Abdul Rahman'); empty: no name")
     phone: Phone | None = None
     email: Email | None = None
     language: Language = "en"
@@ -148,6 +151,7 @@ class PartyOut(BaseModel):
     id: int
     role: str
     full_name: str
+    message_name: str | None
     phone: str | None
     email: str | None
     language: str
@@ -262,6 +266,9 @@ class BookIn(Strict):
     venue_id: int = Field(ge=1, le=MAX_ID)
     starts_at: Instant
     ends_at: Instant | None = None
+    override_reason: Str2000 | None = Field(
+        None, description="why the session may fall outside the windows the parties and "
+        "mediators gave (e.g. 'agreed by phone'); recorded in the audit. Every other rule holds.")
 
     @model_validator(mode="after")
     def _ordered(self) -> BookIn:
@@ -276,6 +283,8 @@ class RescheduleIn(Strict):
     mediator_id: int | None = Field(None, ge=1, le=MAX_ID)
     venue_id: int | None = Field(None, ge=1, le=MAX_ID)
     reason: Str2000 | None = None
+    override_reason: Str2000 | None = Field(
+        None, description="as for booking: why the new time may fall outside people's windows")
 
     @model_validator(mode="after")
     def _ordered(self) -> RescheduleIn:
@@ -310,6 +319,17 @@ class RemindOut(BaseModel):
 
 
 # --- notifications -------------------------------------------------------------------------------
+
+class InboundOut(BaseModel):
+    id: int
+    received_at: datetime
+    sender: str  # masked
+    body: str
+    interpretation: str
+    needs_staff: bool
+    party_id: int | None
+    case_ids: list[int]  # the cases it could be about, when it was applied to none
+
 
 class NotificationOut(BaseModel):
     id: int
@@ -376,6 +396,17 @@ class CalendarIn(Strict):
     secret: str | None = Field(None, min_length=1, max_length=2000)
 
 
+class CalendarStatusOut(BaseModel):
+    """The last read of the mediator's own calendar. ``error``: why the last read failed (a
+    staff-safe message: host, never a path or secret); ``stale``: the busy times in use are from
+    ``read_at``, not from ``checked_at``; ``read_at`` None: never read, so not offered."""
+
+    checked_at: datetime | None
+    read_at: datetime | None
+    stale: bool
+    error: str | None
+
+
 class MediatorOut(BaseModel):
     id: int
     full_name: str
@@ -391,13 +422,16 @@ class MediatorOut(BaseModel):
     active: bool
     calendar_kind: str
     calendar_url: str | None
+    calendar_status: CalendarStatusOut | None = None
 
 
 class VenueIn(Strict):
     name: Name
     kind: Literal["in_person", "video"] = "in_person"
     address: Str500 = ""
-    neutral: bool = True
+    neutral: bool = Field(description="neutral ground (library, community centre...); a police "
+                          "facility is not, and a venue that is not neutral is never offered or "
+                          "booked. Required: there is no default")
     accessible: bool = True
     capacity: int = Field(6, ge=2, le=500)
     opening_hours: Str500 = Field("", description="like 'mon-fri 09:00-17:00; sat 10:00-14:00'")

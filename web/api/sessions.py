@@ -71,12 +71,14 @@ def show_session(session_id: Id, db: Db, user: Staff) -> SessionOut:
 
 
 @router.post("", status_code=201, response_model=SessionOut,
-             summary="Book a session (409 'slot taken' if a person or room is busy)")
+             summary="Book a session: 422 naming each rule it breaks, 409 'slot taken' if a "
+             "person or room is busy")
 def book_session(body: BookIn, db: Db, ctx: Ctx, user: Staff) -> SessionOut:
     case = service.get_case(db, body.case_id)
     row = scheduling.book(db, ctx, case, mediator_id=body.mediator_id, venue_id=body.venue_id,
                           starts_at=body.starts_at, ends_at=body.ends_at,
-                          co_mediator_id=body.co_mediator_id, actor=user.username)
+                          co_mediator_id=body.co_mediator_id, actor=user.username,
+                          override_reason=body.override_reason)
     return views.session_out(row)
 
 
@@ -86,7 +88,8 @@ def reschedule_session(session_id: Id, body: RescheduleIn, db: Db, ctx: Ctx,
     row = get_session_row(db, session_id)
     row = scheduling.reschedule(db, ctx, row, starts_at=body.starts_at, ends_at=body.ends_at,
                                 mediator_id=body.mediator_id, venue_id=body.venue_id,
-                                reason=body.reason, actor=user.username)
+                                reason=body.reason, actor=user.username,
+                                override_reason=body.override_reason)
     return views.session_out(row)
 
 

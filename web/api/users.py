@@ -14,7 +14,7 @@ from cases.errors import NotFound
 from cases.models import ApiToken, StaffUser
 from web.api import views
 from web.api.schemas import Id, TokenIn, TokenOut, UserIn, UserOut, UserPatch
-from web.auth import Admin, Principal, api_principal, create_user, hash_password, issue_api_token
+from web.auth import Admin, Principal, api_principal, change_user, create_user, issue_api_token
 from web.context import Ctx, Db
 
 router = APIRouter(tags=["users"])
@@ -47,12 +47,7 @@ def add_user(body: UserIn, db: Db, ctx: Ctx, admin: Admin) -> UserOut:
               summary="Change a user's role, deactivate them, or set a new password")
 def update_user(user_id: Id, body: UserPatch, db: Db, ctx: Ctx, admin: Admin) -> UserOut:
     user = _user(db, user_id)
-    if body.role is not None:
-        user.role = body.role
-    if body.active is not None:
-        user.active = body.active
-    if body.password is not None:
-        user.password_hash = hash_password(body.password)
+    change_user(db, user, role=body.role, active=body.active, password=body.password)
     audit.record(db, at=ctx.now(), actor=admin.username, action="user.updated",
                  subject_kind="user", subject_id=user.id,
                  fields=sorted(body.model_fields_set))

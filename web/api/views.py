@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from cases.models import (
     AuditEvent,
     Case,
     Consent,
+    InboundMessage,
     MediationSession,
     Mediator,
+    MediatorCalendarSnapshot,
     Notification,
     Party,
     StaffUser,
@@ -18,9 +20,11 @@ from cases.models import (
 )
 from cases.privacy import mask_email, mask_phone
 from web.api.schemas import (
+    CalendarStatusOut,
     CaseOut,
     CaseSummary,
     ConsentOut,
+    InboundOut,
     MediatorOut,
     NotificationOut,
     PartyOut,
@@ -41,7 +45,8 @@ def case_summary(case: Case) -> CaseSummary:
 
 def party_out(party: Party, consent: Consent | None) -> PartyOut:
     return PartyOut(
-        id=party.id, role=party.role, full_name=party.full_name, phone=party.phone,
+        id=party.id, role=party.role, full_name=party.full_name,
+        message_name=party.message_name, phone=party.phone,
         email=party.email, language=party.language, channels=list(party.channels),
         time_zone=party.time_zone, officer_star=party.officer_star,
         interpreter=party.interpreter, accessibility=party.accessibility,
@@ -80,6 +85,13 @@ def session_out(row: MediationSession) -> SessionOut:
         ends_at=row.ends_at, status=row.status, sequence=row.sequence,
         interpreter=row.interpreter, cancel_reason=row.cancel_reason,
         no_show_reason=row.no_show_reason)
+
+
+def inbound_out(row: InboundMessage) -> InboundOut:
+    return InboundOut(
+        id=row.id, received_at=row.received_at, sender=row.from_masked, body=row.body,
+        interpretation=row.interpretation, needs_staff=row.needs_staff, party_id=row.party_id,
+        case_ids=[int(c) for c in row.case_ids or []])
 
 
 def masked_address(row: Notification) -> str:
@@ -133,7 +145,16 @@ def mediator_out(m: Mediator) -> MediatorOut:
         training_expires_on=m.training_expires_on,
         max_sessions_per_week=m.max_sessions_per_week, former_police=m.former_police,
         time_zone=m.time_zone, active=m.active, calendar_kind=m.calendar_kind,
-        calendar_url=m.calendar_url)
+        calendar_url=m.calendar_url, calendar_status=calendar_status_out(m))
+
+
+def calendar_status_out(m: Mediator) -> CalendarStatusOut | None:
+    session = object_session(m)
+    snapshot = session.get(MediatorCalendarSnapshot, m.id) if session is not None else None
+    if snapshot is None or m.calendar_kind == "none":
+        return None
+    return CalendarStatusOut(checked_at=snapshot.fetched_at, read_at=snapshot.last_ok_at,
+                             stale=snapshot.stale, error=snapshot.last_error)
 
 
 def venue_out(v: Venue) -> VenueOut:

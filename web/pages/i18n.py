@@ -1,12 +1,16 @@
 """Every string of the party pages, in every supported language (a test proves none is missing).
 
 Strings are plain text; ``{phone}``, ``{zone}``, ``{deadline}`` and ``{status}`` are filled in
-with ``str.format`` and escaped by the template.
+with ``str.format`` and escaped by the template (``t.ltr`` isolates a phone number as
+left-to-right). The agency is named as in the notices (``notifiers.terms.AGENCY``).
 """
 
 from __future__ import annotations
 
+from markupsafe import Markup, escape
+
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
+from notifiers.terms import AGENCY
 
 LANGUAGES = tuple(SUPPORTED_LANGUAGES)
 
@@ -17,10 +21,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "title_consent": "Invitation to mediation",
         "title_availability": "When are you free?",
         "title_booking": "Your mediation session",
-        "intro_complainant": "The Civilian Office of Police Accountability (COPA) offers you a "
-                             "mediation about the complaint you made.",
-        "intro_officer": "The Civilian Office of Police Accountability (COPA) offers you a "
-                         "mediation about a complaint that names you.",
+        "intro_complainant": f"The {AGENCY['en']} offers you a mediation about the complaint "
+                             "you made.",
+        "intro_officer": f"The {AGENCY['en']} offers you a mediation about a complaint that "
+                         "names you.",
         "what_title": "What is mediation?",
         "what_text": "A trained, neutral mediator helps both sides talk, be heard and understand "
                      "each other. It takes about 90 minutes, at a neutral place such as a library "
@@ -29,7 +33,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "conf_text": "What is said in mediation is confidential. We keep only the date, the "
                      "place and whether the session took place — never what was said. Taking "
                      "part is voluntary, and saying no has no penalty.",
-        "deadline": "Please answer by {deadline}.",
+        "deadline": "Please answer by the end of {deadline}.",
         "question": "Do you agree to take part in mediation?",
         "yes": "Yes, I agree to mediation",
         "no": "No, I do not want mediation",
@@ -43,7 +47,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_pending": "no answer yet",
         "next_availability": "Next: tell us when you are free",
         "closed": "This request is no longer open. If you have questions, please call us.",
-        "avail_intro": "Tick every time you are usually free. Times are in {zone}.",
+        "avail_intro": "Tick every time you are usually free. Times are {zone}.",
         "morning": "Morning 9–12",
         "afternoon": "Afternoon 12–5",
         "evening": "Evening 5–8",
@@ -62,6 +66,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "Tell us and a staff member will contact you to find a new time.",
         "change_button": "Ask for a different time",
         "change_sent": "Thank you. A staff member will contact you about a new time.",
+        "change_limit": "We already have your request and a staff member will contact you. If it "
+                        "is urgent, please call {phone}.",
         "help": "Questions? Call {phone}.",
         "invalid_title": "This link does not work",
         "invalid": "The link may be mistyped or no longer valid. Please call {phone} and we "
@@ -75,10 +81,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "title_consent": "Invitación a una mediación",
         "title_availability": "¿Cuándo está disponible?",
         "title_booking": "Su sesión de mediación",
-        "intro_complainant": "La Oficina Civil de Responsabilidad Policial (COPA) le ofrece una "
-                             "mediación sobre la queja que usted presentó.",
-        "intro_officer": "La Oficina Civil de Responsabilidad Policial (COPA) le ofrece una "
-                         "mediación sobre una queja que lo menciona.",
+        "intro_complainant": f"La {AGENCY['es']} le ofrece una mediación sobre la queja que "
+                             "usted presentó.",
+        "intro_officer": f"La {AGENCY['es']} le ofrece una mediación sobre una queja en la que "
+                         "se le menciona.",
         "what_title": "¿Qué es la mediación?",
         "what_text": "Un mediador capacitado y neutral ayuda a ambas partes a hablar, ser "
                      "escuchadas y entenderse. Dura unos 90 minutos, en un lugar neutral como una "
@@ -87,7 +93,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "conf_text": "Lo que se dice en la mediación es confidencial. Solo guardamos la fecha, "
                      "el lugar y si la sesión se realizó, nunca lo que se dijo. Participar es "
                      "voluntario y decir que no no tiene ninguna penalidad.",
-        "deadline": "Por favor responda antes del {deadline}.",
+        "deadline": "Por favor responda a más tardar el {deadline}.",
         "question": "¿Acepta participar en la mediación?",
         "yes": "Sí, acepto la mediación",
         "no": "No, no quiero la mediación",
@@ -101,8 +107,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_pending": "todavía sin respuesta",
         "next_availability": "Siguiente: díganos cuándo está disponible",
         "closed": "Esta solicitud ya no está abierta. Si tiene preguntas, llámenos.",
-        "avail_intro": "Marque todos los horarios en que suele estar libre. Las horas están en "
-                       "{zone}.",
+        "avail_intro": "Marque todos los horarios en que suele estar libre. Todas las horas se "
+                       "indican en {zone}.",
         "morning": "Mañana 9–12",
         "afternoon": "Tarde 12–5",
         "evening": "Noche 5–8",
@@ -123,6 +129,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_button": "Pedir otro horario",
         "change_sent": "Gracias. Alguien del personal se comunicará con usted sobre el nuevo "
                        "horario.",
+        "change_limit": "Ya tenemos su solicitud y alguien del personal se comunicará con "
+                        "usted. Si es urgente, llame al {phone}.",
         "help": "¿Preguntas? Llame al {phone}.",
         "invalid_title": "Este enlace no funciona",
         "invalid": "Es posible que el enlace esté mal escrito o ya no sea válido. Llame al "
@@ -134,12 +142,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "program": "Program Mediacji Społecznej",
         "language": "Język",
         "title_consent": "Zaproszenie na mediację",
-        "title_availability": "Kiedy ma Pan/Pani czas?",
-        "title_booking": "Pana/Pani sesja mediacyjna",
-        "intro_complainant": "Cywilne Biuro ds. Odpowiedzialności Policji (COPA) proponuje "
-                             "mediację w sprawie złożonej przez Pana/Panią skargi.",
-        "intro_officer": "Cywilne Biuro ds. Odpowiedzialności Policji (COPA) proponuje "
-                         "mediację w sprawie skargi, która Pana/Panią dotyczy.",
+        "title_availability": "Dogodne terminy",
+        "title_booking": "Spotkanie mediacyjne",
+        "intro_complainant": f"{AGENCY['pl']} proponuje mediację w sprawie złożonej skargi.",
+        "intro_officer": f"{AGENCY['pl']} proponuje mediację w sprawie skargi dotyczącej "
+                         "funkcjonariusza.",
         "what_title": "Czym jest mediacja?",
         "what_text": "Przeszkolony, bezstronny mediator pomaga obu stronom rozmawiać, zostać "
                      "wysłuchanym i zrozumieć się nawzajem. Trwa około 90 minut, w neutralnym "
@@ -149,22 +156,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "conf_text": "To, co zostanie powiedziane podczas mediacji, jest poufne. Zapisujemy "
                      "tylko datę, miejsce i to, czy sesja się odbyła — nigdy treść rozmowy. "
                      "Udział jest dobrowolny, a odmowa nie wiąże się z żadną karą.",
-        "deadline": "Prosimy o odpowiedź do {deadline}.",
-        "question": "Czy zgadza się Pan/Pani na udział w mediacji?",
+        "deadline": "Prosimy o odpowiedź najpóźniej {deadline}.",
+        "question": "Prosimy o decyzję w sprawie udziału w mediacji.",
         "yes": "Tak, zgadzam się na mediację",
         "no": "Nie, nie chcę mediacji",
-        "thanks_yes": "Dziękujemy. Zapisaliśmy Pana/Pani zgodę na mediację.",
-        "thanks_no": "Dziękujemy. Zapisaliśmy, że nie chce Pan/Pani brać udziału. Skarga "
-                     "wraca do prowadzących postępowanie.",
-        "answered": "Mamy już Pana/Pani odpowiedź: {status}.",
+        "thanks_yes": "Dziękujemy. Zapisaliśmy zgodę na mediację.",
+        "thanks_no": "Dziękujemy. Zapisaliśmy decyzję o rezygnacji z udziału. Skarga wraca do "
+                     "prowadzących postępowanie.",
+        "answered": "Odpowiedź została już zapisana: {status}.",
         "status_granted": "zgoda",
         "status_declined": "odmowa",
         "status_expired": "termin odpowiedzi minął",
         "status_pending": "brak odpowiedzi",
-        "next_availability": "Dalej: prosimy podać, kiedy ma Pan/Pani czas",
+        "next_availability": "Dalej: prosimy wskazać dogodne terminy",
         "closed": "Ta prośba nie jest już aktualna. W razie pytań prosimy o telefon.",
-        "avail_intro": "Prosimy zaznaczyć wszystkie pory, w których zwykle ma Pan/Pani czas. "
-                       "Godziny w strefie {zone}.",
+        "avail_intro": "Prosimy zaznaczyć wszystkie pory, które zwykle są dogodne. Godziny: "
+                       "{zone}.",
         "morning": "Rano 9–12",
         "afternoon": "Popołudnie 12–17",
         "evening": "Wieczór 17–20",
@@ -183,6 +190,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "Prosimy dać znać — pracownik skontaktuje się, aby ustalić nowy termin.",
         "change_button": "Poproś o inny termin",
         "change_sent": "Dziękujemy. Pracownik skontaktuje się w sprawie nowego terminu.",
+        "change_limit": "Mamy już Pana/Pani prośbę i pracownik się skontaktuje. W pilnej sprawie "
+                        "prosimy dzwonić pod numer {phone}.",
         "help": "Pytania? Prosimy dzwonić pod numer {phone}.",
         "invalid_title": "Ten link nie działa",
         "invalid": "Link może być błędnie wpisany lub już nieważny. Prosimy zadzwonić pod "
@@ -196,15 +205,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "title_consent": "调解邀请",
         "title_availability": "您什么时候有空？",
         "title_booking": "您的调解会议",
-        "intro_complainant": "警务问责民事办公室（COPA）就您提出的投诉为您提供调解。",
-        "intro_officer": "警务问责民事办公室（COPA）就一项涉及您的投诉为您提供调解。",
+        "intro_complainant": f"{AGENCY['zh']}就您提出的投诉为您提供调解。",
+        "intro_officer": f"{AGENCY['zh']}就一项涉及您的投诉为您提供调解。",
         "what_title": "什么是调解？",
         "what_text": "一位受过培训的中立调解员帮助双方交谈、被倾听并相互理解。调解约需90分钟，"
                      "在图书馆等中立场所或通过视频进行。任何人都不必签署协议。",
         "conf_title": "保密",
         "conf_text": "调解中所说的内容是保密的。我们只保存日期、地点以及会议是否举行，"
                      "从不记录谈话内容。参与是自愿的，拒绝不会受到任何处罚。",
-        "deadline": "请在{deadline}之前答复。",
+        "deadline": "请最晚在{deadline}当天答复。",
         "question": "您是否同意参加调解？",
         "yes": "是，我同意调解",
         "no": "不，我不想调解",
@@ -236,6 +245,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "请告诉我们，工作人员会联系您另约时间。",
         "change_button": "申请更改时间",
         "change_sent": "谢谢。工作人员会就新的时间与您联系。",
+        "change_limit": "我们已收到您的请求，工作人员会与您联系。如有急事，请致电 {phone}。",
         "help": "有疑问？请致电 {phone}。",
         "invalid_title": "此链接无效",
         "invalid": "链接可能输入有误或已失效。请致电 {phone}，我们会帮助您。",
@@ -248,10 +258,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "title_consent": "دعوة إلى الوساطة",
         "title_availability": "متى تكون متاحًا؟",
         "title_booking": "جلسة الوساطة الخاصة بك",
-        "intro_complainant": "يعرض عليك مكتب المساءلة المدنية للشرطة (COPA) وساطة بشأن "
-                             "الشكوى التي قدّمتها.",
-        "intro_officer": "يعرض عليك مكتب المساءلة المدنية للشرطة (COPA) وساطة بشأن شكوى "
-                         "تذكر اسمك.",
+        "intro_complainant": f"يعرض عليك {AGENCY['ar']} وساطة بشأن الشكوى التي قدّمتها.",
+        "intro_officer": f"يعرض عليك {AGENCY['ar']} وساطة بشأن شكوى تذكر اسمك.",
         "what_title": "ما هي الوساطة؟",
         "what_text": "يساعد وسيط مدرَّب ومحايد الطرفين على التحدث والاستماع وفهم بعضهما. "
                      "تستغرق نحو 90 دقيقة في مكان محايد مثل مكتبة عامة أو عبر الفيديو. "
@@ -259,7 +267,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "conf_title": "السرية",
         "conf_text": "ما يُقال في الوساطة سري. نحتفظ فقط بالتاريخ والمكان وما إذا عُقدت "
                      "الجلسة، ولا نحتفظ أبدًا بما قيل. المشاركة طوعية، ولا عقوبة على الرفض.",
-        "deadline": "يرجى الرد قبل {deadline}.",
+        "deadline": "يرجى الرد في موعد أقصاه نهاية يوم {deadline}.",
         "question": "هل توافق على المشاركة في الوساطة؟",
         "yes": "نعم، أوافق على الوساطة",
         "no": "لا، لا أريد الوساطة",
@@ -272,8 +280,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_pending": "لا يوجد رد بعد",
         "next_availability": "التالي: أخبرنا متى تكون متاحًا",
         "closed": "هذا الطلب لم يعد مفتوحًا. إذا كانت لديك أسئلة، يرجى الاتصال بنا.",
-        "avail_intro": "ضع علامة على كل الأوقات التي تكون فيها متاحًا عادةً. الأوقات بتوقيت "
-                       "{zone}.",
+        "avail_intro": "ضع علامة على كل الأوقات التي تكون فيها متاحًا عادةً. الأوقات {zone}.",
         "morning": "صباحًا 9–12",
         "afternoon": "بعد الظهر 12–5",
         "evening": "مساءً 5–8",
@@ -292,6 +299,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "change_text": "أخبرنا وسيتصل بك أحد الموظفين لتحديد وقت جديد.",
         "change_button": "اطلب وقتًا آخر",
         "change_sent": "شكرًا لك. سيتصل بك أحد الموظفين بشأن وقت جديد.",
+        "change_limit": "لقد تلقينا طلبك وسيتصل بك أحد الموظفين. "
+                        "إذا كان الأمر عاجلًا، يرجى الاتصال بالرقم {phone}.",
         "help": "أسئلة؟ اتصل على {phone}.",
         "invalid_title": "هذا الرابط لا يعمل",
         "invalid": "ربما كُتب الرابط بشكل خاطئ أو لم يعد صالحًا. يرجى الاتصال على {phone} "
@@ -335,6 +344,13 @@ class Strings:
     def __call__(self, key: str, **values: object) -> str:
         text = self._table[key]
         return text.format(**values) if values else text
+
+    def ltr(self, key: str, **values: object) -> Markup:
+        """``t(key, ...)`` as HTML, each value isolated left-to-right (``<bdi dir="ltr">``), so a
+        phone number inside Arabic reads '+13127463594', not '13127463594+'."""
+        isolated = {name: Markup('<bdi dir="ltr">{}</bdi>').format(value)
+                    for name, value in values.items()}
+        return Markup(escape(self._table[key]).format(**isolated))
 
 
 LANGUAGE_NAMES = SUPPORTED_LANGUAGES

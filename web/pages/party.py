@@ -7,21 +7,24 @@ whatever the party: the answer never says whether a party exists.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from calendars.base import CalendarEvent
 from calendars.feeds import render_event
+from calendars.invites import venue_location
 from cases import audit, service
+from cases.deadlines import deadline_day, is_past
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
 from cases.models import (
+    AuditEvent,
     Case,
     CaseState,
     ConsentStatus,
@@ -31,7 +34,8 @@ from cases.models import (
     Venue,
 )
 from cases.outbox import NoticeKind, enqueue
-from notifiers.rendering import clock_time, format_when
+from notifiers.rendering import clock_time, format_day, format_when
+from notifiers.terms import ltr, zone_name
 from web.context import Ctx, Db, WebContext
 from web.links import party_link_expiry
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
@@ -107,15 +111,18 @@ def consent_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
     case = party.case
     consent = next((c for c in case.consents if c.party_id == party.id), None)
     status = consent.status if consent else None
+    deadline_at = consent.deadline if consent else None
     open_ = (case.state == CaseState.AWAITING_CONSENT.value
-             and status == ConsentStatus.PENDING.value)
+             and status == ConsentStatus.PENDING.value and not is_past(deadline_at, ctx.now()))
     next_link = None
     if status == ConsentStatus.GRANTED.value and case.state in AVAILABILITY_STATES:
         next_link = _link(ctx, case, party, "availability")
         if lang:
             next_link += "?" + urlencode({"lang": pick_language(lang)})
-    deadline = (format_when(case.consent_deadline, party.time_zone, t.language)
-                if case.consent_deadline else None)
+    deadline = None  # a date, lasting to the end of that day in the party's zone
+    if deadline_at is not None:
+        day = format_day(deadline_day(deadline_at, party.time_zone), t.language)
+        deadline = f"{day} ({zone_name(party.time_zone, t.language)})"
     return _render(request, ctx, "party/consent.html", t, party=party, consent_status=status,
                    open=open_, done=done, next_link=next_link, deadline=deadline,
                    role=party.role)
@@ -185,7 +192,8 @@ def availability_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang
     t = _strings(request, party, lang)
     return _render(request, ctx, "party/availability.html", t, party=party,
                    open=party.case.state in AVAILABILITY_STATES, periods=list(PERIODS),
-                   checked=_checked(party), done=done, zone=party.time_zone)
+                   checked=_checked(party), done=done,
+                   zone=zone_name(party.time_zone, t.language))
 
 
 @router.post("/availability/{token}")
@@ -234,6 +242,18 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
                    invite_url=f"{request.url.path}/invite.ics")
 
 
+CHANGE_REQUEST_WINDOW = timedelta(hours=24)
+
+
+def _change_requests_since(db: Db, party: Party, since: datetime) -> int:
+    """Change requests this party sent staff since ``since`` (their audit records). The party's
+    row is locked first, so that requests posted at once are counted one after the other."""
+    db.execute(select(Party.id).where(Party.id == party.id).with_for_update())
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "booking.change_requested", AuditEvent.actor == f"party:{party.id}",
+        AuditEvent.at > since)) or 0
+
+
 @router.post("/booking/{token}")
 def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
                    ) -> Response:
@@ -245,6 +265,9 @@ def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
     if row is None or row.status != SessionStatus.BOOKED.value:
         return _same_page(request, lang)
     now = ctx.now()
+    if _change_requests_since(db, party, now - CHANGE_REQUEST_WINDOW) \
+            >= ctx.settings.party_change_requests_per_day:
+        return _same_page(request, lang, done="limit")
     enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
             case_id=party.case_id, session_id=row.id,
             occurrence=f"change-{party.id}-{now.isoformat()}",
@@ -271,9 +294,11 @@ def booking_invite(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
         uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
         summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
         tzid=venue.time_zone if venue else party.time_zone,
-        location=(venue.address or venue.video_url or venue.name) if venue else "",
+        location=(venue_location(venue.name, venue.address) if venue.kind != "video"
+                  else venue.video_url or venue.name) if venue else "",
         url=venue.video_url or "" if venue else "", sequence=row.sequence,
-        description=t("help", phone=ctx.settings.program_phone))
+        description=t("help", phone=ltr(ctx.settings.program_phone) if t.dir == "rtl"
+                      else ctx.settings.program_phone))
     body = render_event(event, dtstamp=ctx.now(), alarm_minutes=60)
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="mediation.ics"'})

@@ -25,6 +25,7 @@ from cases.models import (
     Notification,
     SessionStatus,
     StaffRole,
+    StaffUser,
 )
 from web import scheduling
 from web.api.notifications import resend_notice
@@ -35,6 +36,7 @@ from web.auth import (
     Principal,
     authenticate,
     client_ip,
+    end_sessions,
     make_session_cookie,
     principal_from_cookie,
 )
@@ -120,15 +122,15 @@ def login(request: Request, db: Db, ctx: Ctx, username: Annotated[str, Form(max_
 
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return again(403, "Your sign-in form expired. Please try again.")
-    if ctx.limiter.blocked(username, ip):
-        return again(429, "Too many attempts. Please wait 15 minutes and try again.")
+    if not ctx.limiter.attempt(username, ip):
+        minutes = int(ctx.limiter.window.total_seconds() // 60)
+        return again(429, f"Too many attempts. Please wait {minutes} minutes and try again.")
     user = authenticate(db, username, password)
     if user is None:
-        ctx.limiter.failed(username, ip)
         return again(401, "Wrong username or password.")
-    ctx.limiter.succeeded(username, ip)
+    ctx.limiter.succeeded(db, username)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, make_session_cookie(ctx.secret, user.id, ctx.now()),
+    response.set_cookie(SESSION_COOKIE, make_session_cookie(ctx.secret, user, ctx.now()),
                         httponly=True, samesite="lax", secure=ctx.cookie_secure,
                         max_age=int(SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -139,6 +141,9 @@ def login(request: Request, db: Db, ctx: Ctx, username: Annotated[str, Form(max_
 def logout(request: Request, db: Db, csrf_token: Csrf) -> Response:
     user = page_user(request, db, StaffRole.VIEWER)
     check_csrf(user, csrf_token)
+    row = db.get(StaffUser, user.user_id)
+    if row is not None:
+        end_sessions(row)  # the cookie stops working everywhere, not only in this browser
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -34,6 +34,7 @@ from web.pages.staff import check_csrf, page_user, render
 router = APIRouter(include_in_schema=False)
 
 TIME_WORDS = ("notice", "holiday", "ends before", "times must")
+OVERRIDE_HINT = "(book outside it only with an override_reason)"  # scheduler.constraints' words
 
 
 def place_reasons(form: Form, reasons: tuple[str, ...] | list[str], *,
@@ -41,7 +42,11 @@ def place_reasons(form: Form, reasons: tuple[str, ...] | list[str], *,
     """Each reason a slot was refused, beside the field it concerns."""
     for reason in reasons:
         head = reason.split(":", 1)[0]
-        if head.startswith("mediator "):
+        if OVERRIDE_HINT in reason:  # outside the times people gave: staff may book it with a reason
+            name = "override_reason"
+            text = reason.replace(OVERRIDE_HINT, "").strip() + (
+                "; to book it anyway, say here why (for example: agreed by phone)")
+        elif head.startswith("mediator "):
             ident = head.removeprefix("mediator ").strip()
             name = "co_mediator_id" if co_mediator_id is not None and ident == str(
                 co_mediator_id) else "mediator_id"
@@ -168,10 +173,12 @@ def book(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Resp
     if form.ok:
         try:
             body = BookIn(case_id=case.id, mediator_id=mediator_id or 0, venue_id=venue_id or 0,
-                          co_mediator_id=co_id, starts_at=start, ends_at=end)  # type: ignore[arg-type]
+                          co_mediator_id=co_id, starts_at=start, ends_at=end,  # type: ignore[arg-type]
+                          override_reason=form.get("override_reason") or None)
             scheduling.book(db, ctx, case, mediator_id=body.mediator_id, venue_id=body.venue_id,
                             starts_at=body.starts_at, ends_at=body.ends_at,
-                            co_mediator_id=body.co_mediator_id, actor=user.username)
+                            co_mediator_id=body.co_mediator_id, actor=user.username,
+                            override_reason=body.override_reason)
             db.flush()
         except ValidationError as exc:
             form.take_validation(exc)
@@ -231,10 +238,12 @@ def reschedule(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted
     if form.ok:
         try:
             body = RescheduleIn(starts_at=start, mediator_id=mediator_id,  # type: ignore[arg-type]
-                                venue_id=venue_id, reason=form.get("reason"))
+                                venue_id=venue_id, reason=form.get("reason"),
+                                override_reason=form.get("override_reason") or None)
             scheduling.reschedule(db, ctx, row, starts_at=body.starts_at, ends_at=None,
                                   mediator_id=body.mediator_id, venue_id=body.venue_id,
-                                  reason=body.reason, actor=user.username)
+                                  reason=body.reason, actor=user.username,
+                                  override_reason=body.override_reason)
             db.flush()
         except ValidationError as exc:
             form.take_validation(exc)
