@@ -494,7 +494,7 @@ def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[An
 
 def job_deps(app: App) -> Any:
     from calendars.push import writer_for
-    from notifiers.wiring import build_dispatcher
+    from notifiers.wiring import build_dispatcher, build_line_checker
     from scheduler.booking import Rules
     from scheduler.jobs import JobDeps
 
@@ -504,7 +504,8 @@ def job_deps(app: App) -> Any:
                    calendar_source=calendar_source_for(app.clock, app.sealer, app.calendar_hosts),
                    calendar_writer=lambda mediator: writer_for(mediator, app.clock, sealer=app.sealer,
                                                                allowed=app.calendar_hosts),
-                   program_name=app.settings.program_name)
+                   program_name=app.settings.program_name,
+                   line_checker=build_line_checker(app.settings))
 
 
 def _stop_on_signals(stop: Any) -> None:

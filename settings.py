@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     twilio_base_url: str | None = Field(
         None, description="Point the Twilio SDK elsewhere (the bundled emulator)"
     )
+    line_lookup: bool = Field(
+        True, description="Check each party's number with Twilio Lookup (line type) when Twilio is set")
+    line_lookup_max_age_days: int = Field(
+        180, ge=1, description="A number's line type is looked up again after this many days")
+    line_lookup_interval_seconds: float = Field(
+        60.0, gt=0, description="How often numbers not yet checked are looked up")
+    line_lookup_timeout_seconds: float = Field(
+        5.0, gt=0, description="A lookup without an answer by then is retried later")
+    line_lookup_retry_minutes: float = Field(
+        5.0, gt=0, description="First retry of a failed lookup (doubling, at most 12 hours)")
     sendgrid_api_key: SecretStr | None = Field(
         None, description="SendGrid key; email goes to the file outbox when unset")
     sendgrid_from_email: str | None = Field(None, description="Verified sender address")

@@ -209,6 +209,26 @@ class Suppression(Base):
         return cls.lifted_at.is_(None)
 
 
+class PhoneLine(Base):
+    """What the provider said a phone number is (mobile, landline, VoIP...), keyed by the number
+    itself: a number on several cases is looked up once, and again only when the answer is older
+    than the configured age. ``line_type`` is ``unchecked`` until a lookup succeeds; a failed
+    lookup keeps it so and sets ``next_check_at`` for the retry. Written only through
+    ``cases.phone_lines``."""
+
+    __tablename__ = "phone_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, as stored on parties
+    line_type: Mapped[str] = mapped_column(String(16))
+    provider_type: Mapped[str | None] = mapped_column(String(32))  # the provider's own word
+    checked_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # no personal data
+    created_at: Mapped[datetime]
+
+
 class Party(Base):
     __tablename__ = "parties"
     __table_args__ = (

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases import audit
+from cases import audit, phone_lines
 from cases.errors import DomainError
 from cases.models import Case, CaseState, Party
 from cases.service import NewParty, validate_party
@@ -31,6 +31,8 @@ def update_party(session: Session, party: Party, new: NewParty, *, now: datetime
     changed = [name for name in EDITABLE if getattr(party, name) != getattr(checked, name)]
     for name in changed:
         setattr(party, name, getattr(checked, name))
+    if "phone" in changed:
+        phone_lines.note_numbers(session, [party.phone], now=now)
     if changed:
         audit.record(session, at=now, actor=actor, action="party.updated", case_id=party.case_id,
                      subject_kind="party", subject_id=party.id, fields=changed)
@@ -47,6 +49,7 @@ def add_party(session: Session, case: Case, new: NewParty, *, now: datetime, act
     party.created_at = now
     case.parties.append(party)
     session.flush()
+    phone_lines.note_numbers(session, [party.phone], now=now)
     audit.record(session, at=now, actor=actor, action="party.added", case_id=case.id,
                  subject_kind="party", subject_id=party.id, role=party.role)
     return party

@@ -15,7 +15,7 @@ from cases.errors import DomainError, InvalidInput
 from cases.models import InboundMessage, Notification, Party, QueueHandled
 from cases.outbox import Channel, NoticeKind, default_channels, enqueue
 
-KINDS = ("reply", "change", "failed", "calendar", "declined", "unconfirmed")
+KINDS = ("reply", "change", "failed", "calendar", "declined", "unconfirmed", "landline")
 REPLY_MAX = 120  # keeps the SMS within 3 segments in every language (tests/notifiers)
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import audit, lifecycle
+from cases import audit, lifecycle, phone_lines
 from cases.contacts import (
     normalise_channels,
     normalise_email,
@@ -150,6 +150,7 @@ def add_case(session: Session, new: NewCase, policy: Policy, *, now: datetime, a
         case.parties.append(party)
     session.add(case)
     session.flush()
+    phone_lines.note_numbers(session, (p.phone for p in parties), now=now)
     recommendation = screen(session, case, policy, now=now)
     audit.record(session, at=now, actor=actor, action="case.created", case_id=case.id,
                  subject_kind="case", subject_id=case.id, parties=len(parties),

@@ -5,7 +5,8 @@ One batch is three kinds of short transaction, never a transaction around a netw
 1. **Claim** (one transaction): pick due rows — ``pending`` and due, or ``sending`` whose lease
    ran out because a worker died — with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (``BEGIN
    IMMEDIATE`` makes SQLite a single writer). For each: drop it if the recipient opted out,
-   defer an SMS that falls in quiet hours, otherwise render it. Then one Core ``executemany``
+   withdraw an SMS to a number known to be a landline (``notifiers.landlines``), defer an SMS
+   that falls in quiet hours, otherwise render it. Then one Core ``executemany``
    stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
    ``claimed_until``). Commit.
 2. **Send** each message through its channel's ``Notifier``, outside any transaction.
@@ -72,6 +73,7 @@ from notifiers.base import (
 )
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
+from notifiers.landlines import landline_numbers, withdraw_for_landline
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
@@ -214,6 +216,7 @@ class Dispatcher:
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
+        self._landlines: set[str] = set()  # the claimed batch's SMS numbers that are landlines
 
     # -- the loop ---------------------------------------------------------------------------
     def run_once(self) -> DispatchReport:
@@ -342,6 +345,7 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.scalars(query))
             lookup = Lookup(session, rows)
+            self._landlines = landline_numbers(session, rows)
             claimed: list[Claimed] = []
             leases: list[dict[str, Any]] = []
             with session.no_autoflush:  # the rare paths' ORM changes are flushed at commit
@@ -382,6 +386,10 @@ class Dispatcher:
                          case_id=row.case_id, subject_kind="notification", subject_id=row.id,
                          channel=channel.value, kind=row.kind)  # fmt: skip
             fall_back(session, row, party, now, actor=ACTOR)
+            report.cancelled += 1
+            return None
+        if channel is Channel.SMS and row.to_address in self._landlines:
+            withdraw_for_landline(session, row, party, now, actor=ACTOR)
             report.cancelled += 1
             return None
         notifier = self.notifiers.get(channel)

@@ -4,11 +4,13 @@ root) and by ``python -m notifiers.dispatcher``. Nothing here runs at import tim
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
+from cases.phone_lines import LineChecker
 from notifiers.base import Channel, Notifier
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, default_worker_id
@@ -51,6 +53,24 @@ def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
     else:
         notifiers[Channel.EMAIL] = FileOutboxNotifier(settings.outbox_dir, Channel.EMAIL)
     return notifiers
+
+
+def build_line_checker(settings: Settings) -> LineChecker | None:
+    """Twilio Lookup when Twilio's credentials are set (and ``CMP_LINE_LOOKUP`` is on); else None:
+    the file outbox and memory channels look nothing up, every number shows "not checked" and
+    texts go out as before."""
+    if not (settings.line_lookup and settings.twilio_account_sid and settings.twilio_auth_token):
+        return None
+    from notifiers.twilio_lookup import TwilioLineTypeLookup
+
+    lookup = TwilioLineTypeLookup(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        base_url=settings.twilio_base_url,
+        timeout=settings.line_lookup_timeout_seconds,
+    )
+    return LineChecker(lookup, max_age=timedelta(days=settings.line_lookup_max_age_days),
+                       retry_base=timedelta(minutes=settings.line_lookup_retry_minutes))
 
 
 def program_info(settings: Settings) -> ProgramInfo:

@@ -43,9 +43,11 @@ from cases.models import (
     SessionStatus,
 )
 from cases.outbox import NoticeKind, enqueue
+from cases.phone_lines import LineChecker
 from scheduler import booking, reminders
 from scheduler.booking import Rules
 from scheduler.candidates import Matcher, MatchRun, match_and_book
+from scheduler.line_checks import LineCheckReport, check_due_numbers
 from scheduler.matching import match
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class JobDeps:
     calendar_writer: WriterFor | None = None
     program_name: str = "Community Mediation Program"
     max_dispatch_batches: int = 20
+    #: asks the provider what kind of line each new number is; None: no lookups (no Twilio)
+    line_checker: LineChecker | None = None
 
 
 def withdraw_stale_reminders(session: Session, *, now: datetime) -> int:
@@ -108,6 +112,13 @@ def dispatch_outbox(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int
         if not getattr(report, "touched", 0):
             break
     return batches
+
+
+def check_phone_lines(factory: SessionFactory, clock: Clock, deps: JobDeps) -> LineCheckReport | None:
+    """Look up the line type of numbers noted at intake (``scheduler.line_checks``)."""
+    if deps.line_checker is None:
+        return None  # no provider to ask: every number stays "not checked", texts allowed
+    return check_due_numbers(factory, clock, deps.line_checker)
 
 
 def expire_consents(factory: SessionFactory, clock: Clock, deps: JobDeps) -> list[int]:

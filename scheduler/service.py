@@ -61,6 +61,7 @@ class WorkerConfig:
     plan_interval_minutes: float = 15.0
     heartbeat_seconds: float = 10.0
     digest_hour: int = 7
+    line_check_seconds: float = 60.0
     time_zone: str = "America/Chicago"
     leader_key: int = DEFAULT_KEY
     status_path: Path | None = None
@@ -71,6 +72,7 @@ class WorkerConfig:
             "worker_id": settings.worker_id or f"{os.uname().nodename}:{os.getpid()}",
             "dispatch_interval_seconds": settings.dispatch_interval_seconds,
             "calendar_pull_minutes": settings.calendar_pull_minutes,
+            "line_check_seconds": settings.line_lookup_interval_seconds,
             "time_zone": settings.time_zone,
         }
         values.update(overrides)
@@ -90,6 +92,8 @@ def leader_jobs(config: WorkerConfig) -> dict[str, tuple[Job, Any]]:
                             seconds(minutes=config.match_interval_minutes)),
         "pull_calendars": (jobs.pull_calendars, seconds(minutes=config.calendar_pull_minutes)),
         "push_calendars": (jobs.push_calendars, seconds(minutes=config.plan_interval_minutes)),
+        "check_phone_lines": (jobs.check_phone_lines,
+                              seconds(seconds=config.line_check_seconds)),
         "daily_digest": (jobs.daily_digest,
                          CronTrigger(hour=config.digest_hour, timezone=config.time_zone)),
     }

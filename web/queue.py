@@ -27,6 +27,7 @@ from cases.models import (
     Party,
     SessionStatus,
 )
+from cases.phone_lines import LANDLINE_REASON
 from cases.queue import handled_ids
 from scheduler.booking import Rules
 from scheduler.candidates import read_inputs
@@ -92,6 +93,14 @@ class Failed:
 
 
 @dataclass(frozen=True)
+class Landline:
+    """A text withdrawn because the number is a landline, and no email reaches the party."""
+
+    notice: Notification
+    party: Party | None
+
+
+@dataclass(frozen=True)
 class StaleCalendar:
     mediator: Mediator
     snapshot: MediatorCalendarSnapshot | None
@@ -108,6 +117,7 @@ class Queue:
     unconfirmed: list[Unconfirmed] = field(default_factory=list)
     held: list[Notification] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
+    landlines: list[Landline] = field(default_factory=list)
     covered: int = 0
     calendars: list[StaleCalendar] = field(default_factory=list)
 
@@ -115,7 +125,7 @@ class Queue:
     def total(self) -> int:
         return sum(len(x) for x in (self.decide, self.replies, self.changes, self.declined,
                                     self.unbooked, self.consents, self.unconfirmed, self.failed,
-                                    self.calendars))
+                                    self.landlines, self.calendars))
 
 
 def _events(session: Session, action: str, kind: str) -> list[Change]:
@@ -190,6 +200,27 @@ def _failed(session: Session) -> tuple[list[Failed], int]:
     return out, covered
 
 
+def _landlines(session: Session) -> list[Landline]:
+    """Texts withdrawn for a landline (``notifiers.landlines``) that no email covers: the same
+    notice by email (sent alongside, or as the fallback) pending or gone out."""
+    done = handled_ids(session, "landline")
+    rows = [r for r in session.scalars(select(Notification).where(
+        Notification.status == NotificationStatus.CANCELLED.value,
+        Notification.last_error == LANDLINE_REASON).order_by(Notification.id).limit(200))
+        if r.id not in done]
+    email_keys = {r.id: (r.idempotency_key.rsplit(":", 1)[0] + ":email",
+                         f"{r.idempotency_key}>fallback:email") for r in rows}
+    wanted = [key for pair in email_keys.values() for key in pair]
+    reaching = set(session.scalars(select(Notification.idempotency_key).where(
+        Notification.idempotency_key.in_(wanted),
+        Notification.status.in_([NotificationStatus.PENDING.value,
+                                 NotificationStatus.SENDING.value,
+                                 NotificationStatus.SENT.value,
+                                 NotificationStatus.DELIVERED.value])))) if wanted else set()
+    return [Landline(r, session.get(Party, r.party_id) if r.party_id else None)
+            for r in rows if not reaching & set(email_keys[r.id])]
+
+
 def _calendars(session: Session, now: datetime, pull: timedelta) -> list[StaleCalendar]:
     out = []
     for mediator in session.scalars(select(Mediator).where(
@@ -226,6 +257,7 @@ def build(session: Session, rules: Rules, *, now: datetime,
         Notification.status == NotificationStatus.PENDING.value,
         Notification.next_attempt_at > now).order_by(Notification.next_attempt_at).limit(100)))
     queue.failed, queue.covered = _failed(session)
+    queue.landlines = _landlines(session)
     queue.calendars = _calendars(session, now, calendar_pull)
     return queue
 

@@ -71,3 +71,15 @@ class EmulatorClient:
         response = self._http.get("/_emulator/sendgrid-public-key")
         response.raise_for_status()
         return str(response.json()["public_key"])
+
+    def set_line_type(self, number: str, line_type: str | None) -> None:
+        """What Lookup answers for ``number`` (Twilio's word: 'landline', 'mobile',
+        'nonFixedVoip'...); None: back to the default."""
+        self._post("line-types", {"number": number, "type": line_type})
+
+    def lookups(self) -> dict[str, int]:
+        """How many times each number was looked up."""
+        response = self._http.get("/_emulator/lookups")
+        response.raise_for_status()
+        counts: dict[str, int] = response.json()["lookups"]
+        return counts

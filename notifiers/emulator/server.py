@@ -12,6 +12,7 @@ Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stat
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
 configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
 ``GET sendgrid-public-key``.
+Twilio Lookup v2 (line types) and its controls: ``notifiers.emulator.lookups``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifiers.emulator import lookups
 from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, Received
 from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
 from notifiers.signatures import (
@@ -136,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parsed.query)
         state = self.server.state
+        if lookups.handle_get(self, parsed.path):
+            return
         if parsed.path == "/_emulator/messages":
             self._reply(200, state.snapshot(int(query.get("since", ["0"])[0])))
         elif parsed.path == "/_emulator/stats":
@@ -344,8 +348,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, name: str) -> None:
         body = self._json_body()
         state = self.server.state
+        if lookups.handle_control(self, name, body):
+            return
         if name == "reset":
             state.reset()
+            self.server.line_types.reset()
             self._reply(200, {"ok": True})
         elif name == "clock":
             state.clock_offset = datetime.fromisoformat(str(body["now"])).timestamp() - time.time()
@@ -551,6 +558,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.config = config
         self.state = EmulatorState()
+        self.line_types = lookups.LineTypeBook()
         self._thread: threading.Thread | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:

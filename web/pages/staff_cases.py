@@ -16,8 +16,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
-from cases import service
+from cases import phone_lines, service
 from cases.contacts import SUPPORTED_LANGUAGES
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
@@ -94,7 +95,7 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   timeline=views.timeline(db, case), forms=forms, decide_form=decide,
                   blank=Form(), current=_current_session(case), now=now,
                   consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
-                  message=MESSAGES.get(msg))
+                  message=MESSAGES.get(msg), lines=_lines(db, case.parties))
 
 
 @router.get("/cases/{case_id:int}")
@@ -308,11 +309,23 @@ def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
     return _done(case.id, "created")
 
 
+def _lines(db: Session, parties: list[Party]) -> dict[str, str]:
+    """What staff read next to each number: 'landline', 'mobile', 'VoIP', 'not checked'..."""
+    found = phone_lines.line_types(db, [p.phone for p in parties])
+    return {number: phone_lines.LABELS[kind] for number, kind in found.items()}
+
+
+def _party_lines(party: Party | None) -> dict[str, str]:
+    db = object_session(party) if party is not None else None
+    return _lines(db, [party]) if db is not None and party is not None else {}
+
+
 def _party_form(request: Request, ctx: WebContext, user: Principal, case: Case,
                 party: Party | None, form: Form, role: str, status: int = 200) -> Response:
     return render(request, ctx, "staff/party_form.html", user, status=status, case=case,
                   ref=case_ref(case.id), party=party, form=form, role=role,
-                  languages=LANGUAGES, channels=CHANNELS)
+                  languages=LANGUAGES, channels=CHANNELS,
+                  lines=_party_lines(party))
 
 
 def _party_values(party: Party) -> dict[str, Any]:
