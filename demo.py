@@ -8,6 +8,7 @@ timeline lists exactly the files written there.
 
 from __future__ import annotations
 
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -82,9 +83,11 @@ class Story:
             for row in rows:
                 who = self._recipient(session, row)
                 written = self.outbox / f"notice-{row.id:08d}.{row.channel}.txt"
-                invite = " + invite.ics" if "Attachment: invite.ics" in written.read_text(
-                    encoding="utf-8") else ""
-                self.sent.append(f"notice-{row.id:08d}.{row.channel}.txt")
+                # the invites are files of their own beside the message (notifiers.file_outbox)
+                attached = re.findall(r"^Attachment: .* -> (\S+)$",
+                                      written.read_text(encoding="utf-8"), re.M)
+                self.sent += [written.name, *attached]
+                invite = "".join(f" + {name}" for name in attached)
                 self.say(f"  -> {row.channel:<5} {row.kind:<21} to {who} "
                          f"({row.language}){invite}")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from icalendar import Calendar
 
 from demo import run_demo
 from main import cli
@@ -16,6 +17,14 @@ def test_demo_tells_the_whole_story_and_the_outbox_holds_what_it_printed(tmp_pat
     files = sorted(p.name for p in result.outbox.glob("notice-*"))
     assert files == sorted(result.sent)
     assert len(files) >= 20
+    # the outbox holds the invites themselves, each named by its message, and they open
+    invites = sorted(result.outbox.glob("notice-*.email.*.ics"))
+    assert invites
+    for invite in invites:
+        message = invite.with_name(invite.name.split(".email.")[0] + ".email.txt")
+        assert f"-> {invite.name}" in message.read_text(encoding="utf-8")
+        event = Calendar.from_ical(invite.read_bytes()).walk("VEVENT")[0]
+        assert event["UID"] and event["DTSTART"].dt
     text = "\n".join(lines)
     assert "policy recommends ineligible — allegation 'excessive_force' is excluded" in text
     assert "case returned (officer declined mediation)" in text

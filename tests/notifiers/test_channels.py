@@ -191,12 +191,14 @@ def test_file_outbox_writes_one_readable_file_per_notice(tmp_path: Path) -> None
     notifier = FileOutboxNotifier(tmp_path, Channel.EMAIL)
     first = notifier.send(EMAIL)
     again = notifier.send(EMAIL)
-    (path,) = tmp_path.iterdir()
-    assert first == again and path.name == "notice-00000008.email.txt"
-    text = path.read_text(encoding="utf-8")
-    assert (
-        "Subject: Mediation booked" in text and "Attachment: invite.ics" in text and "<p>Booked.</p>" in text
-    )
+    message, invite = sorted(tmp_path.iterdir(), reverse=True)  # the invite beside the message
+    assert first == again and message.name == "notice-00000008.email.txt"
+    assert invite.name == "notice-00000008.email.invite.ics"
+    assert invite.read_bytes() == EMAIL.attachments[0].content
+    text = message.read_text(encoding="utf-8")
+    assert "Subject: Mediation booked" in text and "<p>Booked.</p>" in text
+    size = len(EMAIL.attachments[0].content)
+    assert f"Attachment: invite.ics (text/calendar, {size} bytes) -> {invite.name}" in text
 
 
 def test_memory_notifier_fails_when_told(tmp_path: Path) -> None:
