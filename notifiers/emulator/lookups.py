@@ -5,7 +5,7 @@ account), answered in Twilio's shape: ``valid``, ``phone_number``, ``line_type_i
 ({"type", "carrier_name", "mobile_country_code", "mobile_network_code", "error_code"}).
 
 Which type a number has is deterministic: a number set through the control below, else one of
-``TEST_LINE_TYPES`` (the fictional 555-01xx numbers of Chicago's 312 area, one per type), else
+``TEST_LINE_TYPES`` (fictional 312-555-011x numbers, one per type), else
 ``mobile``. A number that is not E.164 is ``valid: false`` with no line type, as Twilio answers.
 Scripted faults apply with ``channel: "lookup"`` and ``to`` the number (a 5xx, or ``delay_ms``
 for a timeout), through the same ``POST /_emulator/faults`` as messages.
@@ -33,12 +33,12 @@ E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
 #: deterministic answers for test and demo numbers (Twilio's own words)
 TEST_LINE_TYPES: dict[str, str] = {
-    "+13125550100": "landline",
-    "+13125550101": "mobile",
-    "+13125550102": "fixedVoip",
-    "+13125550103": "nonFixedVoip",
-    "+13125550104": "tollFree",
-    "+13125550105": "unknown",
+    "+13125550110": "landline",
+    "+13125550111": "mobile",
+    "+13125550112": "fixedVoip",
+    "+13125550113": "nonFixedVoip",
+    "+13125550114": "tollFree",
+    "+13125550115": "unknown",
 }
 DEFAULT_LINE_TYPE = "mobile"
 CARRIERS = {

@@ -30,8 +30,8 @@ from settings import Settings
 from tests.factories import make_case, new_case, policy
 from web.queue import build as build_queue
 
-LANDLINE = "+13125550100"  # the emulator's landline test number
-MOBILE = "+13125550101"
+LANDLINE = "+13125550110"  # the emulator's landline test number
+MOBILE = "+13125550111"
 
 
 @pytest.fixture
@@ -274,3 +274,23 @@ def test_without_twilio_nothing_is_looked_up_and_texts_go_to_the_file_outbox(
 def test_the_domain_rule_only_a_landline_is_not_texted() -> None:
     assert [t for t in LineType if not phone_lines.can_text(t)] == [LineType.LANDLINE]
     assert LineCheck(LineType.VOIP, "nonFixedVoip").line_type is LineType.VOIP
+
+
+def test_numbers_imported_from_csv_are_checked_too(
+        session_factory: sessionmaker[Session], clock: FixedClock, lookups: EmulatorClient,
+        deps: JobDeps) -> None:
+    from pathlib import Path
+
+    from cases.importing import import_csv
+
+    with transaction(session_factory) as session:
+        report = import_csv(session, Path("tests/fixtures/cases.csv"), "cases", policy=policy(),
+                            now=clock.now(), actor="import")
+    assert report.imported > 0
+    with session_factory() as session:
+        phones = {p for p in session.scalars(select(Party.phone)) if p}
+        assert set(phone_lines.line_types(session, phones).values()) == {LineType.UNCHECKED}
+    jobs.check_phone_lines(session_factory, clock, deps)
+    assert set(lookups.lookups()) == phones
+    with session_factory() as session:
+        assert set(phone_lines.line_types(session, phones).values()) == {LineType.MOBILE}

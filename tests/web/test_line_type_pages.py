@@ -75,7 +75,7 @@ def test_a_party_on_a_landline_without_email_is_in_the_queue_until_called(
         desk: Desk, api: Api, session_factory: sessionmaker[Session], clock: FixedClock,
         web_settings: Settings) -> None:
     case = api.new_case(parties=[
-        {"role": "complainant", "full_name": "Maria Lopez", "phone": "(312) 555-0100",
+        {"role": "complainant", "full_name": "Maria Lopez", "phone": "(312) 555-0110",
          "language": "es", "channels": ["sms"]},  # a landline, and no email
         {"role": "officer", "full_name": "John Smith", "email": "officer@example.org",
          "officer_star": "4321", "channels": ["email"]},
