@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from calendars.invites import venue_location
-from cases import reference, suppressions
+from cases import phone_lines, reference, suppressions
 from cases.deadlines import deadline_day
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
@@ -73,6 +73,8 @@ class Lookup:
         self.sessions: dict[int, MediationSession] = {}
         self._checked: set[suppressions.Entry] = set()
         self._suppressed: set[suppressions.Entry] = set()
+        self._lines_read: set[str] = set()
+        self._landlines: set[str] = set()
         self.preload(rows)
 
     def preload(self, rows: Sequence[Notification]) -> None:
@@ -83,6 +85,8 @@ class Lookup:
         if party_ids:
             parties = self.session.scalars(select(Party).where(Party.id.in_(party_ids)))
             self.parties.update((p.id, p) for p in parties)
+        self._check_lines([r.to_address for r in rows if r.channel == Channel.SMS.value]
+                          + [p.phone for p in self.parties.values() if p.phone])
         if mediator_ids:
             mediators = self.session.scalars(select(Mediator).where(Mediator.id.in_(mediator_ids)))
             self.mediators.update((m.id, m) for m in mediators)
@@ -115,6 +119,20 @@ class Lookup:
         as read for this batch."""
         self._check_suppressions([(channel, address)])
         return (channel, suppressions.address_key(channel, address)) in self._suppressed
+
+    def _check_lines(self, numbers: Sequence[str | None]) -> None:
+        wanted = {n for n in numbers if n} - self._lines_read
+        if wanted:
+            found = phone_lines.line_types(self.session, wanted)
+            self._landlines |= {n for n, kind in found.items() if not phone_lines.can_text(kind)}
+            self._lines_read |= wanted
+
+    def landline(self, number: str | None) -> bool:
+        """Whether ``number`` is known to be a landline (``cases.phone_lines``): no texts to it."""
+        if not number:
+            return False
+        self._check_lines([number])
+        return number in self._landlines
 
     def party(self, party_id: int | None) -> Party | None:
         return self._get(self.parties, Party, party_id)
@@ -191,9 +209,11 @@ def build_variables(
 
 
 def reached_on(party: Party, lookup: Lookup) -> list[str]:
-    """The channels this party actually gets: chosen, with an address, not suppressed."""
+    """The channels this party actually gets: chosen, with an address, not suppressed, and no
+    texts to a landline."""
     reachable = {
-        Channel.SMS.value: bool(party.phone) and not lookup.suppressed(Channel.SMS, party.phone or ""),
+        Channel.SMS.value: bool(party.phone) and not lookup.suppressed(Channel.SMS, party.phone or "")
+        and not lookup.landline(party.phone),
         Channel.EMAIL.value: bool(party.email)
         and not lookup.suppressed(Channel.EMAIL, party.email or ""),
     }

@@ -73,7 +73,7 @@ from notifiers.base import (
 )
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
-from notifiers.landlines import landline_numbers, withdraw_for_landline
+from notifiers.landlines import withdraw_for_landline
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
@@ -216,7 +216,6 @@ class Dispatcher:
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
-        self._landlines: set[str] = set()  # the claimed batch's SMS numbers that are landlines
 
     # -- the loop ---------------------------------------------------------------------------
     def run_once(self) -> DispatchReport:
@@ -345,7 +344,6 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.scalars(query))
             lookup = Lookup(session, rows)
-            self._landlines = landline_numbers(session, rows)
             claimed: list[Claimed] = []
             leases: list[dict[str, Any]] = []
             with session.no_autoflush:  # the rare paths' ORM changes are flushed at commit
@@ -388,7 +386,7 @@ class Dispatcher:
             fall_back(session, row, party, now, actor=ACTOR)
             report.cancelled += 1
             return None
-        if channel is Channel.SMS and row.to_address in self._landlines:
+        if channel is Channel.SMS and lookup.landline(row.to_address):
             withdraw_for_landline(session, row, party, now, actor=ACTOR)
             report.cancelled += 1
             return None

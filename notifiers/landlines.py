@@ -11,23 +11,14 @@ before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases import audit, phone_lines
+from cases import audit
 from cases.models import Notification, NotificationStatus, Party
-from cases.outbox import Channel
 from cases.phone_lines import LANDLINE_REASON, LineType
 from notifiers.tracking import fall_back
-
-
-def landline_numbers(session: Session, rows: Iterable[Notification]) -> set[str]:
-    """Which of the batch's SMS numbers are known landlines (one query)."""
-    numbers = [r.to_address for r in rows if r.channel == Channel.SMS.value and r.to_address]
-    types = phone_lines.line_types(session, numbers)
-    return {n for n, kind in types.items() if not phone_lines.can_text(kind)}
 
 
 def withdraw_for_landline(session: Session, row: Notification, party: Party | None,

@@ -294,3 +294,22 @@ def test_numbers_imported_from_csv_are_checked_too(
     assert set(lookups.lookups()) == phones
     with session_factory() as session:
         assert set(phone_lines.line_types(session, phones).values()) == {LineType.MOBILE}
+
+
+def test_the_email_to_a_party_on_a_landline_does_not_ask_them_to_text(
+        session_factory: sessionmaker[Session], clock: FixedClock, lookups: EmulatorClient,
+        deps: JobDeps) -> None:
+    from notifiers.context import Lookup, build_variables
+    from tests.notifiers.test_invite_attachments import PROGRAM
+
+    _, party_id = _intake(session_factory, clock, phone=LANDLINE, channels="sms,email")
+    _notify(session_factory, clock, party_id)
+    with session_factory() as session:
+        email = session.scalars(select(Notification).where(
+            Notification.party_id == party_id, Notification.channel == "email")).one()
+        before = build_variables(Lookup(session, [email]), email, PROGRAM, now=clock.now())
+    jobs.check_phone_lines(session_factory, clock, deps)
+    with session_factory() as session:
+        after = build_variables(Lookup(session, [email]), email, PROGRAM, now=clock.now())
+    assert before["recipient"]["channels"] == ["sms", "email"]  # not checked: as before
+    assert after["recipient"]["channels"] == ["email"]  # the words for an email-only reader
