@@ -313,3 +313,21 @@ def test_the_email_to_a_party_on_a_landline_does_not_ask_them_to_text(
         after = build_variables(Lookup(session, [email]), email, PROGRAM, now=clock.now())
     assert before["recipient"]["channels"] == ["sms", "email"]  # not checked: as before
     assert after["recipient"]["channels"] == ["email"]  # the words for an email-only reader
+
+
+def test_the_worker_runs_the_lookups_as_a_leader_job_wired_from_settings(
+        settings: Settings, tmp_path: object) -> None:
+    from main import build_app, job_deps
+    from scheduler.service import WorkerConfig, leader_jobs
+
+    config = WorkerConfig.from_settings(settings.model_copy(
+        update={"line_lookup_interval_seconds": 42.0}))
+    job, trigger = leader_jobs(config)["check_phone_lines"]
+    assert job is jobs.check_phone_lines and trigger.interval == timedelta(seconds=42)
+    wired = job_deps(build_app(
+        database_url=f"sqlite:///{tmp_path}/wired.db", secret_key="w" * 40,
+        twilio_account_sid=settings.twilio_account_sid, twilio_auth_token="emulator-token",
+        twilio_from_number=settings.twilio_from_number, line_lookup_max_age_days=7))
+    assert wired.line_checker is not None and wired.line_checker.max_age == timedelta(days=7)
+    assert job_deps(build_app(database_url=f"sqlite:///{tmp_path}/plain.db",
+                              secret_key="w" * 40)).line_checker is None
