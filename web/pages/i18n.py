@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 from notifiers.terms import AGENCY
+from web.pages.i18n_changes import CHANGE_STRINGS
 
 LANGUAGES = tuple(SUPPORTED_LANGUAGES)
 
@@ -310,6 +311,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "invite_summary": "جلسة وساطة",
     },
 }
+
+for _language, _more in CHANGE_STRINGS.items():  # self-service words (moving, withdrawing)
+    STRINGS[_language] = {**STRINGS[_language], **_more}
 
 
 def pick_language(*candidates: str | None) -> str:
