@@ -17,7 +17,7 @@ CHANGE_STRINGS: dict[str, dict[str, str]] = {
         "move_text": "These times suit everyone taking part. Choose one and your session moves "
                      "to it at once; everyone receives the new time.",
         "move_to": "Move to {when}",
-        "move_left": "You can move the session {count} more time(s) on this page.",
+        "move_left": "Moves left on this page: {count}.",
         "moved": "Done. Your session is now on {when}. Everyone taking part has been sent the "
                  "new time.",
         "move_changed": "Your session was changed a moment ago, so nothing else was changed. "
@@ -52,7 +52,7 @@ CHANGE_STRINGS: dict[str, dict[str, str]] = {
         "move_text": "Estos horarios convienen a todas las personas que participan. Elija uno y "
                      "su sesión se cambia en ese momento; todos reciben el nuevo horario.",
         "move_to": "Cambiar al {when}",
-        "move_left": "Puede cambiar la sesión {count} vez/veces más en esta página.",
+        "move_left": "Cambios que aún puede hacer en esta página: {count}.",
         "moved": "Listo. Su sesión es ahora el {when}. Enviamos el nuevo horario a todas las "
                  "personas que participan.",
         "move_changed": "Su sesión se cambió hace un momento, así que no se hizo ningún otro "
@@ -87,7 +87,7 @@ CHANGE_STRINGS: dict[str, dict[str, str]] = {
         "move_text": "Te terminy odpowiadają wszystkim uczestnikom. Po wybraniu terminu sesja "
                      "zostanie od razu przeniesiona, a wszyscy otrzymają nowy termin.",
         "move_to": "Przenieś na {when}",
-        "move_left": "Na tej stronie sesję można przenieść jeszcze {count} raz(y).",
+        "move_left": "Pozostała liczba zmian terminu na tej stronie: {count}.",
         "moved": "Gotowe. Sesja odbędzie się teraz: {when}. Nowy termin został wysłany "
                  "wszystkim uczestnikom.",
         "move_changed": "Sesja została przed chwilą zmieniona, więc nic więcej nie zmieniono. "
@@ -146,7 +146,7 @@ CHANGE_STRINGS: dict[str, dict[str, str]] = {
         "move_text": "هذه الأوقات تناسب جميع المشاركين. اختاروا أحدها وستُنقل جلستكم إليه فورًا، "
                      "وسيتلقى الجميع الموعد الجديد.",
         "move_to": "النقل إلى {when}",
-        "move_left": "يمكنكم تغيير موعد الجلسة {count} مرة أخرى من هذه الصفحة.",
+        "move_left": "عدد التغييرات المتبقية من هذه الصفحة: {count}.",
         "moved": "تم ذلك. موعد جلستكم الآن {when}. أرسلنا الموعد الجديد إلى جميع المشاركين.",
         "move_changed": "تغيّر موعد جلستكم قبل لحظات، لذلك لم نُجرِ أي تغيير آخر. يرجى مراجعة "
                         "الموعد أعلاه.",
