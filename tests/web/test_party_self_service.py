@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from staff_support import sign_in
 from test_api_sessions import mediator, scheduling_case, start_in, venue
 from test_pages import link
-from web_support import SECRET
+from web_support import SECRET, case_body
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, MediationSession, Notification, Venue
 from cases.policy import Policy, load_policy
+from notifiers.terms import zone_name
+from web.pages.i18n import LANGUAGES
 from web.pages.party_changes import form_token
 
 OFFER = re.compile(
@@ -278,3 +280,29 @@ def test_the_video_link_is_shown_only_to_the_sessions_people(
         v.video_url = None
     later = api.client.get(link(api, case, 1, "booking")).text
     assert "The link to the video meeting will be sent to you before the session." in later
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_party_page_names_the_zone_as_a_person_does(api: Api, clock: FixedClock,
+                                                          language: str) -> None:
+    case, _, _ = booked(api, clock)
+    for purpose, suffix in (("booking", ""), ("availability", ""), ("booking", "/withdraw")):
+        page = api.client.get(link(api, case, 0, purpose) + suffix + f"?lang={language}")
+        assert page.status_code == 200 and f'lang="{language}"' in page.text
+        assert "America/Chicago" not in page.text, (purpose, suffix)
+        if suffix != "/withdraw":
+            assert html.escape(zone_name("America/Chicago", language)) in page.text
+
+
+def test_times_are_shown_in_the_partys_own_zone(api: Api, clock: FixedClock) -> None:
+    body = case_body()
+    body["parties"][1]["time_zone"] = "America/New_York"
+    case = scheduling_case(api, **{k: v for k, v in body.items() if k != "log_number"})
+    m, v = mediator(api), venue(api)
+    api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
+                                    "venue_id": v["id"], "starts_at": start_in(clock)})
+    page = api.client.get(link(api, case, 1, "booking") + "?lang=en").text
+    assert "Wednesday, December 2 at 6:00 PM EST" in page and "New York time" in page
+    assert "Chicago time" not in page and "CST" not in page
+    choices = offers(page)
+    assert choices and all(" EST – " in o["label"] for o in choices)
