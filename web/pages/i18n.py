@@ -189,7 +189,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "invite": "Dodaj do mojego kalendarza (.ics)",
         "change_title": "Potrzebny inny termin?",
         "change_text": "Prosimy dać znać — pracownik skontaktuje się, aby ustalić nowy termin.",
-        "change_button": "Poproś o inny termin",
+        "change_button": "Proszę o inny termin",
         "change_sent": "Dziękujemy. Pracownik skontaktuje się w sprawie nowego terminu.",
         "change_limit": "Mamy już Pana/Pani prośbę i pracownik się skontaktuje. W pilnej sprawie "
                         "prosimy dzwonić pod numer {phone}.",
