@@ -95,7 +95,14 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   timeline=views.timeline(db, case), forms=forms, decide_form=decide,
                   blank=Form(), current=_current_session(case), now=now,
                   consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
-                  message=MESSAGES.get(msg), lines=_lines(db, case.parties))
+                  message=MESSAGES.get(msg), actors=party_actors(case),
+                  lines=_lines(db, case.parties))
+
+
+def party_actors(case: Case) -> dict[str, str]:
+    """How the timeline names a party who acted on their own link page ('party:<id>')."""
+    return {f"party:{p.id}": f"the {'officer' if p.role == 'officer' else p.role}, on their "
+                             "own page" for p in case.parties}
 
 
 @router.get("/cases/{case_id:int}")
