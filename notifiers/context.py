@@ -32,6 +32,8 @@ LINK_PURPOSES: dict[str, str] = {
     NoticeKind.AVAILABILITY_REQUEST.value: "availability",
 }
 LINK_LIFETIME = timedelta(days=21)
+#: a planned reminder this close to the session is the short one of the day
+SOON_HOURS = 12
 M = TypeVar("M", Party, Mediator, MediationSession)
 
 
@@ -163,6 +165,9 @@ def build_variables(
             "place": venue.name,
             "address": venue.address,
             "location": venue_location(venue.name, venue.address),
+            "directions": "" if video else " ".join((venue.directions or "").split()),
+            "when_zone": format_when(booked.starts_at, zone, language,
+                                     zone_name(zone, language)),
         }
 
     deadline = _parse_instant(context.get("deadline"))
@@ -187,6 +192,8 @@ def build_variables(
         "alert": context.get("alert"),
         "reason": context.get("reason"),
         "message": context.get("message"),
+        # a reminder: the last short one, sent on the day (``scheduler.reminders``)
+        "soon": 0 < int(context.get("offset_hours") or 0) < SOON_HOURS,
     }
 
 

@@ -47,6 +47,9 @@ VENUES = [
 NAMES = ["", "Guadalupe-Alejandra", "Pani Agnieszko", "عبد الرحمن", "欧阳娜娜"]
 #: the longest weekday/month combinations, and a time either side of noon
 STARTS = [datetime(2026, 9, 30, 17, 30, tzinfo=UTC), datetime(2026, 12, 2, 0, 30, tzinfo=UTC)]
+#: how to get there, as staff write it on a venue (``Venue.directions``)
+DIRECTIONS = ("Red Line to Harrison or Blue Line to Jackson; enter on State St, take the lift to "
+              "the 7th floor; paid parking at 525 S State St")
 CHANNEL_SETS = [("sms",), ("email",), ("sms", "email")]
 DEADLINES = {"en": "September 30", "es": "30 de septiembre", "pl": "30 września",
              "zh": "9月30日", "ar": "30 سبتمبر"}
@@ -93,7 +96,8 @@ def renderer() -> Renderer:
 
 def variables(language: str, *, role: str = "complainant", channels: tuple[str, ...] = ("sms",),
               name: str = "", venue: tuple[str, str] = VENUES[0], starts: datetime = STARTS[0],
-              video: bool = False, variant: bool = True, why: str = "declined") -> dict[str, Any]:
+              video: bool = False, variant: bool = True, why: str = "declined",
+              soon: bool = False) -> dict[str, Any]:
     place, address = venue
     return {
         "program": {"name": PROGRAM.name, "phone": PROGRAM.phone, "email": PROGRAM.email,
@@ -109,6 +113,9 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
             "place": place,
             "address": address,
             "location": f"{place}, {address}",
+            "directions": DIRECTIONS,
+            "when_zone": format_when(starts, "America/Chicago", language,
+                                     zone_name("America/Chicago", language)),
         },
         "link": PROGRAM.link(123456, "availability", datetime(2027, 1, 31, tzinfo=UTC)),
         "deadline": DEADLINES[language],
@@ -119,6 +126,7 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
         "alert": "duplicate_send",
         "reason": "email consent_request notice #123456: bounce 550",
         "message": "x" * 120,  # a member of staff's answer, at its longest (web.pages.work_queue)
+        "soon": soon,
     }
 
 
@@ -257,15 +265,19 @@ def test_unknown_language_falls_back_to_english(renderer: Renderer) -> None:
 @pytest.mark.parametrize(
     "intent",
     ["help", "consent_yes", "consent_no", "already_answered", "opt_out", "which_case", "too_late",
-     "unknown"],
+     "session_confirmed", "change_requested", "change_limit", "which_case_session",
+     "reminder_unclear", "unknown"],
 )
 def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, intent: str) -> None:
     cases = ("CMP-1204", "CMP-1377", "CMP-1391")
-    text = renderer.reply(language, intent, variables(language)["program"], cases)
+    when = variables(language)["session"]["when_zone"]  # the longest weekday and month
+    text = renderer.reply(language, intent, variables(language)["program"], cases, when=when)
     assert text and count_segments(text).segments <= BUDGET
     assert not [w for w in INFORMAL[language] if w in f" {text.lower()} "], text
-    if intent == "which_case":
+    if intent.startswith("which_case"):
         assert all(ref in text for ref in cases)
+    if intent == "session_confirmed":
+        assert when in text
 
 
 @pytest.mark.parametrize(("zone", "language", "name"), [

@@ -7,24 +7,23 @@ whatever the party: the answer never says whether a party exists.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from calendars.base import CalendarEvent
 from calendars.feeds import render_event
 from calendars.invites import venue_location
-from cases import audit, service
+from cases import confirmations, service
 from cases.deadlines import deadline_day, is_past
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
 from cases.models import (
-    AuditEvent,
     Case,
     CaseState,
     ConsentStatus,
@@ -33,7 +32,6 @@ from cases.models import (
     SessionStatus,
     Venue,
 )
-from cases.outbox import NoticeKind, enqueue
 from notifiers.rendering import clock_time, format_day, format_when
 from notifiers.terms import ltr, zone_name
 from web.context import Ctx, Db, WebContext
@@ -242,18 +240,6 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
                    invite_url=f"{request.url.path}/invite.ics")
 
 
-CHANGE_REQUEST_WINDOW = timedelta(hours=24)
-
-
-def _change_requests_since(db: Db, party: Party, since: datetime) -> int:
-    """Change requests this party sent staff since ``since`` (their audit records). The party's
-    row is locked first, so that requests posted at once are counted one after the other."""
-    db.execute(select(Party.id).where(Party.id == party.id).with_for_update())
-    return db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "booking.change_requested", AuditEvent.actor == f"party:{party.id}",
-        AuditEvent.at > since)) or 0
-
-
 @router.post("/booking/{token}")
 def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
                    ) -> Response:
@@ -264,17 +250,9 @@ def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
     row = current_session(db, party.case_id)
     if row is None or row.status != SessionStatus.BOOKED.value:
         return _same_page(request, lang)
-    now = ctx.now()
-    if _change_requests_since(db, party, now - CHANGE_REQUEST_WINDOW) \
-            >= ctx.settings.party_change_requests_per_day:
+    if not confirmations.request_change(db, party, row, now=ctx.now(), via="page",
+                                        per_day=ctx.settings.party_change_requests_per_day):
         return _same_page(request, lang, done="limit")
-    enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
-            case_id=party.case_id, session_id=row.id,
-            occurrence=f"change-{party.id}-{now.isoformat()}",
-            context={"case_id": party.case_id, "alert": "change_requested",
-                     "party_id": party.id, "session_id": row.id})
-    audit.record(db, at=now, actor=f"party:{party.id}", action="booking.change_requested",
-                 case_id=party.case_id, subject_kind="session", subject_id=row.id)
     return _same_page(request, lang, done="1")
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from cases import service
+from cases import confirmations, service
 from cases.contacts import SUPPORTED_LANGUAGES
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
@@ -94,6 +94,8 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   timeline=views.timeline(db, case), forms=forms, decide_form=decide,
                   blank=Form(), current=_current_session(case), now=now,
                   consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
+                  confirmed=confirmations.current(db, case.sessions),
+                  confirm_words=confirmations.CHANNEL_WORDS,
                   message=MESSAGES.get(msg))
 
 
