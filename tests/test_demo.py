@@ -21,6 +21,8 @@ def test_demo_tells_the_whole_story_and_the_outbox_holds_what_it_printed(tmp_pat
     assert "case returned (officer declined mediation)" in text
     assert "the matcher books case 3" in text
     assert "reminder" in text and "outcome" in text
+    assert "the complainant replies 1 to the reminder: session confirmed" in text
+    assert "registramos que usted vendrá" in text  # answered in their language
     # the police station is never offered, and the untrained mediator (3) never booked
     assert "at venue 2" not in text and "with mediator 3" not in text
     # messages are in the parties' languages

@@ -23,7 +23,7 @@ from notifiers.rendering import (
     SmsOverBudget,
     format_when,
 )
-from notifiers.segments import count_segments
+from notifiers.segments import count_segments, fold_to_gsm7
 from notifiers.terms import AGENCY, LRI, PDI, zone_name
 from notifiers.twilio_sms import TwilioSmsNotifier
 
@@ -290,3 +290,54 @@ def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, inten
 ])
 def test_zones_are_named_as_people_say_them(zone: str, language: str, name: str) -> None:
     assert zone_name(zone, language) == name
+
+
+#: what a reminder's email must say, in each language (issue 12: where and when, how to get
+#: there, what to bring, who to call, what happens if they cannot come)
+BRING = {"en": "what to bring", "es": "qué traer", "pl": "co zabrać", "zh": "请携带",
+         "ar": "ما يُحضر"}
+NO_PENALTY = {"en": "no penalty", "es": "ninguna sanción", "pl": "żadnymi konsekwencjami",
+              "zh": "不会受到任何处分", "ar": "لا تترتب أي عقوبة"}
+CONFIRM_BY_TEXT = {"en": "replying 1", "es": "respondiendo 1", "pl": "odpowiedzią 1",
+                   "zh": "短信1", "ar": "بـ 1"}
+SMS_CONFIRM = {"en": ("Reply 1",), "es": ("Responda 1", "Confirme con 1"),
+               "pl": ("odpisać 1", "Potwierdzenie: 1"), "zh": ("回复1",),
+               "ar": ("أرسلوا 1", "للتأكيد 1")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_reminder_says_where_when_what_to_bring_who_to_call_and_what_if_not(
+        renderer: Renderer, language: str) -> None:
+    zone = zone_name("America/Chicago", language)
+    for (role, channels), name, venue, starts, video in itertools.product(
+            recipients(NoticeKind.REMINDER)[:-1], NAMES, VENUES, STARTS, (False, True)):
+        values = variables(language, role=role, channels=channels, name=name, venue=venue,
+                           starts=starts, video=video)
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        context = (language, role, channels, video)
+        assert values["session"]["when_zone"] in text and zone in text, context
+        if video:
+            assert values["session"]["video_url"] in text, context
+        else:
+            assert all(part in text for part in (*venue, DIRECTIONS)), context
+        assert BRING[language] in text.lower() and PROGRAM.phone in text, context
+        assert (NO_PENALTY[language] in text) is (role == "officer"), context
+        assert (CONFIRM_BY_TEXT[language] in text) is ("sms" in channels), context
+        if "sms" not in channels:  # told how to confirm without a text
+            assert PROGRAM.email in text, context
+        for soon in (False, True):
+            sms = renderer.sms(NoticeKind.REMINDER, language, {**values, "soon": soon}, BUDGET)
+            assert sms.segments <= BUDGET and PROGRAM.phone in sms.body, context
+            assert zone in sms.body, context
+            asks = [w for w in SMS_CONFIRM[language] if fold_to_gsm7(w) in fold_to_gsm7(sms.body)]
+            assert bool(asks) is not soon, (context, sms.body)  # the day's last text just helps
+            if video and "email" in channels:  # the link goes to their inbox, not a text
+                assert values["session"]["video_url"] not in sms.body, context
+
+
+def test_mediators_are_reminded_of_the_session_they_lead(renderer: Renderer) -> None:
+    for language in LANGUAGES:
+        values = variables(language, role="mediator", channels=("email",), name="Dana Kowalski")
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        assert values["session"]["when_zone"] in text
+        assert CONFIRM_BY_TEXT[language] not in text and BRING[language] not in text.lower()
