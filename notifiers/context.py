@@ -22,7 +22,7 @@ from calendars.invites import venue_location
 from cases import reference, suppressions
 from cases.deadlines import deadline_day
 from cases.links import party_url
-from cases.models import MediationSession, Mediator, Notification, Party
+from cases.models import MediationSession, Mediator, Notification, Party, SessionConfirmation
 from cases.outbox import Channel, NoticeKind
 from notifiers.rendering import format_day, format_when, language_of
 from notifiers.terms import agency, zone_name
@@ -194,6 +194,12 @@ def build_variables(
         "message": context.get("message"),
         # a reminder: the last short one, sent on the day (``scheduler.reminders``)
         "soon": 0 < int(context.get("offset_hours") or 0) < SOON_HOURS,
+        # the party already said they will come (a reminder thanks them instead of asking again)
+        "confirmed": booked is not None and party is not None and lookup.session.scalar(
+            select(SessionConfirmation.id).where(
+                SessionConfirmation.session_id == booked.id,
+                SessionConfirmation.party_id == party.id,
+                SessionConfirmation.sequence == booked.sequence)) is not None,
     }
 
 

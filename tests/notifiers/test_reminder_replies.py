@@ -22,12 +22,17 @@ from cases.models import (
     Party,
     SessionConfirmation,
 )
-from cases.outbox import NoticeKind, enqueue
+from cases.outbox import Channel, NoticeKind, enqueue
 from cases.policy import load_policy
+from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.emulator import EmulatorClient
+from notifiers.rendering import Renderer
 from tests.factories import make_mediator, make_venue
 
 PHONE = "+13127460001"
+PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
+                      email="cmp@example.org", public_base_url="https://cmp.example.org",
+                      link_secret="s" * 40)
 
 #: (confirm word, change word, words of the confirmation's answer, words of the change's answer)
 WORDS = {
@@ -190,3 +195,28 @@ def test_a_reminder_of_the_time_before_a_reschedule_is_not_a_question_any_more(
     with session_factory() as db:
         assert db.scalars(select(SessionConfirmation)).all() == []
         assert db.get(Party, party_id) is not None
+
+
+def test_the_next_reminder_thanks_a_party_who_confirmed_instead_of_asking_again(
+    webhooks_live: WebhookServer, emulator: EmulatorClient,
+    session_factory: sessionmaker[Session], clock: FixedClock,
+) -> None:
+    session_id, party_id = _reminded(session_factory, clock)
+
+    def next_reminder(label: str) -> str:
+        with session_factory() as db, db.begin():
+            party = db.get(Party, party_id)
+            assert party is not None
+            row = enqueue(db, kind=NoticeKind.REMINDER, recipient=party, due_at=clock.now(),
+                          now=clock.now(), occurrence=label, case_id=party.case_id,
+                          session_id=session_id, channels=[Channel.SMS],
+                          context={"session_id": session_id, "sequence": 0,
+                                   "offset_hours": 24})[0]
+            values = build_variables(Lookup(db), row, PROGRAM, now=clock.now())
+            return Renderer().sms(NoticeKind.REMINDER, "en", values).body
+
+    assert "Reply 1" in next_reminder("before")
+    _text(emulator, webhooks_live, "1")
+    after = next_reminder("after")
+    assert "Thank you for confirming" in after and "Reply 1" not in after
+    assert "reply 2" in after.lower()  # they can still ask for another time

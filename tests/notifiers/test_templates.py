@@ -97,7 +97,7 @@ def renderer() -> Renderer:
 def variables(language: str, *, role: str = "complainant", channels: tuple[str, ...] = ("sms",),
               name: str = "", venue: tuple[str, str] = VENUES[0], starts: datetime = STARTS[0],
               video: bool = False, variant: bool = True, why: str = "declined",
-              soon: bool = False) -> dict[str, Any]:
+              soon: bool = False, confirmed: bool = False) -> dict[str, Any]:
     place, address = venue
     return {
         "program": {"name": PROGRAM.name, "phone": PROGRAM.phone, "email": PROGRAM.email,
@@ -127,6 +127,7 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
         "reason": "email consent_request notice #123456: bounce 550",
         "message": "x" * 120,  # a member of staff's answer, at its longest (web.pages.work_queue)
         "soon": soon,
+        "confirmed": confirmed,
     }
 
 
@@ -341,3 +342,21 @@ def test_mediators_are_reminded_of_the_session_they_lead(renderer: Renderer) -> 
         text = renderer.email(NoticeKind.REMINDER, language, values).text
         assert values["session"]["when_zone"] in text
         assert CONFIRM_BY_TEXT[language] not in text and BRING[language] not in text.lower()
+
+
+#: what a reminder says to a party who already confirmed (by text, or to staff by phone)
+THANKED = {"en": "thank you for confirming", "es": "gracias por confirmar",
+           "pl": "dziękujemy za potwierdzenie", "zh": "感谢您确认出席", "ar": "شكرًا لتأكيد"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_party_who_confirmed_is_thanked_not_asked_again(renderer: Renderer,
+                                                         language: str) -> None:
+    for role, channels in recipients(NoticeKind.REMINDER)[:-1]:
+        values = variables(language, role=role, channels=channels, venue=VENUES[1],
+                           confirmed=True)
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        assert THANKED[language] in text.lower() and CONFIRM_BY_TEXT[language] not in text
+        sms = renderer.sms(NoticeKind.REMINDER, language, values, BUDGET)
+        assert sms.segments <= BUDGET
+        assert not [w for w in SMS_CONFIRM[language] if fold_to_gsm7(w) in fold_to_gsm7(sms.body)]
