@@ -37,6 +37,7 @@ from cases.service import (
 from notifiers.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
+from scheduler import self_service
 from scheduler.booking import Rules
 from scheduler.candidates import match_and_book
 from settings import Settings, load_settings
@@ -171,6 +172,29 @@ def _confirm_by_reply(story: Story, case_id: int) -> None:
               f"answered \"{answer}\"")
 
 
+def _party_moves_the_session(story: Story, case_id: int) -> None:
+    """The complainant opens their booking page and taps one of the other times it offers: the
+    page's own path (``scheduler.self_service``), so the session moves within the policy's
+    reschedule limit and everyone gets the moved invite."""
+    with transaction(story.factory) as session:
+        case = session.get_one(Case, case_id)
+        row = session.scalars(select(MediationSession).where(
+            MediationSession.case_id == case_id)).one()
+        complainant = case.parties[0]
+        found = self_service.offers(session, case, row, story.rules, now=story.clock.now())
+        if not found.options:
+            raise RuntimeError(f"the demo expected other times to offer: {found.blocked}")
+        before = row.starts_at.astimezone(story.zone).strftime("%a %b %d %H:%M")
+        outcome = self_service.move(session, row, found.options[0], story.rules,
+                                    expected_sequence=row.sequence, now=story.clock.now(),
+                                    actor=f"party:{complainant.id}")
+        after = row.starts_at.astimezone(story.zone).strftime("%a %b %d %H:%M")
+        story.say(f"the complainant of case {case_id} opens their booking page, sees "
+                  f"{len(found.options)} other times that suit everyone and taps one: "
+                  f"{outcome.value}, {before} -> {after} (invite sequence {row.sequence})")
+    story.dispatch()
+
+
 def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> DemoResult:
     workdir = directory or Path(tempfile.mkdtemp(prefix="cmp-demo-"))
     outbox = workdir / "outbox"
@@ -269,7 +293,11 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     story.dispatch()
     if not booked:
         raise RuntimeError("the demo expected case 2026-0103 to be booked")
-    session_row = booked[0]
+
+    clock.advance(timedelta(hours=2))
+    _party_moves_the_session(story, ids["2026-0103"])
+    with transaction(factory) as session:
+        session_row = session.get_one(MediationSession, booked[0].id)
 
     story.run_until(session_row.starts_at - timedelta(days=3))
     _confirm_by_reply(story, session_row.case_id)

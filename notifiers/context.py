@@ -30,6 +30,9 @@ from notifiers.terms import agency, zone_name
 LINK_PURPOSES: dict[str, str] = {
     NoticeKind.CONSENT_REQUEST.value: "consent",
     NoticeKind.AVAILABILITY_REQUEST.value: "availability",
+    # the party's booking page: the session, the times they can move it to, withdrawing
+    NoticeKind.BOOKING_CONFIRMATION.value: "booking",
+    NoticeKind.RESCHEDULE.value: "booking",
 }
 LINK_LIFETIME = timedelta(days=21)
 #: a planned reminder this close to the session is the short one of the day
@@ -174,7 +177,8 @@ def build_variables(
     link = None
     purpose = LINK_PURPOSES.get(row.kind)
     if purpose and party is not None:
-        expires = max(deadline or now, now) + LINK_LIFETIME
+        ends = _parse_instant(context.get("ends_at")) if purpose == "booking" else None
+        expires = max(deadline or now, ends or now, now) + LINK_LIFETIME  # past the session
         link = program.link(party.id, purpose, expires)
 
     return {

@@ -82,14 +82,21 @@ def match_policy(rules: Rules) -> MatchPolicy:
 
 
 def read_inputs(session: Session, rules: Rules, *, now: datetime,
-                case_ids: Sequence[int] | None = None) -> MatchInputs:
-    """Cases in scheduling without an active session, active mediators and neutral venues."""
+                case_ids: Sequence[int] | None = None,
+                moving: MediationSession | None = None) -> MatchInputs:
+    """Cases in scheduling without an active session, active mediators and neutral venues.
+
+    ``moving``: a booked session to find other times for; its case alone is read, as if the
+    session were not there (it neither takes its mediators' and venue's time nor counts
+    towards a weekly limit), the same way :func:`scheduler.constraints.problems` treats it."""
     policy = match_policy(rules)
     tz = ZoneInfo(rules.time_zone)
     has_session = select(MediationSession.case_id).where(MediationSession.status.in_(ACTIVE))
     query = select(Case).where(Case.state == CaseState.SCHEDULING.value,
                                Case.id.not_in(has_session)).order_by(Case.id)
-    if case_ids is not None:
+    if moving is not None:
+        query = select(Case).where(Case.id == moving.case_id)
+    elif case_ids is not None:
         query = query.where(Case.id.in_(case_ids))
     cases = list(session.scalars(query))
     default_deadline = now + rules.policy.booking_limit
@@ -107,8 +114,9 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
     for case in cases:
         for p in case.parties:
             names[p.full_name.casefold()].add(person_key(p))
-    sessions = list(session.scalars(select(MediationSession).where(
-        MediationSession.status.in_((*ACTIVE, SessionStatus.COMPLETED.value)))))
+    sessions = [s for s in session.scalars(select(MediationSession).where(
+        MediationSession.status.in_((*ACTIVE, SessionStatus.COMPLETED.value))))
+        if moving is None or s.id != moving.id]
     stars_by_case: dict[int, list[str]] = defaultdict(list)
     for p in session.scalars(select(Party).where(Party.officer_star.is_not(None))):
         if p.role == PartyRole.OFFICER.value and p.officer_star:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -23,6 +24,13 @@ def test_demo_tells_the_whole_story_and_the_outbox_holds_what_it_printed(tmp_pat
     assert "reminder" in text and "outcome" in text
     assert "the complainant replies 1 to the reminder: session confirmed" in text
     assert "registramos que usted vendrá" in text  # answered in their language
+    # the complainant moves the session from their booking page; everyone gets the moved invite
+    assert re.search(r"the complainant of case 3 opens their booking page, sees \d other times "
+                     r"that suit everyone and taps one: moved, .+ -> .+ \(invite sequence 1\)",
+                     text)
+    moved = [line for line in lines if " reschedule " in line]
+    assert [line.split(" to ", 1)[1].split(" (")[0] for line in moved] == [
+        "complainant of case 3", "complainant of case 3", "officer of case 3", "mediator 1"]
     # the police station is never offered, and the untrained mediator (3) never booked
     assert "at venue 2" not in text and "with mediator 3" not in text
     # messages are in the parties' languages

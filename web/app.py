@@ -41,6 +41,8 @@ from web.pages import (
     filters,
     mediator_pages,
     party,
+    party_booking,
+    party_changes,
     staff,
     staff_booking,
     staff_cases,
@@ -134,6 +136,8 @@ def create_app(
     app.include_router(staff_directory.router)
     app.include_router(staff_reports.router)
     app.include_router(party.router)
+    app.include_router(party_booking.router)
+    app.include_router(party_changes.router)
     app.include_router(mediator_pages.router)
     webhooks = _webhooks_router()
     if webhooks is not None:

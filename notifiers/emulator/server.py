@@ -331,8 +331,9 @@ class _Handler(BaseHTTPRequestHandler):
                 subject=subject,
                 notice=custom_args.get("notice_id"),
                 received_at=state.now(),
-                attachments=[
-                    {"filename": a["filename"], "type": a.get("type", "")}
+                attachments=[  # content as base64, as sent: a test can open the invite
+                    {"filename": a["filename"], "type": a.get("type", ""),
+                     "content": a.get("content", "")}
                     for a in mail.get("attachments") or []
                 ],
                 custom_args=custom_args,

@@ -7,84 +7,24 @@ on a free loopback port, once per session; each test gets a fresh calendar colle
 from __future__ import annotations
 
 import http.server
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cal_servers import LocalWebServer, RadicaleServer, StaticRoute
+from cal_servers import LocalWebServer, RadicaleServer, StaticRoute, running_radicale
 
 from cases.clock import FixedClock
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "calendars"
-RADICALE_USER = "mediator"
-RADICALE_PASSWORD = "s3cret-pass"
 CHICAGO = "America/Chicago"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """Block until the server accepts connections; fail fast if the process dies."""
-    for _ in range(400):  # ~20 s worst case; normally ready in well under a second
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.05):
-                return
-        except OSError:
-            try:
-                proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            raise RuntimeError(f"Radicale exited early:\n{log.read_text()}") from None
-    raise RuntimeError(f"Radicale did not start listening:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
-    root = tmp_path_factory.mktemp("radicale")
-    users = root / "users"
-    users.write_text(f"{RADICALE_USER}:{RADICALE_PASSWORD}\n")
-    port = _free_port()
-    config = root / "config"
-    config.write_text(
-        "[server]\n"
-        f"hosts = 127.0.0.1:{port}\n"
-        "[auth]\n"
-        "type = htpasswd\n"
-        f"htpasswd_filename = {users}\n"
-        "htpasswd_encryption = plain\n"
-        "delay = 0\n"  # no back-off after a failed login: the tests fail logins on purpose
-        "[storage]\n"
-        f"filesystem_folder = {root / 'collections'}\n"
-        "[rights]\n"
-        "type = owner_only\n"
-        "[logging]\n"
-        "level = warning\n"
-    )
-    log = root / "radicale.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "radicale", "--config", str(config)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=root,
-        )
-    try:
-        _wait_listening(proc, port, log)
-        yield RadicaleServer(f"http://127.0.0.1:{port}/", RADICALE_USER, RADICALE_PASSWORD)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
 
 
 @pytest.fixture

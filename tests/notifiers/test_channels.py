@@ -3,6 +3,7 @@ emulator), then what is particular to each provider."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,7 +146,9 @@ def test_sendgrid_request_carries_both_parts_attachments_and_notice_id(
         "Booked.",
         "<p>Booked.</p>",
     )
-    assert received["attachments"] == [{"filename": "invite.ics", "type": "text/calendar"}]
+    assert received["attachments"] == [{"filename": "invite.ics", "type": "text/calendar",
+                                        "content": "QkVHSU46VkNBTEVOREFSDQpFTkQ6VkNBTEVOREFSDQo="}]
+    assert base64.b64decode(received["attachments"][0]["content"]) == EMAIL.attachments[0].content
     assert received["custom_args"] == {"notice_id": "8"}
 
 

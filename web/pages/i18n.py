@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 from notifiers.terms import AGENCY
+from web.pages.i18n_changes import CHANGE_STRINGS
 
 LANGUAGES = tuple(SUPPORTED_LANGUAGES)
 
@@ -188,7 +189,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "invite": "Dodaj do mojego kalendarza (.ics)",
         "change_title": "Potrzebny inny termin?",
         "change_text": "Prosimy dać znać — pracownik skontaktuje się, aby ustalić nowy termin.",
-        "change_button": "Poproś o inny termin",
+        "change_button": "Proszę o inny termin",
         "change_sent": "Dziękujemy. Pracownik skontaktuje się w sprawie nowego terminu.",
         "change_limit": "Mamy już Pana/Pani prośbę i pracownik się skontaktuje. W pilnej sprawie "
                         "prosimy dzwonić pod numer {phone}.",
@@ -310,6 +311,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "invite_summary": "جلسة وساطة",
     },
 }
+
+for _language, _more in CHANGE_STRINGS.items():  # self-service words (moving, withdrawing)
+    STRINGS[_language] = {**STRINGS[_language], **_more}
 
 
 def pick_language(*candidates: str | None) -> str:

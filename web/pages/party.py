@@ -10,16 +10,12 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from calendars.base import CalendarEvent
-from calendars.feeds import render_event
-from calendars.invites import venue_location
-from cases import confirmations, service
+from cases import service
 from cases.deadlines import deadline_day, is_past
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
@@ -29,11 +25,9 @@ from cases.models import (
     ConsentStatus,
     MediationSession,
     Party,
-    SessionStatus,
-    Venue,
 )
-from notifiers.rendering import clock_time, format_day, format_when
-from notifiers.terms import ltr, zone_name
+from notifiers.rendering import format_day
+from notifiers.terms import zone_name
 from web.context import Ctx, Db, WebContext
 from web.links import party_link_expiry
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language
@@ -67,9 +61,11 @@ def _render(request: Request, ctx: WebContext, name: str, t: Strings, status: in
             **values: Any) -> Response:
     here = str(request.url.path)
     languages = [(code, label, f"{here}?lang={code}") for code, label in LANGUAGE_NAMES.items()]
+    chosen = request.query_params.get("lang")  # kept on the page's own forms and links
+    q = "?" + urlencode({"lang": pick_language(chosen)}) if chosen else ""
     return ctx.templates.TemplateResponse(
         request, name,
-        {"t": t, "phone": ctx.settings.program_phone, "languages": languages, **values},
+        {"t": t, "phone": ctx.settings.program_phone, "languages": languages, "q": q, **values},
         status_code=status)
 
 
@@ -84,10 +80,13 @@ def _strings(request: Request, party: Party, lang: str | None) -> Strings:
     return Strings(pick_language(lang, party.language))
 
 
-def _same_page(request: Request, lang: str | None, **flags: str) -> RedirectResponse:
+def _same_page(request: Request, lang: str | None, *, path: str | None = None, **flags: str
+               ) -> RedirectResponse:
+    """See Other to ``path`` (default: this page), keeping the chosen language."""
     params = {**({"lang": pick_language(lang)} if lang else {}), **flags}
     query = urlencode(params)
-    return RedirectResponse(f"{request.url.path}{'?' + query if query else ''}", status_code=303)
+    return RedirectResponse(f"{path or request.url.path}{'?' + query if query else ''}",
+                            status_code=303)
 
 
 def _link(ctx: WebContext, case: Case, party: Party, purpose: str) -> str:
@@ -218,68 +217,6 @@ def availability_answer(token: str, request: Request, db: Db, ctx: Ctx,
 def current_session(db: Db, case_id: int) -> MediationSession | None:
     return db.scalars(select(MediationSession).where(MediationSession.case_id == case_id)
                       .order_by(MediationSession.id.desc())).first()
-
-
-@router.get("/booking/{token}")
-def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None,
-                 done: Annotated[str | None, Query(max_length=8)] = None) -> Response:
-    try:
-        party = _party(ctx, db, token, "booking")
-    except LinkProblem as problem:
-        return link_problem(request, ctx, problem, lang)
-    t = _strings(request, party, lang)
-    row = current_session(db, party.case_id)
-    venue = db.get(Venue, row.venue_id) if row else None
-    when = None
-    if row is not None:  # as the notices write it, in the party's language and zone
-        until = clock_time(row.ends_at.astimezone(ZoneInfo(party.time_zone)), t.language)
-        when = f"{format_when(row.starts_at, party.time_zone, t.language)} – {until}"
-    return _render(request, ctx, "party/booking.html", t, party=party, session=row,
-                   venue=venue, when=when, done=done,
-                   booked=row is not None and row.status == SessionStatus.BOOKED.value,
-                   invite_url=f"{request.url.path}/invite.ics")
-
-
-@router.post("/booking/{token}")
-def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
-                   ) -> Response:
-    try:
-        party = _party(ctx, db, token, "booking")
-    except LinkProblem as problem:
-        return link_problem(request, ctx, problem, lang)
-    row = current_session(db, party.case_id)
-    if row is None or row.status != SessionStatus.BOOKED.value:
-        return _same_page(request, lang)
-    if not confirmations.request_change(db, party, row, now=ctx.now(), via="page",
-                                        per_day=ctx.settings.party_change_requests_per_day):
-        return _same_page(request, lang, done="limit")
-    return _same_page(request, lang, done="1")
-
-
-@router.get("/booking/{token}/invite.ics")
-def booking_invite(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
-                   ) -> Response:
-    try:
-        party = _party(ctx, db, token, "booking")
-    except LinkProblem as problem:
-        return link_problem(request, ctx, problem, lang)
-    row = current_session(db, party.case_id)
-    if row is None or row.status != SessionStatus.BOOKED.value:
-        return link_problem(request, ctx, LinkProblem(expired=False), lang)
-    t = _strings(request, party, lang)
-    venue = db.get(Venue, row.venue_id)
-    event = CalendarEvent(
-        uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
-        summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
-        tzid=venue.time_zone if venue else party.time_zone,
-        location=(venue_location(venue.name, venue.address) if venue.kind != "video"
-                  else venue.video_url or venue.name) if venue else "",
-        url=venue.video_url or "" if venue else "", sequence=row.sequence,
-        description=t("help", phone=ltr(ctx.settings.program_phone) if t.dir == "rtl"
-                      else ctx.settings.program_phone))
-    body = render_event(event, dtstamp=ctx.now(), alarm_minutes=60)
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="mediation.ics"'})
 
 
 def consent_link_for(ctx: WebContext, case: Case, party: Party, now: datetime) -> str:

@@ -96,7 +96,13 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
                   confirmed=confirmations.current(db, case.sessions),
                   confirm_words=confirmations.CHANNEL_WORDS,
-                  message=MESSAGES.get(msg))
+                  message=MESSAGES.get(msg), actors=party_actors(case))
+
+
+def party_actors(case: Case) -> dict[str, str]:
+    """How the timeline names a party who acted on their own link page ('party:<id>')."""
+    return {f"party:{p.id}": f"the {'officer' if p.role == 'officer' else p.role}, on their "
+                             "own page" for p in case.parties}
 
 
 @router.get("/cases/{case_id:int}")
