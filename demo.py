@@ -35,6 +35,8 @@ from cases.service import (
     record_outcome,
     set_weekly_availability,
 )
+from notifiers.rendering import Renderer
+from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
 from scheduler import self_service
 from scheduler.booking import Rules
@@ -156,6 +158,21 @@ def _case(log: str, categories: list[str], complainant: str, language: str, phon
                      email=f"officer{star}@example.org", channels="email"),
         ],
     )
+
+
+def _confirm_by_reply(story: Story, case_id: int) -> None:
+    """The complainant answers the 3-day reminder with "1", as the webhook would apply it."""
+    with transaction(story.factory) as session:
+        complainant = session.scalars(select(Party).where(
+            Party.case_id == case_id, Party.role == "complainant")).one()
+        result = handle_inbound_sms(session, sender=complainant.phone or "", body="1",
+                                    provider_message_id=None, policy=story.policy,
+                                    now=story.clock.now())
+    program = {"name": story.settings.program_name, "phone": story.settings.program_phone,
+               "email": story.settings.program_email}
+    answer = Renderer().reply(result.reply_language, result.intent, program, when=result.when)
+    story.say(f"the complainant replies 1 to the reminder: {result.intent.replace('_', ' ')}; "
+              f"answered \"{answer}\"")
 
 
 def _party_moves_the_session(story: Story, case_id: int) -> None:
@@ -285,6 +302,8 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     with transaction(factory) as session:
         session_row = session.get_one(MediationSession, booked[0].id)
 
+    story.run_until(session_row.starts_at - timedelta(days=3))
+    _confirm_by_reply(story, session_row.case_id)
     story.run_until(session_row.starts_at)
     story.say("the session takes place")
     clock.set(session_row.ends_at + timedelta(minutes=15))

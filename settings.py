@@ -113,12 +113,6 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(5.0, gt=0, description="How often the outbox is polled")
 
     # --- scheduling ----------------------------------------------------------------------------
-    reminder_offsets_hours: list[int] = Field(
-        default_factory=lambda: [72, 24], description="Reminders to parties, hours before"
-    )
-    mediator_reminder_offsets_hours: list[int] = Field(
-        default_factory=lambda: [48], description="Reminders to mediators, hours before")
-    sms_reminder_offset_hours: int | None = Field(2, description="Last-minute SMS reminder")
     calendar_pull_minutes: int = Field(30, ge=1, description="How often mediators' calendars are read")
     calendar_allowed_hosts: list[str] = Field(
         default_factory=list, description="Calendar hosts (`host` or `host:port`, JSON list) read "

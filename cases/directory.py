@@ -62,6 +62,8 @@ class NewVenue:
     latitude: float | None = None
     longitude: float | None = None
     video_url: str | None = None
+    #: how to get there (transit, parking, which door), for parties' reminders
+    directions: str = ""
 
 
 def qualification_problems(mediator: Mediator, on: date) -> list[str]:
@@ -237,7 +239,8 @@ def add_venue(session: Session, new: NewVenue, *, now: datetime, actor: str) -> 
         name=name, kind=new.kind, address=new.address.strip(), neutral=new.neutral,
         accessible=new.accessible, capacity=new.capacity, opening_hours=new.opening_hours,
         time_zone=normalise_zone(new.time_zone), latitude=new.latitude,
-        longitude=new.longitude, video_url=new.video_url, created_at=now,
+        longitude=new.longitude, video_url=new.video_url,
+        directions=" ".join(new.directions.split()), created_at=now,
     )
     session.add(venue)
     session.flush()
@@ -267,7 +270,7 @@ MEDIATOR_FIELDS = frozenset({
     "max_sessions_per_week", "former_police", "time_zone", "active"})
 VENUE_FIELDS = frozenset({"name", "kind", "address", "neutral", "accessible", "capacity",
                           "opening_hours", "time_zone", "video_url", "latitude", "longitude",
-                          "active"})
+                          "active", "directions"})
 
 
 def update_mediator(session: Session, mediator: Mediator, changes: Mapping[str, Any], *,
@@ -321,6 +324,8 @@ def update_venue(session: Session, venue: Venue, changes: Mapping[str, Any], *, 
             value = normalise_zone(value)
         if name == "capacity" and not 2 <= value <= 500:
             raise InvalidInput("capacity", "must be between 2 and 500")
+        if name == "directions":
+            value = " ".join((value or "").split())
         if getattr(venue, name) != value:
             setattr(venue, name, value)
             changed.append(name)

@@ -363,6 +363,9 @@ class Venue(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     video_url: Mapped[str | None] = mapped_column(Text)
+    #: how to get there, as staff write it for parties (transit, parking, which door); reminders
+    #: carry it. Empty: nothing beyond the address.
+    directions: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
@@ -644,3 +647,20 @@ class QueueHandled(Base):
     handled_by: Mapped[str] = mapped_column(String(64))
     handled_at: Mapped[datetime]
     how: Mapped[str] = mapped_column(String(32), default="handled")
+
+
+class SessionConfirmation(Base):
+    """A party confirmed they will come to a session at its current time (``sequence``): by a
+    text reply to a reminder, or recorded by staff after a call. A reschedule raises the
+    session's sequence, so an earlier confirmation no longer counts."""
+
+    __tablename__ = "session_confirmations"
+    __table_args__ = (UniqueConstraint("session_id", "party_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(8))  # sms|staff

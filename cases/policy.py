@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,6 +12,23 @@ from typing import Any
 from cases.errors import InvalidInput
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """When reminders go out and when an unconfirmed session needs a person (``[reminders]``).
+
+    The defaults follow the evidence in DOMAIN.md: New Hampshire's courts text mediation parties
+    7, 3 and 1 days before; NYC's trials found a text shortly before helps people plan. Mediators
+    hear 3 days before (time to check with the parties) and the day before.
+    """
+
+    party_hours: tuple[int, ...] = (168, 72, 24)
+    mediator_hours: tuple[int, ...] = (72, 24)
+    #: a short last SMS to parties who get texts (None: none)
+    last_sms_hours: int | None = 2
+    #: a session a party has not confirmed this close to its start goes to the staff work queue
+    confirm_by_hours: int = 48
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class Policy:
     max_no_shows: int
     min_session_length: timedelta = timedelta(minutes=60)
     max_session_length: timedelta = timedelta(minutes=180)
+    reminders: ReminderPolicy = ReminderPolicy()
 
     @property
     def known_categories(self) -> frozenset[str]:
@@ -113,6 +132,7 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         raise InvalidInput(f"{source}:booking.session_minutes",
                            "must be between min_session_minutes and max_session_minutes")
     return Policy(
+        reminders=_reminders(get, source),
         eligible_categories=eligible,
         excluded_categories=excluded,
         other_categories=categories("other_categories"),
@@ -135,3 +155,24 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         min_session_length=timedelta(minutes=shortest),
         max_session_length=timedelta(minutes=longest),
     )
+
+
+def _reminders(get: Callable[[str, str, type[Any], Any], Any], source: str) -> ReminderPolicy:
+    """``[reminders]``: days before for parties and mediators, hours for the last SMS and for
+    the confirmation that staff chase."""
+    def days(key: str, default: list[int]) -> tuple[int, ...]:
+        values = get("reminders", key, list, default)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 30 for v in values):
+            raise InvalidInput(f"{source}:reminders.{key}", "must be a list of days from 1 to 30")
+        return tuple(sorted({v * 24 for v in values}, reverse=True))
+
+    last = get("reminders", "last_sms_hours", int, 2)
+    if last > 23:
+        raise InvalidInput(f"{source}:reminders.last_sms_hours",
+                           "must be under 24 (0 = no last text)")
+    confirm = get("reminders", "confirm_by_hours", int, 48)
+    if not 1 <= confirm <= 24 * 14:
+        raise InvalidInput(f"{source}:reminders.confirm_by_hours", "must be from 1 to 336")
+    return ReminderPolicy(party_hours=days("party_days", [7, 3, 1]),
+                          mediator_hours=days("mediator_days", [3, 1]),
+                          last_sms_hours=last or None, confirm_by_hours=confirm)

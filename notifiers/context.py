@@ -22,7 +22,7 @@ from calendars.invites import venue_location
 from cases import phone_lines, reference, suppressions
 from cases.deadlines import deadline_day
 from cases.links import party_url
-from cases.models import MediationSession, Mediator, Notification, Party
+from cases.models import MediationSession, Mediator, Notification, Party, SessionConfirmation
 from cases.outbox import Channel, NoticeKind
 from notifiers.rendering import format_day, format_when, language_of
 from notifiers.terms import agency, zone_name
@@ -35,6 +35,8 @@ LINK_PURPOSES: dict[str, str] = {
     NoticeKind.RESCHEDULE.value: "booking",
 }
 LINK_LIFETIME = timedelta(days=21)
+#: a planned reminder this close to the session is the short one of the day
+SOON_HOURS = 12
 M = TypeVar("M", Party, Mediator, MediationSession)
 
 
@@ -184,6 +186,9 @@ def build_variables(
             "place": venue.name,
             "address": venue.address,
             "location": venue_location(venue.name, venue.address),
+            "directions": "" if video else " ".join((venue.directions or "").split()),
+            "when_zone": format_when(booked.starts_at, zone, language,
+                                     zone_name(zone, language)),
         }
 
     deadline = _parse_instant(context.get("deadline"))
@@ -209,6 +214,14 @@ def build_variables(
         "alert": context.get("alert"),
         "reason": context.get("reason"),
         "message": context.get("message"),
+        # a reminder: the last short one, sent on the day (``scheduler.reminders``)
+        "soon": 0 < int(context.get("offset_hours") or 0) < SOON_HOURS,
+        # the party already said they will come (a reminder thanks them instead of asking again)
+        "confirmed": booked is not None and party is not None and lookup.session.scalar(
+            select(SessionConfirmation.id).where(
+                SessionConfirmation.session_id == booked.id,
+                SessionConfirmation.party_id == party.id,
+                SessionConfirmation.sequence == booked.sequence)) is not None,
     }
 
 

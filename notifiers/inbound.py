@@ -9,6 +9,11 @@ opt-out: it goes to staff, who read it. Twilio's default opt-out handling answer
 keywords itself (``provider_handles``); the others we must confirm ourselves.
 
 A consent answer may name the case it is about, as the notices do ("YES CMP-12", "no 12").
+
+A reply to a reminder is 1 / YES (or the word in the reader's language) to confirm, 2 / CHANGE
+to ask for another time. What a YES means — consent, or confirming a session — depends on what
+the party was last asked, which only the database knows (``notifiers.replies``): here YES is
+``CONSENT_YES`` and 1 is ``CONFIRM``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class Intent(enum.StrEnum):
     HELP = "help"
     CONSENT_YES = "consent_yes"
     CONSENT_NO = "consent_no"
+    CONFIRM = "confirm"  # 1 / "confirm": I will come to the session
+    CHANGE = "change"  # 2 / "change": I need another time
     UNKNOWN = "unknown"
 
 
@@ -64,10 +71,30 @@ NO_WORDS: dict[str, str] = {
     "لا": "ar", "لا أوافق": "ar",
 }  # fmt: skip
 
+#: the words a reminder offers (1 / 2 and each language's word; YES also confirms a reminder).
+#: Digits as a phone keyboard types them: ASCII, full-width (Chinese), Arabic-Indic.
+CONFIRM_WORDS: dict[str, str | None] = {
+    "1": None, "１": "zh", "١": "ar", "۱": "ar",
+    "confirm": "en", "confirmed": "en", "i confirm": "en", "i will come": "en",
+    "confirmo": "es", "confirmar": "es", "confirmado": "es",
+    "potwierdzam": "pl", "potwierdzam obecnosc": "pl", "potwierdzam obecność": "pl",
+    "确认": "zh", "确定": "zh",
+    "تأكيد": "ar", "أؤكد": "ar", "اؤكد": "ar", "تاكيد": "ar",
+}  # fmt: skip
+CHANGE_WORDS: dict[str, str | None] = {
+    "2": None, "２": "zh", "٢": "ar", "۲": "ar",
+    "change": "en", "reschedule": "en", "another time": "en",
+    "cambiar": "es", "cambio": "es", "otra fecha": "es", "otra hora": "es",
+    "zmiana": "pl", "zmien": "pl", "zmień": "pl", "inny termin": "pl",
+    "更改": "zh", "改期": "zh", "改时间": "zh", "换时间": "zh",
+    "تغيير": "ar", "تغير": "ar", "موعد آخر": "ar", "موعد اخر": "ar",
+}  # fmt: skip
+
 _STRIP = " \t\r\n.!?,;:'\"()[]-*~。！？，、；：「」"
 _REF = r"(?:cmp\s*-?\s*|#)?(\d{1,9})"
 _REF_AFTER = re.compile(rf"(.+?)[\s,;:.\-]*{_REF}")
 _REF_BEFORE = re.compile(rf"{_REF}[\s,;:.\-]*(.+)")
+_SEPARATED = re.compile(r"[\s,;:.\-#]|cmp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +142,8 @@ def interpret(body: str) -> InboundMeaning:
             continue
         rest = match.group(rest_group).strip(_STRIP)
         named = _answer(rest)
+        if named is not None and rest.isdigit() and not _SEPARATED.search(text):
+            named = None  # "12" is a number, not "1" about case 2
         if named is not None:
             return InboundMeaning(named.intent, named.language, text, int(match.group(ref_group)))
         if _keyword(_without_accents(rest)) in OPT_OUT_WORDS:  # "STOP CMP-12": still a revocation
@@ -129,4 +158,8 @@ def _answer(text: str) -> InboundMeaning | None:
             return InboundMeaning(Intent.CONSENT_YES, YES_WORDS[candidate], text)
         if candidate in NO_WORDS:
             return InboundMeaning(Intent.CONSENT_NO, NO_WORDS[candidate], text)
+        if candidate in CONFIRM_WORDS:
+            return InboundMeaning(Intent.CONFIRM, CONFIRM_WORDS[candidate], text)
+        if candidate in CHANGE_WORDS:
+            return InboundMeaning(Intent.CHANGE, CHANGE_WORDS[candidate], text)
     return None

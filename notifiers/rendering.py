@@ -88,16 +88,19 @@ def clock_time(local: datetime, language: str) -> str:
     return f"{local:%H:%M}"
 
 
-def format_when(at: datetime, zone: str, language: str) -> str:
+def format_when(at: datetime, zone: str, language: str, zone_label: str | None = None) -> str:
     """A session time as people write it in that language, in the given zone, with the zone's
-    abbreviation so a reader elsewhere is not misled."""
+    abbreviation so a reader elsewhere is not misled — or, given ``zone_label``, the zone's name
+    in brackets ("6:00 PM (Chicago time)", ``notifiers.terms.zone_name``)."""
     local = at.astimezone(ZoneInfo(zone))
     lang = language_of(language)
     weekday = _WEEKDAYS[lang][local.weekday()]
     tz = local.tzname() or ""
+    if zone_label:
+        tz = f"（{zone_label}）" if lang == "zh" else f"({zone_label})"
     if lang == "en":
         return f"{weekday}, {_MONTHS['en'][local.month - 1]} {local.day} at {clock_time(local, lang)} {tz}"
-    clock = f"{clock_time(local, lang)} {tz}"
+    clock = f"{clock_time(local, lang)}{'' if lang == 'zh' and zone_label else ' '}{tz}"
     if lang == "es":
         return f"{weekday} {local.day} de {_MONTHS['es'][local.month - 1]}, {clock}"
     if lang == "pl":
@@ -243,12 +246,15 @@ class Renderer:
         return RenderedEmail(subject, text + "\n", html)
 
     def reply(
-        self, language: str, intent: str, program: Mapping[str, Any], cases: Sequence[str] = ()
+        self, language: str, intent: str, program: Mapping[str, Any], cases: Sequence[str] = (),
+        when: str = "",
     ) -> str:
-        """The SMS answer to an inbound message (HELP, a consent answer, the one opt-out
+        """The SMS answer to an inbound message (HELP, a consent answer, a reminder's
+        confirmation or change request with the session's ``when``, the one opt-out
         confirmation, "which case?" with the ``cases`` it could be about, anything else)."""
         template = self.env.get_template(f"{INBOUND_REPLY}/{language_of(language)}.sms.j2")
-        return " ".join(template.render(intent=intent, program=program, cases=list(cases)).split())
+        return " ".join(template.render(intent=intent, program=program, cases=list(cases),
+                                        when=when).split())
 
     def render(
         self, kind: NoticeKind, language: str, channel: Channel, variables: Mapping[str, Any],

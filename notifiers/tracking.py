@@ -27,6 +27,7 @@ from cases.models import (
 from cases.outbox import Channel, NoticeKind, enqueue, enqueue_fallback
 from cases.policy import Policy
 from cases.privacy import mask_phone
+from notifiers import replies
 from notifiers.context import case_ref
 from notifiers.inbound import InboundMeaning, Intent, interpret
 
@@ -39,6 +40,10 @@ FAILED = frozenset({"undelivered", "failed", "bounce", "dropped"})
 TWILIO_OPTED_OUT = "21610"
 #: a consent answer that could belong to more than one case: applied to none, the party is asked
 WHICH_CASE = "which_case"
+#: the replies that list the cases an answer could be about
+LISTS_CASES = frozenset({WHICH_CASE, "which_case_session"})
+#: what an answer to a question may be (``notifiers.replies`` decides which question)
+ANSWERS = frozenset({Intent.CONSENT_YES, Intent.CONSENT_NO, Intent.CONFIRM, Intent.CHANGE})
 
 
 def alert_staff(session: Session, row: Notification, alert: str, reason: str, now: datetime) -> None:
@@ -171,6 +176,7 @@ class InboundResult:
     needs_staff: bool
     duplicate: bool = False
     case_refs: tuple[str, ...] = ()  # the cases a 'which_case' reply lists ("CMP-12")
+    when: str = ""  # the session a reminder reply was about, as the party reads its time
 
 
 def handle_inbound_sms(
@@ -181,9 +187,11 @@ def handle_inbound_sms(
     provider_message_id: str | None,
     policy: Policy | None,
     now: datetime,
+    change_requests_per_day: int = 3,
 ) -> InboundResult:
-    """Opt-out/in of the sender's number, HELP, or a consent answer matched to the sender's open
-    consent request — applied to none when it could belong to more than one case.
+    """Opt-out/in of the sender's number, HELP, or an answer to the question the sender was last
+    asked (``notifiers.replies``): a consent request, or a reminder (confirm, or ask for another
+    time) — applied to none when it could belong to more than one case.
 
     A number on the suppression list gets no reply but the one confirmation of its opt-out (and
     none for Twilio's own keywords, which Twilio answers)."""
@@ -198,6 +206,7 @@ def handle_inbound_sms(
     parties = list(session.scalars(select(Party).where(Party.phone == number).order_by(Party.id.desc())))
     language = parties[0].language if parties else (meaning.language or "en")
     intent, reply, needs_staff, case_ids = meaning.intent.value, True, False, list[int]()
+    when = ""
 
     if meaning.intent is Intent.OPT_OUT:
         added = suppressions.suppress(session, Channel.SMS, number, source="sms_keyword", now=now)
@@ -208,8 +217,15 @@ def handle_inbound_sms(
         lifted = suppressions.lift(session, Channel.SMS, number, source="sms_keyword", now=now)
         _audit_parties(session, parties, "party.sms_opted_in", now, lifted)
         reply = False
-    elif meaning.intent in (Intent.CONSENT_YES, Intent.CONSENT_NO):
-        intent, needs_staff, case_ids = _answer_consent(session, parties, meaning, policy, now)
+    elif meaning.intent in ANSWERS:
+        applied = replies.answer(session, parties, meaning, now=now,
+                                 change_requests_per_day=change_requests_per_day)
+        if applied.intent == "consent":
+            intent, needs_staff, case_ids = _answer_consent(session, parties, meaning, policy, now)
+        else:
+            intent, needs_staff, case_ids = applied.intent, applied.needs_staff, list(
+                applied.case_ids)
+            when = applied.when
     elif meaning.intent is Intent.UNKNOWN:
         needs_staff = True
     if (reply and meaning.intent is not Intent.OPT_OUT
@@ -229,8 +245,8 @@ def handle_inbound_sms(
         )
     )
     log.info("inbound SMS from %s understood as %s", mask_phone(sender), intent)
-    refs = tuple(ref for c in case_ids if (ref := case_ref(c))) if intent == WHICH_CASE else ()
-    return InboundResult(intent, language, reply, needs_staff, case_refs=refs)
+    refs = tuple(ref for c in case_ids if (ref := case_ref(c))) if intent in LISTS_CASES else ()
+    return InboundResult(intent, language, reply, needs_staff, case_refs=refs, when=when)
 
 
 def _audit_parties(

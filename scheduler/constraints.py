@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,14 +82,17 @@ class Rules:
     """What booking needs from the agency's policy and settings."""
 
     policy: Policy
-    offsets: ReminderOffsets = field(default_factory=ReminderOffsets)
     time_zone: str = "America/Chicago"
+
+    @property
+    def offsets(self) -> ReminderOffsets:
+        """The reminder plan, as the policy's ``[reminders]`` declares it."""
+        return ReminderOffsets.from_policy(self.policy.reminders)
 
     @classmethod
     def from_settings(cls, policy: Policy, settings: Any) -> Rules:
-        """From the policy and ``settings.Settings`` (reminder offsets and display zone)."""
-        return cls(policy=policy, offsets=ReminderOffsets.from_settings(settings),
-                   time_zone=settings.time_zone)
+        """From the policy and ``settings.Settings`` (the display zone)."""
+        return cls(policy=policy, time_zone=settings.time_zone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,22 +36,23 @@ from cases.models import (
     SessionStatus,
 )
 from cases.outbox import Channel, NoticeKind, cancel_pending, enqueue
+from cases.policy import ReminderPolicy
 
 Audience = Literal["parties", "mediators"]
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderOffsets:
-    """How long before a session each reminder goes out.
+    """How long before a session each reminder goes out, in hours.
 
     ``party_hours`` go to every party on their preferred channels, ``mediator_hours`` to the
-    mediator(s) by email, and ``sms_hours`` (None: off) is a last-minute SMS to parties who
-    accept SMS.
+    mediator(s) by email, and ``sms_hours`` (None: off) is a last short SMS to parties who accept
+    SMS. The agency declares them in the policy file's ``[reminders]`` (:meth:`from_policy`).
     """
 
-    party_hours: tuple[int, ...] = (72, 24)
-    mediator_hours: tuple[int, ...] = (48,)
-    sms_hours: int | None = 2
+    party_hours: tuple[int, ...]
+    mediator_hours: tuple[int, ...]
+    sms_hours: int | None
 
     def __post_init__(self) -> None:
         for hours in (*self.party_hours, *self.mediator_hours,
@@ -60,13 +61,10 @@ class ReminderOffsets:
                 raise ValueError(f"reminder offsets must be positive hours, got {hours}")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ReminderOffsets:
-        """From ``settings.Settings`` (or anything with the same three attributes)."""
-        return cls(
-            party_hours=tuple(settings.reminder_offsets_hours),
-            mediator_hours=tuple(settings.mediator_reminder_offsets_hours),
-            sms_hours=settings.sms_reminder_offset_hours,
-        )
+    def from_policy(cls, policy: ReminderPolicy) -> ReminderOffsets:
+        """The plan the policy's ``[reminders]`` declares."""
+        return cls(party_hours=policy.party_hours, mediator_hours=policy.mediator_hours,
+                   sms_hours=policy.last_sms_hours)
 
 
 @dataclass(frozen=True, slots=True)

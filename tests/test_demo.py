@@ -31,6 +31,8 @@ def test_demo_tells_the_whole_story_and_the_outbox_holds_what_it_printed(tmp_pat
     assert "case returned (officer declined mediation)" in text
     assert "the matcher books case 3" in text
     assert "reminder" in text and "outcome" in text
+    assert "the complainant replies 1 to the reminder: session confirmed" in text
+    assert "registramos que usted vendrá" in text  # answered in their language
     # the complainant moves the session from their booking page; everyone gets the moved invite
     assert re.search(r"the complainant of case 3 opens their booking page, sees \d other times "
                      r"that suit everyone and taps one: moved, .+ -> .+ \(invite sequence 1\)",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases import confirmations
 from cases.models import (
     AuditEvent,
     Case,
@@ -115,6 +116,8 @@ class Queue:
     unbooked: list[Unbooked] = field(default_factory=list)
     consents: list[Consent] = field(default_factory=list)
     unconfirmed: list[Unconfirmed] = field(default_factory=list)
+    #: sessions close to their start that a party has not confirmed (policy ``confirm_by_hours``)
+    not_confirmed: list[confirmations.Unconfirmed] = field(default_factory=list)
     held: list[Notification] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     landlines: list[Landline] = field(default_factory=list)
@@ -125,7 +128,7 @@ class Queue:
     def total(self) -> int:
         return sum(len(x) for x in (self.decide, self.replies, self.changes, self.declined,
                                     self.unbooked, self.consents, self.unconfirmed, self.failed,
-                                    self.landlines, self.calendars))
+                                    self.landlines, self.calendars, self.not_confirmed))
 
 
 def _events(session: Session, action: str, kind: str) -> list[Change]:
@@ -253,6 +256,8 @@ def build(session: Session, rules: Rules, *, now: datetime,
                Consent.deadline < now + timedelta(days=3))
         .order_by(Consent.deadline)))
     queue.unconfirmed = _unconfirmed(session, now)
+    queue.not_confirmed = confirmations.unconfirmed_parties(
+        session, now=now, within=timedelta(hours=rules.policy.reminders.confirm_by_hours))
     queue.held = list(session.scalars(select(Notification).where(
         Notification.status == NotificationStatus.PENDING.value,
         Notification.next_attempt_at > now).order_by(Notification.next_attempt_at).limit(100)))

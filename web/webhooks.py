@@ -127,6 +127,7 @@ async def twilio_inbound(request: Request, deps: Deps) -> Response:
             provider_message_id=params.get("MessageSid") or None,
             policy=deps.policy,
             now=now,
+            change_requests_per_day=deps.settings.party_change_requests_per_day,
         ),
     )
     if not result.reply or result.duplicate:
@@ -137,7 +138,8 @@ async def twilio_inbound(request: Request, deps: Deps) -> Response:
         "phone": settings.program_phone,
         "email": settings.program_email,
     }
-    text = deps.renderer.reply(result.reply_language, result.intent, program, result.case_refs)
+    text = deps.renderer.reply(result.reply_language, result.intent, program, result.case_refs,
+                               when=result.when)
     body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
     return Response(body, media_type=TWIML)
 

@@ -12,7 +12,7 @@ from alembic import op
 import cases.models
 
 revision: str = "0016"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

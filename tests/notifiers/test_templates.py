@@ -23,7 +23,7 @@ from notifiers.rendering import (
     SmsOverBudget,
     format_when,
 )
-from notifiers.segments import count_segments
+from notifiers.segments import count_segments, fold_to_gsm7
 from notifiers.terms import AGENCY, LRI, PDI, zone_name
 from notifiers.twilio_sms import TwilioSmsNotifier
 
@@ -47,6 +47,9 @@ VENUES = [
 NAMES = ["", "Guadalupe-Alejandra", "Pani Agnieszko", "عبد الرحمن", "欧阳娜娜"]
 #: the longest weekday/month combinations, and a time either side of noon
 STARTS = [datetime(2026, 9, 30, 17, 30, tzinfo=UTC), datetime(2026, 12, 2, 0, 30, tzinfo=UTC)]
+#: how to get there, as staff write it on a venue (``Venue.directions``)
+DIRECTIONS = ("Red Line to Harrison or Blue Line to Jackson; enter on State St, take the lift to "
+              "the 7th floor; paid parking at 525 S State St")
 CHANNEL_SETS = [("sms",), ("email",), ("sms", "email")]
 DEADLINES = {"en": "September 30", "es": "30 de septiembre", "pl": "30 września",
              "zh": "9月30日", "ar": "30 سبتمبر"}
@@ -93,7 +96,8 @@ def renderer() -> Renderer:
 
 def variables(language: str, *, role: str = "complainant", channels: tuple[str, ...] = ("sms",),
               name: str = "", venue: tuple[str, str] = VENUES[0], starts: datetime = STARTS[0],
-              video: bool = False, variant: bool = True, why: str = "declined") -> dict[str, Any]:
+              video: bool = False, variant: bool = True, why: str = "declined",
+              soon: bool = False, confirmed: bool = False) -> dict[str, Any]:
     place, address = venue
     return {
         "program": {"name": PROGRAM.name, "phone": PROGRAM.phone, "email": PROGRAM.email,
@@ -109,6 +113,9 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
             "place": place,
             "address": address,
             "location": f"{place}, {address}",
+            "directions": DIRECTIONS,
+            "when_zone": format_when(starts, "America/Chicago", language,
+                                     zone_name("America/Chicago", language)),
         },
         "link": PROGRAM.link(123456, "availability", datetime(2027, 1, 31, tzinfo=UTC)),
         "deadline": DEADLINES[language],
@@ -119,6 +126,8 @@ def variables(language: str, *, role: str = "complainant", channels: tuple[str, 
         "alert": "duplicate_send",
         "reason": "email consent_request notice #123456: bounce 550",
         "message": "x" * 120,  # a member of staff's answer, at its longest (web.pages.work_queue)
+        "soon": soon,
+        "confirmed": confirmed,
     }
 
 
@@ -257,15 +266,19 @@ def test_unknown_language_falls_back_to_english(renderer: Renderer) -> None:
 @pytest.mark.parametrize(
     "intent",
     ["help", "consent_yes", "consent_no", "already_answered", "opt_out", "which_case", "too_late",
-     "unknown"],
+     "session_confirmed", "change_requested", "change_limit", "which_case_session",
+     "reminder_unclear", "unknown"],
 )
 def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, intent: str) -> None:
     cases = ("CMP-1204", "CMP-1377", "CMP-1391")
-    text = renderer.reply(language, intent, variables(language)["program"], cases)
+    when = variables(language)["session"]["when_zone"]  # the longest weekday and month
+    text = renderer.reply(language, intent, variables(language)["program"], cases, when=when)
     assert text and count_segments(text).segments <= BUDGET
     assert not [w for w in INFORMAL[language] if w in f" {text.lower()} "], text
-    if intent == "which_case":
+    if intent.startswith("which_case"):
         assert all(ref in text for ref in cases)
+    if intent == "session_confirmed":
+        assert when in text
 
 
 @pytest.mark.parametrize(("zone", "language", "name"), [
@@ -278,3 +291,72 @@ def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, inten
 ])
 def test_zones_are_named_as_people_say_them(zone: str, language: str, name: str) -> None:
     assert zone_name(zone, language) == name
+
+
+#: what a reminder's email must say, in each language (issue 12: where and when, how to get
+#: there, what to bring, who to call, what happens if they cannot come)
+BRING = {"en": "what to bring", "es": "qué traer", "pl": "co zabrać", "zh": "请携带",
+         "ar": "ما يُحضر"}
+NO_PENALTY = {"en": "no penalty", "es": "ninguna sanción", "pl": "żadnymi konsekwencjami",
+              "zh": "不会受到任何处分", "ar": "لا تترتب أي عقوبة"}
+CONFIRM_BY_TEXT = {"en": "replying 1", "es": "respondiendo 1", "pl": "odpowiedzią 1",
+                   "zh": "短信1", "ar": "بـ 1"}
+SMS_CONFIRM = {"en": ("Reply 1",), "es": ("Responda 1", "Confirme con 1"),
+               "pl": ("odpisać 1", "Potwierdzenie: 1"), "zh": ("回复1",),
+               "ar": ("أرسلوا 1", "للتأكيد 1")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_reminder_says_where_when_what_to_bring_who_to_call_and_what_if_not(
+        renderer: Renderer, language: str) -> None:
+    zone = zone_name("America/Chicago", language)
+    for (role, channels), name, venue, starts, video in itertools.product(
+            recipients(NoticeKind.REMINDER)[:-1], NAMES, VENUES, STARTS, (False, True)):
+        values = variables(language, role=role, channels=channels, name=name, venue=venue,
+                           starts=starts, video=video)
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        context = (language, role, channels, video)
+        assert values["session"]["when_zone"] in text and zone in text, context
+        if video:
+            assert values["session"]["video_url"] in text, context
+        else:
+            assert all(part in text for part in (*venue, DIRECTIONS)), context
+        assert BRING[language] in text.lower() and PROGRAM.phone in text, context
+        assert (NO_PENALTY[language] in text) is (role == "officer"), context
+        assert (CONFIRM_BY_TEXT[language] in text) is ("sms" in channels), context
+        if "sms" not in channels:  # told how to confirm without a text
+            assert PROGRAM.email in text, context
+        for soon in (False, True):
+            sms = renderer.sms(NoticeKind.REMINDER, language, {**values, "soon": soon}, BUDGET)
+            assert sms.segments <= BUDGET and PROGRAM.phone in sms.body, context
+            assert zone in sms.body, context
+            asks = [w for w in SMS_CONFIRM[language] if fold_to_gsm7(w) in fold_to_gsm7(sms.body)]
+            assert bool(asks) is not soon, (context, sms.body)  # the day's last text just helps
+            if video and "email" in channels:  # the link goes to their inbox, not a text
+                assert values["session"]["video_url"] not in sms.body, context
+
+
+def test_mediators_are_reminded_of_the_session_they_lead(renderer: Renderer) -> None:
+    for language in LANGUAGES:
+        values = variables(language, role="mediator", channels=("email",), name="Dana Kowalski")
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        assert values["session"]["when_zone"] in text
+        assert CONFIRM_BY_TEXT[language] not in text and BRING[language] not in text.lower()
+
+
+#: what a reminder says to a party who already confirmed (by text, or to staff by phone)
+THANKED = {"en": "thank you for confirming", "es": "gracias por confirmar",
+           "pl": "dziękujemy za potwierdzenie", "zh": "感谢您确认出席", "ar": "شكرًا لتأكيد"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_party_who_confirmed_is_thanked_not_asked_again(renderer: Renderer,
+                                                         language: str) -> None:
+    for role, channels in recipients(NoticeKind.REMINDER)[:-1]:
+        values = variables(language, role=role, channels=channels, venue=VENUES[1],
+                           confirmed=True)
+        text = renderer.email(NoticeKind.REMINDER, language, values).text
+        assert THANKED[language] in text.lower() and CONFIRM_BY_TEXT[language] not in text
+        sms = renderer.sms(NoticeKind.REMINDER, language, values, BUDGET)
+        assert sms.segments <= BUDGET
+        assert not [w for w in SMS_CONFIRM[language] if fold_to_gsm7(w) in fold_to_gsm7(sms.body)]

@@ -66,13 +66,11 @@ def test_booking_reserves_every_resource_and_tells_everyone(db: Session, clock: 
     assert all(n.context["session_id"] == row.id and n.context["sequence"] == 0
                for n in confirmations)
     planned = {(n.recipient_kind, n.channel, n.due_at) for n in notices(db, kind="reminder")}
-    assert planned == {
-        ("party", "sms", SLOT_START - timedelta(hours=72)),
-        ("party", "email", SLOT_START - timedelta(hours=72)),
-        ("party", "sms", SLOT_START - timedelta(hours=24)),
-        ("party", "email", SLOT_START - timedelta(hours=24)),
-        ("mediator", "email", SLOT_START - timedelta(hours=48)),
-        ("party", "sms", SLOT_START - timedelta(hours=2)),  # the last-minute SMS, SMS only
+    assert planned == {  # the policy's plan: 7, 3 and 1 days; mediators 3 days and 1 day
+        *(("party", channel, SLOT_START - timedelta(days=days))
+          for channel in ("sms", "email") for days in (7, 3, 1)),
+        *(("mediator", "email", SLOT_START - timedelta(days=days)) for days in (3, 1)),
+        ("party", "sms", SLOT_START - timedelta(hours=2)),  # the last short text, SMS only
     }
 
 

@@ -48,7 +48,7 @@ def test_reschedule_moves_everything_and_replans(db: Session, clock: FixedClock)
     old = [n for n in notices(db, kind="reminder") if "-q0-" in n.idempotency_key]
     new = [n for n in notices(db, kind="reminder") if "-q1-" in n.idempotency_key]
     assert old and {n.status for n in old} == {"cancelled"}
-    assert {n.due_at for n in new} == {later - timedelta(hours=h) for h in (72, 48, 24, 2)}
+    assert {n.due_at for n in new} == {later - timedelta(hours=h) for h in (168, 72, 24, 2)}
     moved = notices(db, kind="reschedule")
     assert len(moved) == 4 and all(n.context["sequence"] == 1 for n in moved)
     assert moved[0].context["previous_starts_at"] == SLOT_START.isoformat()

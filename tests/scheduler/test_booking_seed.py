@@ -25,10 +25,9 @@ from cases.models import (
 from cases.policy import Policy, load_policy
 from cases.service import NewCase, NewParty, WeeklyWindow, set_weekly_availability
 from scheduler.booking import BookingOption, Rules
-from scheduler.reminders import ReminderOffsets
 
 POLICY: Policy = load_policy()
-RULES = Rules(POLICY, ReminderOffsets(party_hours=(72, 24), mediator_hours=(48,), sms_hours=2))
+RULES = Rules(POLICY)
 # A week after the test clock (Wed 2026-11-25 15:00 UTC): Wed 2026-12-02, 12:00-13:30 in Chicago.
 SLOT_START = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 _numbers = itertools.count(1)

@@ -138,7 +138,7 @@ def test_standby_takes_over_within_30_s_and_nothing_is_sent_twice(
     workers.start("beta")
     wait_for(lambda: workers.role("beta") == "standby", "beta to start as a standby")
     wait_for(all_due_sent, "confirmations and consent requests to go out")
-    set_clock(SLOT_START - timedelta(hours=23))  # the 72/48/24 h reminders fall due
+    set_clock(SLOT_START - timedelta(hours=23))  # the 7-day to 1-day reminders fall due
     wait_for(all_due_sent, "the due reminders to go out")
     assert workers.role("alpha") == "active" and workers.role("beta") == "standby"
 
@@ -162,7 +162,7 @@ def test_standby_takes_over_within_30_s_and_nothing_is_sent_twice(
         alert = [n for n in rows if n.kind == "staff_alert"]
     assert max(sends.values()) == 1, "a notice was sent twice"
     assert set(sends) == sent_ids == {n.id for n in rows}
-    assert len(reminders) == 8 and reminders <= sent_ids
+    assert len(reminders) == 3 * 3 + 2 + 1 and reminders <= sent_ids  # see test_reminders
     assert [a.context["alert"] for a in alert] == ["case_returned"]
 
 

@@ -19,15 +19,16 @@ from test_booking_seed import (
 
 from cases.clock import FixedClock
 from cases.database import transaction
-from cases.errors import DomainError
+from cases.errors import DomainError, InvalidInput
 from cases.models import MediationSession
+from cases.policy import load_policy, policy_from_mapping
 from notifiers.base import Channel
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
 from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from scheduler import jobs
-from scheduler.booking import book, cancel
+from scheduler.booking import book, cancel, reschedule
 from scheduler.jobs import JobDeps
 from scheduler.reminders import (
     ReminderOffsets,
@@ -59,19 +60,55 @@ class Outbox:
         return Counter(m.notice_id for m in [*self.sms.sent, *self.email.sent])
 
 
-def test_plan_is_pure_and_leaves_out_what_is_already_past() -> None:
+def test_the_policy_declares_seven_three_and_one_days_and_a_last_text() -> None:
+    offsets = RULES.offsets
+    assert offsets == ReminderOffsets.from_policy(load_policy().reminders)
+    assert (offsets.party_hours, offsets.sms_hours, offsets.mediator_hours) == (
+        (7 * 24, 3 * 24, 24), 2, (3 * 24, 24))
     values = SessionValues(session_id=7, sequence=2, starts_at=SLOT_START, status="booked")
-    plan = plan_reminders(values, ReminderOffsets((72, 24), (48,), 2), NOW)
+    plan = plan_reminders(values, offsets, NOW)
     assert [(p.audience, p.offset_hours, p.sms_only, p.occurrence) for p in plan] == [
-        ("parties", 72, False, "s7-q2-72h"), ("mediators", 48, False, "s7-q2-48h"),
+        ("parties", 168, False, "s7-q2-168h"), ("mediators", 72, False, "s7-q2-72h"),
+        ("parties", 72, False, "s7-q2-72h"), ("mediators", 24, False, "s7-q2-24h"),
         ("parties", 24, False, "s7-q2-24h"), ("parties", 2, True, "s7-q2-2h")]
     assert all(p.due_at == SLOT_START - timedelta(hours=p.offset_hours) for p in plan)
+
+
+def test_an_agency_changes_the_plan_in_its_policy_file() -> None:
+    policy = policy_from_mapping({"reminders": {"party_days": [2], "mediator_days": [5],
+                                                "last_sms_hours": 0, "confirm_by_hours": 24}})
+    offsets = ReminderOffsets.from_policy(policy.reminders)
+    assert (offsets.party_hours, offsets.mediator_hours, offsets.sms_hours) == ((48,), (120,), None)
+    assert policy.reminders.confirm_by_hours == 24
+    for bad in ({"party_days": [0]}, {"party_days": ["7"]}, {"last_sms_hours": 30},
+                {"confirm_by_hours": 0}):
+        with pytest.raises(InvalidInput, match="reminders"):
+            policy_from_mapping({"reminders": bad})
+
+
+def test_plan_is_pure_and_leaves_out_what_is_already_past() -> None:
+    values = SessionValues(session_id=7, sequence=2, starts_at=SLOT_START, status="booked")
     short_notice = SLOT_START - timedelta(hours=30)
-    assert [p.offset_hours for p in plan_reminders(values, ReminderOffsets(), short_notice)] == \
-        [24, 2]
-    assert plan_reminders(SessionValues(7, 2, SLOT_START, "cancelled"), ReminderOffsets(), NOW) == []
+    assert [p.offset_hours for p in plan_reminders(values, RULES.offsets, short_notice)] == \
+        [24, 24, 2]
+    for status in ("cancelled", "completed", "no_show"):  # cancelled, or an outcome recorded
+        assert plan_reminders(SessionValues(7, 2, SLOT_START, status), RULES.offsets, NOW) == []
     with pytest.raises(ValueError):
-        ReminderOffsets(party_hours=(0,))
+        ReminderOffsets(party_hours=(0,), mediator_hours=(), sms_hours=None)
+
+
+def test_a_reschedule_replans_from_the_new_time(db: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    row = book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+    later = SLOT_START + timedelta(days=2)
+    reschedule(db, row, option(mediator, venue, later), RULES, now=now, actor="staff",
+               reason="the complainant works that day")
+    old = [n for n in notices(db, kind="reminder") if "-q0-" in n.idempotency_key]
+    new = [n for n in notices(db, kind="reminder") if "-q1-" in n.idempotency_key]
+    assert old and {n.status for n in old} == {"cancelled"}
+    assert {n.due_at for n in new} == {later - timedelta(hours=h) for h in (168, 72, 24, 2)}
+    assert {n.status for n in new} == {"pending"}
 
 
 def test_replanning_is_idempotent(db: Session, clock: FixedClock) -> None:
@@ -81,7 +118,9 @@ def test_replanning_is_idempotent(db: Session, clock: FixedClock) -> None:
     before = len(notices(db, kind="reminder"))
     apply_plan(db, row, RULES.offsets, now)
     apply_plan(db, row, RULES.offsets, now + timedelta(hours=1))
-    assert len(notices(db, kind="reminder")) == before == 8
+    # 7, 3 and 1 days to three party channels (a complainant by text and email, an officer by
+    # email), 3 and 1 days to the mediator, the last text to the complainant
+    assert len(notices(db, kind="reminder")) == before == 3 * 3 + 2 + 1
 
 
 def test_a_reminder_due_while_the_service_was_down_is_sent_exactly_once(
@@ -96,7 +135,7 @@ def test_a_reminder_due_while_the_service_was_down_is_sent_exactly_once(
     jobs.dispatch_outbox(session_factory, clock, deps)  # the confirmations go out
     confirmations = set(outbox.sent())
 
-    clock.set(SLOT_START - timedelta(hours=23))  # down through the 72, 48 and 24 h reminders
+    clock.set(SLOT_START - timedelta(hours=23))  # down through the 7-day to 1-day reminders
     for worker in ("after-restart", "second-worker", "after-restart"):
         deps = JobDeps(RULES, dispatcher=outbox.dispatcher(session_factory, clock, worker))
         jobs.dispatch_outbox(session_factory, clock, deps)
@@ -104,7 +143,7 @@ def test_a_reminder_due_while_the_service_was_down_is_sent_exactly_once(
     with session_factory() as db:
         due = [n for n in notices(db, kind="reminder", session_id=session_id)
                if n.due_at <= clock.now()]
-        assert len(due) == 8 - 1  # all but the 2 h SMS
+        assert len(due) == 3 * 3 + 2  # all but the 2 h SMS
         sent = outbox.sent()
         assert max(sent.values()) == 1
         assert {n.id for n in due} == set(sent) - confirmations
@@ -171,3 +210,21 @@ def test_staff_reminder_goes_at_once_but_quiet_hours_hold_the_sms(
         assert {(n.channel, n.status) for n in manual} == {("email", "sent"), ("sms", "pending")}
         held = next(n for n in manual if n.channel == "sms")
         assert held.next_attempt_at == datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # 08:00 Chicago
+
+
+def test_the_last_text_before_a_morning_session_waits_for_the_morning(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    now = clock.now()
+    early = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
+    with transaction(session_factory) as db:
+        book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now), early),
+             RULES, now=now, actor="staff")
+    clock.set(early - timedelta(hours=2))  # 07:00 in Chicago: quiet hours until 08:00
+    outbox = Outbox()
+    jobs.dispatch_outbox(session_factory, clock,
+                         JobDeps(RULES, dispatcher=outbox.dispatcher(session_factory, clock, "w")))
+    with session_factory() as db:
+        last = [n for n in notices(db, kind="reminder") if n.idempotency_key.endswith("-2h:sms")]
+        assert [(n.status, n.next_attempt_at) for n in last] == [
+            ("pending", datetime(2026, 11, 30, 14, 0, tzinfo=UTC))]  # 08:00, before the session
+        assert not {n.id for n in last} & set(outbox.sent())

@@ -192,7 +192,8 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
                     Notification.kind == "reminder", Notification.channel == "sms",
                     Notification.party_id.in_(select(Party.id).where(Party.case_id == case_id)))))
             assert [m for m in sms if m["sid"] in reminder_sids], sms
-            assert any("recordatorio" in m["body"] for m in sms)
+            # in Spanish, asking them to confirm (the full form, or the short one that fits)
+            assert any("Responda 1" in m["body"] or "Confirme con 1" in m["body"] for m in sms)
             staff.goto(f"{base}/calendar?week=2026-11-30")
             expect(staff.get_by_role("link", name=re.compile(f"CMP-{case_id}"))).to_be_visible()
             _shot(staff, "07-calendar")

@@ -5,7 +5,7 @@ queue through the outbox, in the party's language, by text."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from conftest import Api
@@ -163,3 +163,48 @@ def test_change_requests_and_stale_calendars_until_handled(
     assert "Every session in the next 7 days is confirmed." in unconfirmed
     unknown = desk.post("/queue/bogus/1/handled", {})
     assert unknown.status_code == 404
+
+
+def test_a_confirmation_by_text_shows_on_the_staff_pages_and_the_48_hour_queue(
+        desk: Desk, api: Api, session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    case = scheduling_case(api)
+    m, v = mediator(api), venue(api)
+    session = api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
+                                              "venue_id": v["id"],
+                                              "starts_at": start_in(clock, 5)})
+    assert session.status_code == 201, session.text
+    session = session.json()
+    early = desk.get("/").text.split('id="q-not-confirmed"', 1)[1].split("</section>", 1)[0]
+    assert f"Case CMP-{case['id']}" not in early  # five days ahead: not yet a worry
+    clock.set(datetime.fromisoformat(session["starts_at"]) - timedelta(hours=40))
+    desk = sign_in(api.client, session_factory, clock, username="later")  # signed in anew
+    assert api.post(f"/api/sessions/{session['id']}/remind").status_code == 200
+    with transaction(session_factory) as s:  # the reminder went out
+        for notice in s.scalars(select(Notification).where(
+                Notification.kind == "reminder", Notification.session_id == session["id"])):
+            notice.status, notice.sent_at = "sent", clock.now()
+    complainant, officer = case["parties"][0], case["parties"][1]
+    assert (complainant["role"], officer["role"]) == ("complainant", "officer")
+    home = desk.get("/").text
+    waiting = home.split('id="q-not-confirmed"', 1)[1].split("</section>", 1)[0]
+    assert f"Case CMP-{case['id']}" in waiting and "the complainant" in waiting
+
+    clock.advance(timedelta(minutes=10))
+    text_in(api, complainant["phone"], "1", "SM" + "c" * 32)
+    home = desk.get("/").text
+    waiting = home.split('id="q-not-confirmed"', 1)[1].split("</section>", 1)[0]
+    assert "the complainant" not in waiting and "the officer" in waiting
+    week = home.split('id="q-week"', 1)[1]
+    assert "Complainant: confirmed by text at" in week and "Officer: not yet confirmed" in week
+
+    done = desk.post(f"/queue/sessions/{session['id']}/confirmed",
+                     {"party_id": str(officer["id"])}, follow_redirects=True).text
+    assert "they confirmed by phone" in done
+    assert "Every party of a session in the next 48 hours has confirmed." in done
+    page = desk.get(f"/cases/{case['id']}").text
+    assert "Complainant: confirmed by text at" in page
+    assert "Officer: confirmed by phone (staff) at" in page
+    with transaction(session_factory) as s:
+        actors = [e.actor for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "session.party_confirmed").order_by(AuditEvent.id))]
+        assert actors == ["party-sms", "later"]

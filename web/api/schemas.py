@@ -437,6 +437,8 @@ class VenueIn(Strict):
     opening_hours: Str500 = Field("", description="like 'mon-fri 09:00-17:00; sat 10:00-14:00'")
     time_zone: Zone = "America/Chicago"
     video_url: Annotated[str, Field(max_length=500, pattern=r"^https://\S+$")] | None = None
+    directions: Str500 = Field("", description="how to get there (transit, parking, which door); "
+                               "parties' reminders carry it")
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
 
@@ -455,6 +457,7 @@ class VenuePatch(Patch):
     neutral: bool | None = None
     accessible: bool | None = None
     capacity: int | None = Field(None, ge=2, le=500)
+    directions: Str500 | None = None
     active: bool | None = None
 
 

@@ -7,19 +7,16 @@ request to staff when no time fits or the limit is reached, and the way to withd
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
 from calendars.base import CalendarEvent
 from calendars.feeds import render_event
 from calendars.invites import venue_location
-from cases import audit
-from cases.models import AuditEvent, Party, SessionStatus, Venue
-from cases.outbox import NoticeKind, enqueue
+from cases import confirmations
+from cases.models import SessionStatus, Venue
 from notifiers.terms import ltr, zone_name
 from web.context import Ctx, Db
 from web.pages.party import (
@@ -62,18 +59,6 @@ def booking_page(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = No
                    move_url=f"{request.url.path}/move")
 
 
-CHANGE_REQUEST_WINDOW = timedelta(hours=24)
-
-
-def _change_requests_since(db: Db, party: Party, since: datetime) -> int:
-    """Change requests this party sent staff since ``since`` (their audit records). The party's
-    row is locked first, so that requests posted at once are counted one after the other."""
-    db.execute(select(Party.id).where(Party.id == party.id).with_for_update())
-    return db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "booking.change_requested", AuditEvent.actor == f"party:{party.id}",
-        AuditEvent.at > since)) or 0
-
-
 @router.post("/booking/{token}")
 def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = None
                    ) -> Response:
@@ -84,17 +69,9 @@ def booking_change(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
     row = current_session(db, party.case_id)
     if row is None or row.status != SessionStatus.BOOKED.value:
         return _same_page(request, lang)
-    now = ctx.now()
-    if _change_requests_since(db, party, now - CHANGE_REQUEST_WINDOW) \
-            >= ctx.settings.party_change_requests_per_day:
+    if not confirmations.request_change(db, party, row, now=ctx.now(), via="page",
+                                        per_day=ctx.settings.party_change_requests_per_day):
         return _same_page(request, lang, done="limit")
-    enqueue(db, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
-            case_id=party.case_id, session_id=row.id,
-            occurrence=f"change-{party.id}-{now.isoformat()}",
-            context={"case_id": party.case_id, "alert": "change_requested",
-                     "party_id": party.id, "session_id": row.id})
-    audit.record(db, at=now, actor=f"party:{party.id}", action="booking.change_requested",
-                 case_id=party.case_id, subject_kind="session", subject_id=row.id)
     return _same_page(request, lang, done="1")
 
 

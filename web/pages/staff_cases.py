@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from cases import phone_lines, service
+from cases import confirmations, phone_lines, service
 from cases.contacts import SUPPORTED_LANGUAGES
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
@@ -95,6 +95,8 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   timeline=views.timeline(db, case), forms=forms, decide_form=decide,
                   blank=Form(), current=_current_session(case), now=now,
                   consent_channels=CONSENT_CHANNELS, outcomes=OUTCOMES,
+                  confirmed=confirmations.current(db, case.sessions),
+                  confirm_words=confirmations.CHANNEL_WORDS,
                   message=MESSAGES.get(msg), actors=party_actors(case),
                   lines=_lines(db, case.parties))
 

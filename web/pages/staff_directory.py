@@ -259,6 +259,7 @@ def edit_venue_page(venue_id: int, request: Request, db: Db, ctx: Ctx) -> Respon
               "neutral": "yes" if v.neutral else "no", "accessible": "on" if v.accessible
               else "", "capacity": str(v.capacity), "opening_hours": _hours_text(v),
               "time_zone": v.time_zone, "video_url": v.video_url or "",
+              "directions": v.directions or "",
               "active": "on" if v.active else ""}
     return _venue_form(request, ctx, user, Form(values), v)
 
@@ -271,7 +272,7 @@ def _checked_venue(form: Form) -> tuple[dict[str, Any] | None, VenueIn | None]:
                            "neutral": form.get("neutral") == "yes",
                            "accessible": form.flag("accessible"),
                            "opening_hours": form.get("opening_hours")}
-    for name in ("capacity", "time_zone", "video_url"):
+    for name in ("capacity", "time_zone", "video_url", "directions"):
         if form.opt(name) is not None:
             raw[name] = form.get(name)
     try:

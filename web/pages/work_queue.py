@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from cases import confirmations
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import InboundMessage, MediationSession, SessionStatus
 from cases.queue import KINDS, REPLY_MAX, answer_reply, mark_handled
@@ -28,7 +29,8 @@ from web.pages.staff import MESSAGES, check_csrf, page_user, render
 router = APIRouter(include_in_schema=False)
 
 QUEUE_MESSAGES = {**MESSAGES, "answered": "Answer queued: it goes out with the next dispatch.",
-                  "handled": "Done: it has left the queue."}
+                  "handled": "Done: it has left the queue.",
+                  "confirmed": "Recorded: they confirmed by phone."}
 
 
 def queue_view(request: Request, db: Db, ctx: WebContext, user: Principal,
@@ -43,6 +45,9 @@ def queue_view(request: Request, db: Db, ctx: WebContext, user: Principal,
         .order_by(MediationSession.starts_at)).all()
     return render(request, ctx, "staff/dashboard.html", user, status=status, q=items,
                   week=week, now=now, masked=views.masked_address, forms=forms or {},
+                  confirmed=confirmations.current(db, week),
+                  confirm_words=confirmations.CHANNEL_WORDS,
+                  confirm_hours=ctx.policy.reminders.confirm_by_hours,
                   blank=Form(), reply_max=REPLY_MAX,
                   message=QUEUE_MESSAGES.get(request.query_params.get("msg") or ""))
 
@@ -91,3 +96,25 @@ def handled(kind: str, ref_id: int, request: Request, db: Db, ctx: Ctx, data: Po
         form.add("_form", str(exc))
         return queue_view(request, db, ctx, user, {f"{kind}-{ref_id}": form}, status=409)
     return RedirectResponse("/?msg=handled", status_code=303)
+
+
+@router.post("/queue/sessions/{session_id:int}/confirmed")
+def confirmed_by_phone(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted
+                       ) -> Response:
+    """Staff reached the parties who had not confirmed and they will come: their confirmations
+    are recorded (``by phone (staff)``), and the session leaves the queue."""
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    row = db.get(MediationSession, session_id)
+    if row is None:
+        raise NotFound("session", session_id)
+    raw = data.getlist("party_id")
+    party_ids = [int(v) for v in raw if isinstance(v, str) and v.isdigit()]
+    try:
+        confirmations.confirm_by_staff(db, row, party_ids, now=ctx.now(), actor=user.username)
+    except DomainError as exc:
+        db.rollback()
+        form = Form()
+        form.add("_form", str(exc))
+        return queue_view(request, db, ctx, user, {f"confirmed-{session_id}": form}, status=409)
+    return RedirectResponse("/?msg=confirmed", status_code=303)
