@@ -45,12 +45,13 @@ import random
 import socket
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit, suppressions
@@ -72,9 +73,11 @@ from notifiers.base import (
 )
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
+from notifiers.pacing import Pacer, Sender
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
+from notifiers.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 ACTOR = "dispatcher"
@@ -89,8 +92,12 @@ class DispatchPolicy:
     backoff_cap: timedelta = timedelta(hours=2)
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
+    #: sends in flight at once (threads); 1 sends one message at a time
+    concurrency: int = 1
 
 
+#: seconds to wait after a 429 that names no Retry-After
+RETRY_AFTER_DEFAULT = 1.0
 #: how far the provider's clock may be behind ours when matching a lost attempt (``SentLookup``)
 FOUND_SENT_SKEW = timedelta(minutes=2)
 
@@ -180,10 +187,20 @@ class DispatchReport:
     in_doubt: int = 0
     #: in doubt, and the provider already held the message: recorded, not sent again
     found_sent: int = 0
+    #: the provider answered 429: retried after its Retry-After, the attempt not counted
+    rate_limited: int = 0
+
+    def add(self, other: DispatchReport) -> None:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def touched(self) -> int:
         return self.claimed + self.cancelled + self.deferred + self.failed
+
+
+_COUNTS = ("claimed", "sent", "retried", "failed", "dead", "cancelled", "deferred", "lost_lease",
+           "released", "in_doubt", "found_sent", "rate_limited")  # fmt: skip
 
 
 def _masked(channel: str, address: str) -> str:
@@ -202,6 +219,9 @@ class Dispatcher:
         worker_id: str,
         policy: DispatchPolicy | None = None,
         rng: random.Random | None = None,
+        senders: Mapping[Channel, Sender] | None = None,
+        pacer: Pacer | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.notifiers = dict(notifiers)
@@ -211,6 +231,13 @@ class Dispatcher:
         self.worker_id = worker_id
         self.policy = policy or DispatchPolicy()
         self.rng = rng or random.Random()
+        #: each channel's sending identity and its provider's rate; paced only with a ``pacer``
+        self.senders = dict(senders or {})
+        self.pacer = pacer
+        #: set when the dispatcher stops: a send waiting for its slot gives it up (the pacer's
+        #: ``sleep`` should be ``stopping.wait``)
+        self.stopping = stopping or threading.Event()
+        self._rng_lock = threading.Lock()  # random.Random is not safe to share between threads
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
@@ -219,33 +246,72 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         """Claim one batch, send it, record the results. Returns what happened.
 
-        Each ``sent`` record commits before the next message is sent, on one connection checked
-        out from the pool for the batch (no checkout and ping per message).
+        Notices in doubt go first, one at a time, before any other send of this batch starts
+        (:meth:`deliver_in_doubt`); the rest go out ``policy.concurrency`` at a time, each
+        recorded (committed) as soon as its provider answers.
         """
         report = DispatchReport()
         batch = self.claim(report)
-        if not batch:
+        fresh = self.deliver_in_doubt(batch, report)
+        if self.policy.concurrency <= 1 or len(fresh) <= 1:
+            for item in fresh:
+                report.add(self.deliver(item))
+            return report
+        with ThreadPoolExecutor(min(self.policy.concurrency, len(fresh)),
+                                thread_name_prefix="send") as pool:  # fmt: skip
+            for outcome in pool.map(self.deliver, fresh):
+                report.add(outcome)
+        return report
+
+    def deliver_in_doubt(self, batch: Sequence[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Deliver the batch's notices in doubt, one after another, in claim order; return the
+        others. Serial on purpose: asking the provider matches a message by recipient and body,
+        so a lookup must not run while another send of ours to the same recipient with the same
+        text is accepted but not yet recorded (it would be taken for the lost attempt). The
+        caller has no other send of its own in flight (``run_once``; ``serve`` waits first)."""
+        fresh = []
+        for item in batch:
+            if item.in_doubt:
+                report.add(self.deliver(item))
+            else:
+                fresh.append(item)
+        return fresh
+
+    def deliver(self, item: Claimed) -> DispatchReport:
+        """One claimed notice: pace, send, record, committed before returning. Safe to run in
+        several threads at once (each record takes its own pooled connection)."""
+        report = DispatchReport()
+        if self.clock.now() >= item.lease_until - self.policy.lease / 5:
+            self._release([item])  # never send on a lease about to lapse
+            report.released += 1
+            return report
+        found = self._found_at_provider(item) if item.in_doubt else None
+        report.found_sent += found is not None
+        if found is None and item.hold_until is not None:
+            self._release([item], until=item.hold_until)
+            report.deferred += 1
+            return report
+        if found is None and not self._paced(item):
+            self._release([item])  # stopping, or the lease would lapse before the slot
+            report.released += 1
+            return report
+        outcome = found or self.send(item)
+        if isinstance(outcome, SendError):
+            self._record_failure(item, outcome, report)
             return report
         with self._engine.connect() as records:
             if self._postgres:  # one statement, its own transaction (reset when returned to the pool)
                 records.execution_options(isolation_level="AUTOCOMMIT")
-            for index, item in enumerate(batch):
-                if self.clock.now() >= item.lease_until - self.policy.lease / 5:
-                    self._release(batch[index:])  # never send on a lease about to lapse
-                    report.released += len(batch) - index
-                    break
-                found = self._found_at_provider(item) if item.in_doubt else None
-                report.found_sent += found is not None
-                if found is None and item.hold_until is not None:
-                    self._release([item], until=item.hold_until)
-                    report.deferred += 1
-                    continue
-                outcome = found or self.send(item)
-                if isinstance(outcome, SendError):
-                    self._record_failure(item, outcome, report)
-                else:
-                    self._mark_sent(records, item, outcome, report)
+            self._mark_sent(records, item, outcome, report)
         return report
+
+    def _paced(self, item: Claimed) -> bool:
+        """Wait for the sender's next slot (``notifiers.pacing``). False: woken before it (the
+        dispatcher is stopping) or the slot falls too close to the lease's end; not sent."""
+        sender = self.senders.get(item.message.channel)
+        if self.pacer is None or sender is None:
+            return True
+        return self.pacer.take(sender) and self.clock.now() < item.lease_until - self.policy.lease / 5
 
     def send(self, item: Claimed) -> Receipt | SendError:
         """Step 2, outside any transaction: the provider's answer, as a value."""
@@ -293,6 +359,21 @@ class Dispatcher:
                          provider_message_id=found.provider_message_id if found else None)  # fmt: skip
         return found
 
+    def next_due(self) -> datetime | None:
+        """When the earliest notice not yet claimable becomes so (due, retry time, or a lease
+        running out), or None: the idle dispatcher sleeps until then, not a whole poll."""
+        pending = Notification.status == NotificationStatus.PENDING.value
+        ready_at = case((Notification.next_attempt_at > Notification.due_at, Notification.next_attempt_at),
+                        else_=Notification.due_at)  # fmt: skip
+        with self.session_factory() as session:
+            times = [
+                session.scalar(select(func.min(ready_at)).where(pending)),
+                session.scalar(select(func.min(Notification.claimed_until))
+                               .where(Notification.status == NotificationStatus.SENDING.value)),
+            ]  # fmt: skip
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
         died (a worker id names one live process). Expire those leases now instead of waiting,
@@ -314,7 +395,7 @@ class Dispatcher:
         return count
 
     # -- 1. claim ---------------------------------------------------------------------------
-    def claim(self, report: DispatchReport) -> list[Claimed]:
+    def claim(self, report: DispatchReport, limit: int | None = None) -> list[Claimed]:
         now = self.clock.now()
         with self.session_factory() as session, session.begin():
             query = (
@@ -336,7 +417,7 @@ class Dispatcher:
                     )
                 )
                 .order_by(Notification.due_at, Notification.id)
-                .limit(self.policy.batch_size)
+                .limit(min(limit or self.policy.batch_size, self.policy.batch_size))
             )
             if self._postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -495,6 +576,39 @@ class Dispatcher:
 
     def _record_failure(self, item: Claimed, error: SendError, report: DispatchReport) -> None:
         now = self.clock.now()
+        if isinstance(error, TransientSendError) and error.http_status == 429:
+            self._record_rate_limited(item, error, report, now)
+        else:
+            self._record_other_failure(item, error, report, now)
+
+    def _record_rate_limited(
+        self, item: Claimed, error: TransientSendError, report: DispatchReport, now: datetime
+    ) -> None:
+        """A 429: the provider asks us to slow down, which is not this notice's fault, so it is
+        not counted as an attempt. The notice goes back to ``pending`` until the Retry-After has
+        passed, and the sender pauses until then for every process (after the commit: SQLite
+        has one writer)."""
+        until = now + timedelta(seconds=error.retry_after_seconds or RETRY_AFTER_DEFAULT)
+        with self.session_factory() as session, session.begin():
+            row = session.scalar(select(Notification).where(self._owned(item)))
+            if row is None:
+                report.lost_lease += 1
+                return
+            row.status = NotificationStatus.PENDING.value
+            row.attempts -= 1
+            row.next_attempt_at = until
+            row.claimed_by = row.claimed_until = None
+            if not item.in_doubt:  # the provider answered: this attempt did not send it
+                row.unconfirmed_since = None
+            row.last_error = str(error)[:500]
+            report.rate_limited += 1
+        sender = self.senders.get(item.message.channel)
+        if self.pacer is not None and sender is not None:
+            self.pacer.pause(sender, until)
+
+    def _record_other_failure(
+        self, item: Claimed, error: SendError, report: DispatchReport, now: datetime
+    ) -> None:
         with self.session_factory() as session, session.begin():
             row = session.scalar(select(Notification).where(self._owned(item)))
             if row is None:
@@ -502,7 +616,8 @@ class Dispatcher:
                 return
             reason = str(error)[:500]
             if isinstance(error, TransientSendError) and row.attempts < self.policy.max_attempts:
-                delay = backoff_delay(row.attempts, self.policy, self.rng)
+                with self._rng_lock:
+                    delay = backoff_delay(row.attempts, self.policy, self.rng)
                 if error.retry_after_seconds:
                     delay = max(delay, timedelta(seconds=error.retry_after_seconds))
                 row.status = NotificationStatus.PENDING.value
@@ -579,20 +694,64 @@ def run_dispatcher(
     *,
     idle_wait: float = 5.0,
     until_idle: bool = False,
+    wakeup: Wakeup | None = None,
 ) -> DispatchReport:
-    """Run batches until ``stop_event`` is set (or, with ``until_idle``, until a batch finds
-    nothing to do). Waits ``idle_wait`` seconds between empty polls. Returns the totals."""
+    """Run until ``stop_event`` is set (or, with ``until_idle``, until nothing is due or in
+    flight). Returns the totals.
+
+    Sends overlap batches: while up to ``policy.concurrency`` sends are in flight, the next
+    notices are claimed (at most as many again), so the provider is never left idle between
+    batches. A batch holding notices in doubt waits until every send of ours in flight is
+    recorded, then delivers them one by one (``Dispatcher.deliver_in_doubt``).
+
+    Idle, it waits for the first of: ``wakeup`` (a notice was written: ``notifiers.wakeup``),
+    the next due notice's time (``Dispatcher.next_due``), or ``idle_wait`` seconds, the poll that
+    stays as a safety net.
+    """
     totals = DispatchReport()
+    dispatcher.stopping.clear()
     dispatcher.recover_own_leases()
-    while not stop_event.is_set():
-        report = dispatcher.run_once()
-        for name in ("claimed", "sent", "retried", "failed", "dead", "cancelled", "deferred",
-                     "lost_lease", "released", "in_doubt", "found_sent"):  # fmt: skip
-            setattr(totals, name, getattr(totals, name) + getattr(report, name))
-        if report.touched == 0:
-            if until_idle:
-                break
-            stop_event.wait(idle_wait)
+    concurrency = max(1, dispatcher.policy.concurrency)
+    inflight: set[Future[DispatchReport]] = set()
+
+    def settle(done: set[Future[DispatchReport]]) -> None:
+        for future in done:
+            totals.add(future.result())  # a send's unexpected error stops the dispatcher loudly
+
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="send") as pool:
+        try:
+            while not stop_event.is_set():
+                room = 2 * concurrency - len(inflight)
+                report = DispatchReport()
+                batch = dispatcher.claim(report, limit=room) if room > 0 else []
+                if any(item.in_doubt for item in batch):
+                    settle(wait(inflight)[0])
+                    inflight = set()
+                fresh = dispatcher.deliver_in_doubt(batch, report)
+                totals.add(report)
+                inflight |= {pool.submit(dispatcher.deliver, item) for item in fresh}
+                if inflight:
+                    # full: wait for one to finish; else look again soon for new work
+                    done, inflight = wait(inflight, timeout=None if room <= len(batch) else 0.1,
+                                          return_when=FIRST_COMPLETED)  # fmt: skip
+                    settle(done)
+                    continue
+                if report.touched:
+                    continue
+                if until_idle:
+                    break
+                pause = idle_wait
+                due = dispatcher.next_due()
+                if due is not None:
+                    # not less than a moment: a row the claim skipped (locked elsewhere) is not a spin
+                    pause = min(pause, max((due - dispatcher.clock.now()).total_seconds(), 0.02))
+                if wakeup is not None:
+                    wakeup.wait(pause, stop_event)
+                else:
+                    stop_event.wait(pause)
+        finally:
+            dispatcher.stopping.set()  # paced sends still waiting for a slot give it up
+            settle(wait(inflight)[0])
     return totals
 
 
