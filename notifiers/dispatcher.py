@@ -252,15 +252,29 @@ class Dispatcher:
         """
         report = DispatchReport()
         batch = self.claim(report)
-        fresh = self.deliver_in_doubt(batch, report)
-        if self.policy.concurrency <= 1 or len(fresh) <= 1:
-            for item in fresh:
-                report.add(self.deliver(item))
+        groups = by_recipient(self.deliver_in_doubt(batch, report))
+        if self.policy.concurrency <= 1 or len(groups) <= 1:
+            for group in groups:
+                report.add(self.deliver_in_order(group))
             return report
-        with ThreadPoolExecutor(min(self.policy.concurrency, len(fresh)),
+        with ThreadPoolExecutor(min(self.policy.concurrency, len(groups)),
                                 thread_name_prefix="send") as pool:  # fmt: skip
-            for outcome in pool.map(self.deliver, fresh):
+            for outcome in pool.map(self.deliver_in_order, groups):
                 report.add(outcome)
+        return report
+
+    def deliver_in_order(self, group: Sequence[Claimed], after: Future[DispatchReport] | None = None,
+                         ) -> DispatchReport:  # fmt: skip
+        """One recipient's notices, one after another in claim order (after ``after``, that
+        recipient's previous group, has finished). So at most one message to a recipient is
+        ever in flight from this dispatcher, and any of its notices claimed later was not yet
+        sent: if the process dies, the one in doubt is the earliest of them, and the in-doubt
+        pass, in claim order, matches the provider's copy to it (as with serial sends)."""
+        if after is not None:
+            wait([after])
+        report = DispatchReport()
+        for item in group:
+            report.add(self.deliver(item))
         return report
 
     def deliver_in_doubt(self, batch: Sequence[Claimed], report: DispatchReport) -> list[Claimed]:
@@ -684,6 +698,14 @@ class Dispatcher:
         row.next_attempt_at = None
 
 
+def by_recipient(items: Sequence[Claimed]) -> list[list[Claimed]]:
+    """The items grouped by recipient (channel and address), each group in claim order."""
+    groups: dict[tuple[Channel, str], list[Claimed]] = {}
+    for item in items:
+        groups.setdefault((item.message.channel, item.message.to), []).append(item)
+    return list(groups.values())
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -713,6 +735,8 @@ def run_dispatcher(
     dispatcher.recover_own_leases()
     concurrency = max(1, dispatcher.policy.concurrency)
     inflight: set[Future[DispatchReport]] = set()
+    #: each recipient's latest group: the next one starts after it (``deliver_in_order``)
+    latest: dict[tuple[Channel, str], Future[DispatchReport]] = {}
 
     def settle(done: set[Future[DispatchReport]]) -> None:
         for future in done:
@@ -729,7 +753,12 @@ def run_dispatcher(
                     inflight = set()
                 fresh = dispatcher.deliver_in_doubt(batch, report)
                 totals.add(report)
-                inflight |= {pool.submit(dispatcher.deliver, item) for item in fresh}
+                latest = {key: f for key, f in latest.items() if not f.done()}
+                for group in by_recipient(fresh):
+                    key = (group[0].message.channel, group[0].message.to)
+                    future = pool.submit(dispatcher.deliver_in_order, group, latest.get(key))
+                    latest[key] = future
+                    inflight.add(future)
                 if inflight:
                     # full: wait for one to finish; else look again soon for new work
                     done, inflight = wait(inflight, timeout=None if room <= len(batch) else 0.1,
@@ -759,7 +788,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m notifiers.dispatcher`` — settings from CMP_* variables."""
     from cases.clock import SystemClock
     from cases.database import make_engine, make_session_factory
-    from notifiers.wiring import build_dispatcher
+    from notifiers.wiring import build_dispatcher, build_wakeup
     from settings import load_settings, with_secret_key
 
     parser = argparse.ArgumentParser(prog="python -m notifiers.dispatcher")
@@ -785,14 +814,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.lease_seconds:
         dispatcher.policy = replace(dispatcher.policy, lease=timedelta(seconds=args.lease_seconds))
     stop = threading.Event()
+    wakeup = build_wakeup(engine)
     try:
-        totals = run_dispatcher(
-            dispatcher, stop, idle_wait=settings.dispatch_interval_seconds, until_idle=args.until_idle
-        )
+        totals = run_dispatcher(dispatcher, stop, idle_wait=settings.dispatch_interval_seconds,
+                                until_idle=args.until_idle, wakeup=wakeup)  # fmt: skip
         log.info("dispatcher %s done: %s", dispatcher.worker_id, totals)
     except KeyboardInterrupt:
         stop.set()
     finally:
+        wakeup.close()
         engine.dispose()
 
 

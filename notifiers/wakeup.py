@@ -34,6 +34,8 @@ class Wakeup:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        #: set while a dispatcher sleeps here (observable by tests and the benchmark)
+        self.idle = threading.Event()
         self._threads: list[threading.Thread] = []
         self._closed = threading.Event()
 
@@ -46,12 +48,14 @@ class Wakeup:
         written before the clear is seen by the claim that follows."""
         remaining = timeout
         fired = False
+        self.idle.set()
         while remaining > 0 and not (stop is not None and stop.is_set()):
             step = min(remaining, 0.2) if stop is not None else remaining
             if self._event.wait(step):
                 fired = True
                 break
             remaining -= step
+        self.idle.clear()
         self._event.clear()
         return fired
 
