@@ -8,20 +8,26 @@ One batch is three kinds of short transaction, never a transaction around a netw
    defer an SMS that falls in quiet hours, otherwise render it. Then one Core ``executemany``
    stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
    ``claimed_until``). Commit.
-2. **Send** each message through its channel's ``Notifier``, outside any transaction.
-3. **Record** each result in its own transaction, committed before the next message is sent,
+2. **Send** each message through its channel's ``Notifier``, outside any transaction, up to
+   ``policy.concurrency`` at once on threads, at most one per recipient (in claim order), each
+   waiting first for its sender's slot (``notifiers.pacing``: one rate per Twilio number or
+   SendGrid key, shared by every process). Notices in doubt go one by one, while no other send
+   of this dispatcher is in flight (their read-back matches by recipient and text).
+3. **Record** each result in its own transaction, committed before its thread sends again,
    guarded by ``claimed_by`` so a worker whose lease was taken over cannot overwrite the new owner
    (a guarded record that matches no row is counted as ``lost_lease`` and audited as
    ``notice.sent_after_lease_lost``): ``sent`` with the provider id, one ordinary SQLAlchemy
    ``UPDATE`` on a connection checked out from the pool for the batch (on PostgreSQL in
    autocommit, so the statement is its own transaction: one round trip). A transient error goes
    back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
-   ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit
+   ``max_attempts``; a 429 waits out its Retry-After, the sender paused for every process, and is
+   not counted as an attempt; a permanent error is ``failed``. Dead and failed notices leave an audit
    event, a staff alert and, for parties, a fallback on their other channel.
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing its record (at most one message, on either
-backend: each record commits before the next send), or the provider's answer is lost (a timeout,
+provider accepting a message and step 3 committing its record (at most one message per send in
+flight, and one per recipient, on either backend: each record commits before its thread sends
+again), or the provider's answer is lost (a timeout,
 retried as transient). Such a notice is *in doubt*: its row is reclaimed after the lease (at once
 if the worker restarts under the same worker id), or retried after the backoff, and it stays in
 doubt (``unconfirmed_since``: the claim of its first attempt whose outcome is unknown) until an
