@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(
         5.0, gt=0, description="Safety-net poll of the outbox (a new notice wakes the dispatcher at once)")
     dispatch_concurrency: int = Field(
-        32, ge=1, le=256, description="Sends one dispatcher has in flight at once")
+        64, ge=1, le=256, description="Sends one dispatcher has in flight at once")
     twilio_sender_type: Literal["long_code", "toll_free", "short_code"] = Field(
         "long_code", description="What CMP_TWILIO_FROM_NUMBER is; sets its rate below")
     sms_rate_long_code: float = Field(1.0, gt=0, description="SMS per second a long code may send")

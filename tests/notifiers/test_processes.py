@@ -22,7 +22,7 @@ from cases.models import AuditEvent, Case, Notification, Party
 from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
-CONCURRENCY = 32  # settings.dispatch_concurrency's default: sends one process has in flight
+CONCURRENCY = 64  # settings.dispatch_concurrency's default: sends one process has in flight
 pytestmark = pytest.mark.slow
 
 
