@@ -64,7 +64,8 @@ limit L/s, ratio R, duplicates D``, L the configured short-code rate, 100/s; one
 process, 1000 notices to 50 parties). Measured on the shared box under load 14-16 on 2 cores (bare
 SDK calls ran at 107-140/s against ~950/s quiet: the machine was 7-9 times oversubscribed, so
 these are floors): concurrency 32, SQLite 73.9/s R 0.74, PostgreSQL 65.5/s R 0.65; concurrency
-64 (now the default), SQLite 89.0/s R 0.89, PostgreSQL 58.3/s R 0.58; D = 0 in every run. Unpaced
+64 (now the default), SQLite 89.0/s R 0.89 and 84.3/s R 0.84, PostgreSQL 58.3/s R 0.58 and
+63.7/s R 0.64; D = 0 in every run. Unpaced
 (``--limit 1000``) the loop reached 78.5/s at 32 in flight and 129.6/s at 64: under this load the
 bound was sends in flight (each cost ~0.4 s, not 0.2), not the pacing. R >= 0.9 was not shown on
 this box. Long code (``--sender long_code --count 20``): 1.0/s, at most 1 message received in any
