@@ -11,6 +11,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -110,7 +111,16 @@ class Settings(BaseSettings):
     quiet_hours_end: int = Field(8, ge=0, le=23, description="…until this local hour")
     max_send_attempts: int = Field(6, ge=1, le=50, description="Attempts before a notice is dead-lettered")
     dispatch_batch_size: int = Field(50, ge=1, le=1000, description="Notices claimed per dispatcher round")
-    dispatch_interval_seconds: float = Field(5.0, gt=0, description="How often the outbox is polled")
+    dispatch_interval_seconds: float = Field(
+        5.0, gt=0, description="Safety-net poll of the outbox (a new notice wakes the dispatcher at once)")
+    dispatch_concurrency: int = Field(
+        64, ge=1, le=256, description="Sends one dispatcher has in flight at once")
+    twilio_sender_type: Literal["long_code", "toll_free", "short_code"] = Field(
+        "long_code", description="What CMP_TWILIO_FROM_NUMBER is; sets its rate below")
+    sms_rate_long_code: float = Field(1.0, gt=0, description="SMS per second a long code may send")
+    sms_rate_toll_free: float = Field(3.0, gt=0, description="SMS per second a toll-free number may send")
+    sms_rate_short_code: float = Field(100.0, gt=0, description="SMS per second a short code may send")
+    email_rate_per_second: float = Field(100.0, gt=0, description="Emails per second per SendGrid key")
 
     # --- scheduling ----------------------------------------------------------------------------
     calendar_pull_minutes: int = Field(30, ge=1, description="How often mediators' calendars are read")
@@ -177,6 +187,12 @@ class Settings(BaseSettings):
     @property
     def email_configured(self) -> bool:
         return self.sendgrid_api_key is not None
+
+    @property
+    def sms_rate_per_second(self) -> float:
+        """The configured Twilio sender's rate: its type's rate (Twilio's published limits)."""
+        rate: float = getattr(self, f"sms_rate_{self.twilio_sender_type}")
+        return rate
 
     def describe(self) -> list[tuple[str, str]]:
         """(variable, value) pairs with secrets masked, for `main.py config` and start-up logs."""

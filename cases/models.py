@@ -664,3 +664,15 @@ class SessionConfirmation(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     confirmed_at: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(8))  # sms|staff
+
+
+class SenderPace(Base):
+    """Where one sending identity (a Twilio number or Messaging Service, a SendGrid key) stands
+    against its provider's rate, shared by every dispatcher process: ``next_slot`` (seconds since
+    the epoch) is the earliest moment its next message may start. Taking a slot is one atomic
+    ``UPDATE``; a 429's Retry-After moves it later (``notifiers.pacing``)."""
+
+    __tablename__ = "sender_pace"
+
+    sender: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Float, default=0.0)

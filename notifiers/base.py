@@ -29,6 +29,7 @@ __all__ = [
     "Receipt",
     "SendError",
     "TransientSendError",
+    "retry_after_seconds",
 ]
 
 
@@ -96,6 +97,16 @@ class TransientSendError(SendError):
     retry_after_seconds: float | None = field(default=None)
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in delta-seconds, or None (absent, or an HTTP date: the
+    dispatcher then waits its default pause)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
 class Notifier(Protocol):
     """One channel through one provider. Implementations declare their limits as class attributes
     and raise only ``PermanentSendError`` / ``TransientSendError``."""
@@ -108,8 +119,9 @@ class Notifier(Protocol):
     provider: ClassVar[str]
     #: longest body the provider accepts in one message (characters)
     max_body_chars: ClassVar[int]
-    #: sustained sends per second the account allows (used to size dispatcher batches)
-    rate_per_second: ClassVar[float]
+    #: sustained sends per second the provider allows this sender (the dispatcher paces to it)
+    @property
+    def rate_per_second(self) -> float: ...
 
     def send(self, message: OutgoingMessage) -> Receipt:
         """Hand the message to the provider. Raises PermanentSendError or TransientSendError."""

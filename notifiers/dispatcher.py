@@ -9,20 +9,26 @@ One batch is three kinds of short transaction, never a transaction around a netw
    that falls in quiet hours, otherwise render it. Then one Core ``executemany``
    stores what will be sent on the rows and leases them (``status='sending'``, ``claimed_by``,
    ``claimed_until``). Commit.
-2. **Send** each message through its channel's ``Notifier``, outside any transaction.
-3. **Record** each result in its own transaction, committed before the next message is sent,
+2. **Send** each message through its channel's ``Notifier``, outside any transaction, up to
+   ``policy.concurrency`` at once on threads, at most one per recipient (in claim order), each
+   waiting first for its sender's slot (``notifiers.pacing``: one rate per Twilio number or
+   SendGrid key, shared by every process). Notices in doubt go one by one, while no other send
+   of this dispatcher is in flight (their read-back matches by recipient and text).
+3. **Record** each result in its own transaction, committed before its thread sends again,
    guarded by ``claimed_by`` so a worker whose lease was taken over cannot overwrite the new owner
    (a guarded record that matches no row is counted as ``lost_lease`` and audited as
    ``notice.sent_after_lease_lost``): ``sent`` with the provider id, one ordinary SQLAlchemy
    ``UPDATE`` on a connection checked out from the pool for the batch (on PostgreSQL in
    autocommit, so the statement is its own transaction: one round trip). A transient error goes
    back to ``pending`` with exponential backoff and full jitter, or ``dead`` after
-   ``max_attempts``; a permanent error is ``failed``. Dead and failed notices leave an audit
+   ``max_attempts``; a 429 waits out its Retry-After, the sender paused for every process, and is
+   not counted as an attempt; a permanent error is ``failed``. Dead and failed notices leave an audit
    event, a staff alert and, for parties, a fallback on their other channel.
 
 Guarantee: every notice is sent at least once, and exactly once unless a worker dies between the
-provider accepting a message and step 3 committing its record (at most one message, on either
-backend: each record commits before the next send), or the provider's answer is lost (a timeout,
+provider accepting a message and step 3 committing its record (at most one message per send in
+flight, and one per recipient, on either backend: each record commits before its thread sends
+again), or the provider's answer is lost (a timeout,
 retried as transient). Such a notice is *in doubt*: its row is reclaimed after the lease (at once
 if the worker restarts under the same worker id), or retried after the backoff, and it stays in
 doubt (``unconfirmed_since``: the claim of its first attempt whose outcome is unknown) until an
@@ -46,12 +52,13 @@ import random
 import socket
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit, suppressions
@@ -74,9 +81,11 @@ from notifiers.base import (
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.invite_attachments import invite_attachment
 from notifiers.landlines import withdraw_for_landline
+from notifiers.pacing import Pacer, Sender
 from notifiers.quiet_hours import next_allowed_sms_time
 from notifiers.rendering import RenderedSms, Renderer, segment_budget
 from notifiers.tracking import alert_staff, fall_back
+from notifiers.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 ACTOR = "dispatcher"
@@ -91,8 +100,12 @@ class DispatchPolicy:
     backoff_cap: timedelta = timedelta(hours=2)
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
+    #: sends in flight at once (threads); 1 sends one message at a time
+    concurrency: int = 1
 
 
+#: seconds to wait after a 429 that names no Retry-After
+RETRY_AFTER_DEFAULT = 1.0
 #: how far the provider's clock may be behind ours when matching a lost attempt (``SentLookup``)
 FOUND_SENT_SKEW = timedelta(minutes=2)
 
@@ -182,10 +195,20 @@ class DispatchReport:
     in_doubt: int = 0
     #: in doubt, and the provider already held the message: recorded, not sent again
     found_sent: int = 0
+    #: the provider answered 429: retried after its Retry-After, the attempt not counted
+    rate_limited: int = 0
+
+    def add(self, other: DispatchReport) -> None:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def touched(self) -> int:
         return self.claimed + self.cancelled + self.deferred + self.failed
+
+
+_COUNTS = ("claimed", "sent", "retried", "failed", "dead", "cancelled", "deferred", "lost_lease",
+           "released", "in_doubt", "found_sent", "rate_limited")  # fmt: skip
 
 
 def _masked(channel: str, address: str) -> str:
@@ -204,6 +227,9 @@ class Dispatcher:
         worker_id: str,
         policy: DispatchPolicy | None = None,
         rng: random.Random | None = None,
+        senders: Mapping[Channel, Sender] | None = None,
+        pacer: Pacer | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.notifiers = dict(notifiers)
@@ -213,6 +239,13 @@ class Dispatcher:
         self.worker_id = worker_id
         self.policy = policy or DispatchPolicy()
         self.rng = rng or random.Random()
+        #: each channel's sending identity and its provider's rate; paced only with a ``pacer``
+        self.senders = dict(senders or {})
+        self.pacer = pacer
+        #: set when the dispatcher stops: a send waiting for its slot gives it up (the pacer's
+        #: ``sleep`` should be ``stopping.wait``)
+        self.stopping = stopping or threading.Event()
+        self._rng_lock = threading.Lock()  # random.Random is not safe to share between threads
         self._engine: Engine = session_factory.kw["bind"]
         dialect = self._engine.dialect
         self._postgres = dialect.name == "postgresql"
@@ -221,33 +254,86 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         """Claim one batch, send it, record the results. Returns what happened.
 
-        Each ``sent`` record commits before the next message is sent, on one connection checked
-        out from the pool for the batch (no checkout and ping per message).
+        Notices in doubt go first, one at a time, before any other send of this batch starts
+        (:meth:`deliver_in_doubt`); the rest go out ``policy.concurrency`` at a time, each
+        recorded (committed) as soon as its provider answers.
         """
         report = DispatchReport()
         batch = self.claim(report)
-        if not batch:
+        groups = by_recipient(self.deliver_in_doubt(batch, report))
+        if self.policy.concurrency <= 1 or len(groups) <= 1:
+            for group in groups:
+                report.add(self.deliver_in_order(group))
+            return report
+        with ThreadPoolExecutor(min(self.policy.concurrency, len(groups)),
+                                thread_name_prefix="send") as pool:  # fmt: skip
+            for outcome in pool.map(self.deliver_in_order, groups):
+                report.add(outcome)
+        return report
+
+    def deliver_in_order(self, group: Sequence[Claimed], after: Future[DispatchReport] | None = None,
+                         ) -> DispatchReport:  # fmt: skip
+        """One recipient's notices, one after another in claim order (after ``after``, that
+        recipient's previous group, has finished). So at most one message to a recipient is
+        ever in flight from this dispatcher, and any of its notices claimed later was not yet
+        sent: if the process dies, the one in doubt is the earliest of them, and the in-doubt
+        pass, in claim order, matches the provider's copy to it (as with serial sends)."""
+        if after is not None:
+            wait([after])
+        report = DispatchReport()
+        for item in group:
+            report.add(self.deliver(item))
+        return report
+
+    def deliver_in_doubt(self, batch: Sequence[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Deliver the batch's notices in doubt, one after another, in claim order; return the
+        others. Serial on purpose: asking the provider matches a message by recipient and body,
+        so a lookup must not run while another send of ours to the same recipient with the same
+        text is accepted but not yet recorded (it would be taken for the lost attempt). The
+        caller has no other send of its own in flight (``run_once``; ``serve`` waits first)."""
+        fresh = []
+        for item in batch:
+            if item.in_doubt:
+                report.add(self.deliver(item))
+            else:
+                fresh.append(item)
+        return fresh
+
+    def deliver(self, item: Claimed) -> DispatchReport:
+        """One claimed notice: pace, send, record, committed before returning. Safe to run in
+        several threads at once (each record takes its own pooled connection)."""
+        report = DispatchReport()
+        if self.clock.now() >= item.lease_until - self.policy.lease / 5:
+            self._release([item])  # never send on a lease about to lapse
+            report.released += 1
+            return report
+        found = self._found_at_provider(item) if item.in_doubt else None
+        report.found_sent += found is not None
+        if found is None and item.hold_until is not None:
+            self._release([item], until=item.hold_until)
+            report.deferred += 1
+            return report
+        if found is None and not self._paced(item):
+            self._release([item])  # stopping, or the lease would lapse before the slot
+            report.released += 1
+            return report
+        outcome = found or self.send(item)
+        if isinstance(outcome, SendError):
+            self._record_failure(item, outcome, report)
             return report
         with self._engine.connect() as records:
             if self._postgres:  # one statement, its own transaction (reset when returned to the pool)
                 records.execution_options(isolation_level="AUTOCOMMIT")
-            for index, item in enumerate(batch):
-                if self.clock.now() >= item.lease_until - self.policy.lease / 5:
-                    self._release(batch[index:])  # never send on a lease about to lapse
-                    report.released += len(batch) - index
-                    break
-                found = self._found_at_provider(item) if item.in_doubt else None
-                report.found_sent += found is not None
-                if found is None and item.hold_until is not None:
-                    self._release([item], until=item.hold_until)
-                    report.deferred += 1
-                    continue
-                outcome = found or self.send(item)
-                if isinstance(outcome, SendError):
-                    self._record_failure(item, outcome, report)
-                else:
-                    self._mark_sent(records, item, outcome, report)
+            self._mark_sent(records, item, outcome, report)
         return report
+
+    def _paced(self, item: Claimed) -> bool:
+        """Wait for the sender's next slot (``notifiers.pacing``). False: woken before it (the
+        dispatcher is stopping) or the slot falls too close to the lease's end; not sent."""
+        sender = self.senders.get(item.message.channel)
+        if self.pacer is None or sender is None:
+            return True
+        return self.pacer.take(sender) and self.clock.now() < item.lease_until - self.policy.lease / 5
 
     def send(self, item: Claimed) -> Receipt | SendError:
         """Step 2, outside any transaction: the provider's answer, as a value."""
@@ -295,6 +381,21 @@ class Dispatcher:
                          provider_message_id=found.provider_message_id if found else None)  # fmt: skip
         return found
 
+    def next_due(self) -> datetime | None:
+        """When the earliest notice not yet claimable becomes so (due, retry time, or a lease
+        running out), or None: the idle dispatcher sleeps until then, not a whole poll."""
+        pending = Notification.status == NotificationStatus.PENDING.value
+        ready_at = case((Notification.next_attempt_at > Notification.due_at, Notification.next_attempt_at),
+                        else_=Notification.due_at)  # fmt: skip
+        with self.session_factory() as session:
+            times = [
+                session.scalar(select(func.min(ready_at)).where(pending)),
+                session.scalar(select(func.min(Notification.claimed_until))
+                               .where(Notification.status == NotificationStatus.SENDING.value)),
+            ]  # fmt: skip
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
     def recover_own_leases(self) -> int:
         """At start: rows still leased to this worker id belong to a previous incarnation that
         died (a worker id names one live process). Expire those leases now instead of waiting,
@@ -316,7 +417,7 @@ class Dispatcher:
         return count
 
     # -- 1. claim ---------------------------------------------------------------------------
-    def claim(self, report: DispatchReport) -> list[Claimed]:
+    def claim(self, report: DispatchReport, limit: int | None = None) -> list[Claimed]:
         now = self.clock.now()
         with self.session_factory() as session, session.begin():
             query = (
@@ -338,7 +439,7 @@ class Dispatcher:
                     )
                 )
                 .order_by(Notification.due_at, Notification.id)
-                .limit(self.policy.batch_size)
+                .limit(min(limit or self.policy.batch_size, self.policy.batch_size))
             )
             if self._postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -501,6 +602,39 @@ class Dispatcher:
 
     def _record_failure(self, item: Claimed, error: SendError, report: DispatchReport) -> None:
         now = self.clock.now()
+        if isinstance(error, TransientSendError) and error.http_status == 429:
+            self._record_rate_limited(item, error, report, now)
+        else:
+            self._record_other_failure(item, error, report, now)
+
+    def _record_rate_limited(
+        self, item: Claimed, error: TransientSendError, report: DispatchReport, now: datetime
+    ) -> None:
+        """A 429: the provider asks us to slow down, which is not this notice's fault, so it is
+        not counted as an attempt. The notice goes back to ``pending`` until the Retry-After has
+        passed, and the sender pauses until then for every process (after the commit: SQLite
+        has one writer)."""
+        until = now + timedelta(seconds=error.retry_after_seconds or RETRY_AFTER_DEFAULT)
+        with self.session_factory() as session, session.begin():
+            row = session.scalar(select(Notification).where(self._owned(item)))
+            if row is None:
+                report.lost_lease += 1
+                return
+            row.status = NotificationStatus.PENDING.value
+            row.attempts -= 1
+            row.next_attempt_at = until
+            row.claimed_by = row.claimed_until = None
+            if not item.in_doubt:  # the provider answered: this attempt did not send it
+                row.unconfirmed_since = None
+            row.last_error = str(error)[:500]
+            report.rate_limited += 1
+        sender = self.senders.get(item.message.channel)
+        if self.pacer is not None and sender is not None:
+            self.pacer.pause(sender, until)
+
+    def _record_other_failure(
+        self, item: Claimed, error: SendError, report: DispatchReport, now: datetime
+    ) -> None:
         with self.session_factory() as session, session.begin():
             row = session.scalar(select(Notification).where(self._owned(item)))
             if row is None:
@@ -508,7 +642,8 @@ class Dispatcher:
                 return
             reason = str(error)[:500]
             if isinstance(error, TransientSendError) and row.attempts < self.policy.max_attempts:
-                delay = backoff_delay(row.attempts, self.policy, self.rng)
+                with self._rng_lock:
+                    delay = backoff_delay(row.attempts, self.policy, self.rng)
                 if error.retry_after_seconds:
                     delay = max(delay, timedelta(seconds=error.retry_after_seconds))
                 row.status = NotificationStatus.PENDING.value
@@ -575,6 +710,14 @@ class Dispatcher:
         row.next_attempt_at = None
 
 
+def by_recipient(items: Sequence[Claimed]) -> list[list[Claimed]]:
+    """The items grouped by recipient (channel and address), each group in claim order."""
+    groups: dict[tuple[Channel, str], list[Claimed]] = {}
+    for item in items:
+        groups.setdefault((item.message.channel, item.message.to), []).append(item)
+    return list(groups.values())
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -585,20 +728,71 @@ def run_dispatcher(
     *,
     idle_wait: float = 5.0,
     until_idle: bool = False,
+    wakeup: Wakeup | None = None,
 ) -> DispatchReport:
-    """Run batches until ``stop_event`` is set (or, with ``until_idle``, until a batch finds
-    nothing to do). Waits ``idle_wait`` seconds between empty polls. Returns the totals."""
+    """Run until ``stop_event`` is set (or, with ``until_idle``, until nothing is due or in
+    flight). Returns the totals.
+
+    Sends overlap batches: while up to ``policy.concurrency`` sends are in flight, the next
+    notices are claimed (at most as many again), so the provider is never left idle between
+    batches. A batch holding notices in doubt waits until every send of ours in flight is
+    recorded, then delivers them one by one (``Dispatcher.deliver_in_doubt``).
+
+    Idle, it waits for the first of: ``wakeup`` (a notice was written: ``notifiers.wakeup``),
+    the next due notice's time (``Dispatcher.next_due``), or ``idle_wait`` seconds, the poll that
+    stays as a safety net.
+    """
     totals = DispatchReport()
+    dispatcher.stopping.clear()
     dispatcher.recover_own_leases()
-    while not stop_event.is_set():
-        report = dispatcher.run_once()
-        for name in ("claimed", "sent", "retried", "failed", "dead", "cancelled", "deferred",
-                     "lost_lease", "released", "in_doubt", "found_sent"):  # fmt: skip
-            setattr(totals, name, getattr(totals, name) + getattr(report, name))
-        if report.touched == 0:
-            if until_idle:
-                break
-            stop_event.wait(idle_wait)
+    concurrency = max(1, dispatcher.policy.concurrency)
+    inflight: set[Future[DispatchReport]] = set()
+    #: each recipient's latest group: the next one starts after it (``deliver_in_order``)
+    latest: dict[tuple[Channel, str], Future[DispatchReport]] = {}
+
+    def settle(done: set[Future[DispatchReport]]) -> None:
+        for future in done:
+            totals.add(future.result())  # a send's unexpected error stops the dispatcher loudly
+
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="send") as pool:
+        try:
+            while not stop_event.is_set():
+                room = 2 * concurrency - len(inflight)
+                report = DispatchReport()
+                batch = dispatcher.claim(report, limit=room) if room > 0 else []
+                if any(item.in_doubt for item in batch):
+                    settle(wait(inflight)[0])
+                    inflight = set()
+                fresh = dispatcher.deliver_in_doubt(batch, report)
+                totals.add(report)
+                latest = {key: f for key, f in latest.items() if not f.done()}
+                for group in by_recipient(fresh):
+                    key = (group[0].message.channel, group[0].message.to)
+                    future = pool.submit(dispatcher.deliver_in_order, group, latest.get(key))
+                    latest[key] = future
+                    inflight.add(future)
+                if inflight:
+                    # full: wait for one to finish; else look again soon for new work
+                    done, inflight = wait(inflight, timeout=None if room <= len(batch) else 0.1,
+                                          return_when=FIRST_COMPLETED)  # fmt: skip
+                    settle(done)
+                    continue
+                if report.touched:
+                    continue
+                if until_idle:
+                    break
+                pause = idle_wait
+                due = dispatcher.next_due()
+                if due is not None:
+                    # not less than a moment: a row the claim skipped (locked elsewhere) is not a spin
+                    pause = min(pause, max((due - dispatcher.clock.now()).total_seconds(), 0.02))
+                if wakeup is not None:
+                    wakeup.wait(pause, stop_event)
+                else:
+                    stop_event.wait(pause)
+        finally:
+            dispatcher.stopping.set()  # paced sends still waiting for a slot give it up
+            settle(wait(inflight)[0])
     return totals
 
 
@@ -606,7 +800,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m notifiers.dispatcher`` — settings from CMP_* variables."""
     from cases.clock import SystemClock
     from cases.database import make_engine, make_session_factory
-    from notifiers.wiring import build_dispatcher
+    from notifiers.wiring import build_dispatcher, build_wakeup
     from settings import load_settings, with_secret_key
 
     parser = argparse.ArgumentParser(prog="python -m notifiers.dispatcher")
@@ -632,14 +826,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.lease_seconds:
         dispatcher.policy = replace(dispatcher.policy, lease=timedelta(seconds=args.lease_seconds))
     stop = threading.Event()
+    wakeup = build_wakeup(engine)
     try:
-        totals = run_dispatcher(
-            dispatcher, stop, idle_wait=settings.dispatch_interval_seconds, until_idle=args.until_idle
-        )
+        totals = run_dispatcher(dispatcher, stop, idle_wait=settings.dispatch_interval_seconds,
+                                until_idle=args.until_idle, wakeup=wakeup)  # fmt: skip
         log.info("dispatcher %s done: %s", dispatcher.worker_id, totals)
     except KeyboardInterrupt:
         stop.set()
     finally:
+        wakeup.close()
         engine.dispose()
 
 

@@ -35,6 +35,7 @@ from notifiers.base import (
     PermanentSendError,
     Receipt,
     TransientSendError,
+    retry_after_seconds,
 )
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ class SendGridEmailNotifier:
     channel: ClassVar[Channel] = Channel.EMAIL
     provider: ClassVar[str] = "sendgrid"
     max_body_chars: ClassVar[int] = 1_000_000  # SendGrid's limit is 30 MB for the whole request
-    rate_per_second: ClassVar[float] = 100.0
-
     def __init__(
         self,
         *,
@@ -53,7 +52,10 @@ class SendGridEmailNotifier:
         from_email: str,
         from_name: str | None = None,
         base_url: str | None = None,
+        rate_per_second: float = 100.0,
     ) -> None:
+        #: what the key may send (``settings.Settings.email_rate_per_second``)
+        self.rate_per_second = rate_per_second
         self._client = SendGridAPIClient(api_key, host=(base_url or "https://api.sendgrid.com"))
         self._from = From(from_email, from_name)
 
@@ -105,7 +107,8 @@ def _classify(exc: HTTPError, message: OutgoingMessage) -> Exception:
     status = int(exc.status_code)
     detail = f"sendgrid {status} for notice {message.notice_id} to {mask_email(message.to)}"
     if status == 429 or status >= 500:
-        return TransientSendError(status, detail, status)
+        pause = retry_after_seconds((exc.headers or {}).get("Retry-After"))
+        return TransientSendError(status, detail, status, retry_after_seconds=pause)
     if status in (401, 403):
         return PermanentSendError(status, detail, status, reason=PermanentReason.CONFIGURATION)
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body)

@@ -8,6 +8,7 @@ demos. It is done in the HTTP client, after the SDK has built its URL, so edge/r
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.parse
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from notifiers.base import (
     PermanentSendError,
     Receipt,
     TransientSendError,
+    retry_after_seconds,
 )
 from notifiers.segments import count_segments
 
@@ -36,27 +38,38 @@ CONFIGURATION_CODES = frozenset({20003, 20404, 21606, 21659, 21603})
 
 
 class RebasingHttpClient(TwilioHttpClient):
-    """The SDK's own HTTP client, with every request's scheme and host replaced by ``base_url``."""
+    """The SDK's own HTTP client, with every request's scheme and host replaced by ``base_url``
+    (if given), remembering a 429's ``Retry-After`` (``retry_after``: seconds, or None): the
+    SDK's exception carries no headers."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str | None, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout)
-        target = urllib.parse.urlsplit(base_url.rstrip("/"))
-        self._scheme, self._netloc, self._prefix = target.scheme, target.netloc, target.path
+        self._base = urllib.parse.urlsplit(base_url.rstrip("/")) if base_url else None
+        self.retry_after: float | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        parts = urllib.parse.urlsplit(url)
-        rebased = parts._replace(scheme=self._scheme, netloc=self._netloc, path=self._prefix + parts.path)
-        return super().request(method, urllib.parse.urlunsplit(rebased), *args, **kwargs)
+        if self._base is not None:
+            parts, base = urllib.parse.urlsplit(url), self._base
+            url = urllib.parse.urlunsplit(
+                parts._replace(scheme=base.scheme, netloc=base.netloc, path=base.path + parts.path)
+            )
+        response = super().request(method, url, *args, **kwargs)
+        self.retry_after = None
+        if response.status_code == 429 and response.headers:
+            self.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        return response
 
 
 class TwilioSmsNotifier:
+    """Safe to share between threads: each thread sends through its own SDK client (and so its
+    own ``requests`` session and connection), made on first use."""
+
     channel: ClassVar[Channel] = Channel.SMS
     provider: ClassVar[str] = "twilio"
     max_body_chars: ClassVar[int] = 1600  # Twilio refuses longer bodies (21617)
     #: the budget every notice is rendered to (notifiers.rendering picks a shorter form or
     #: refuses): beyond 3 segments carriers reassemble long texts unreliably, and each costs
     max_segments: ClassVar[int] = 3
-    rate_per_second: ClassVar[float] = 1.0  # a long code; a toll-free or short code sends more
 
     def __init__(
         self,
@@ -67,11 +80,34 @@ class TwilioSmsNotifier:
         status_callback_url: str | None,
         base_url: str | None = None,
         timeout: float = 10.0,
+        rate_per_second: float = 1.0,
     ) -> None:
-        http_client = RebasingHttpClient(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
-        self._client = Client(account_sid, auth_token, http_client=http_client)
+        self._account = (account_sid, auth_token)
+        self._base_url, self._timeout = base_url, timeout
+        self._local = threading.local()
         self._from = from_number
         self._callback = status_callback_url
+        #: what the sending number may send (``settings.Settings.sms_rate_per_second``: a long
+        #: code 1/s, toll-free 3/s, short code 100/s); the dispatcher paces to it
+        self.rate_per_second = rate_per_second
+
+    @property
+    def from_number(self) -> str:
+        return self._from
+
+    @property
+    def _http(self) -> RebasingHttpClient:
+        http: RebasingHttpClient | None = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = RebasingHttpClient(self._base_url, self._timeout)
+            self._local.client = Client(*self._account, http_client=http)
+        return http
+
+    @property
+    def _client(self) -> Client:
+        self._http  # noqa: B018 - makes this thread's client
+        client: Client = self._local.client
+        return client
 
     def status_callback_for(self, notice_id: int) -> str | None:
         if not self._callback:
@@ -89,7 +125,7 @@ class TwilioSmsNotifier:
         try:
             created = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            raise _classify(exc, message) from None
+            raise _classify(exc, message, self._http.retry_after) from None
         except requests.RequestException as exc:
             raise TransientSendError(None, f"network: {type(exc).__name__}") from None
         return Receipt(
@@ -115,7 +151,9 @@ class TwilioSmsNotifier:
         ]  # fmt: skip
 
 
-def _classify(exc: TwilioRestException, message: OutgoingMessage) -> Exception:
+def _classify(
+    exc: TwilioRestException, message: OutgoingMessage, retry_after: float | None = None
+) -> Exception:
     status, code = int(exc.status), (int(exc.code) if exc.code is not None else None)
     detail = f"twilio {status}/{code} for notice {message.notice_id} to {mask_phone(message.to)}"
     if code in OPTED_OUT_CODES:
@@ -123,7 +161,7 @@ def _classify(exc: TwilioRestException, message: OutgoingMessage) -> Exception:
     if code in INVALID_NUMBER_CODES:
         return PermanentSendError(code, detail, status, reason=PermanentReason.INVALID_ADDRESS)
     if status == 429 or status >= 500:
-        return TransientSendError(code, detail, status)
+        return TransientSendError(code, detail, status, retry_after_seconds=retry_after)
     if code in CONFIGURATION_CODES or status in (401, 403):
         return PermanentSendError(code, detail, status, reason=PermanentReason.CONFIGURATION)
     return PermanentSendError(code, detail, status, reason=PermanentReason.REJECTED)

@@ -4,17 +4,21 @@ root) and by ``python -m notifiers.dispatcher``. Nothing here runs at import tim
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.clock import Clock
+from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
 from notifiers.base import Channel, Notifier
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, default_worker_id
+from notifiers.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
 from notifiers.rendering import Renderer
+from notifiers.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -38,6 +42,7 @@ def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
             from_number=settings.twilio_from_number,
             status_callback_url=settings.public_base_url.rstrip("/") + TWILIO_STATUS_PATH,
             base_url=settings.twilio_base_url,
+            rate_per_second=settings.sms_rate_per_second,
         )
     else:
         notifiers[Channel.SMS] = FileOutboxNotifier(settings.outbox_dir, Channel.SMS)
@@ -49,6 +54,7 @@ def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
             from_email=settings.sendgrid_from_email,
             from_name=settings.program_name,
             base_url=settings.sendgrid_base_url,
+            rate_per_second=settings.email_rate_per_second,
         )
     else:
         notifiers[Channel.EMAIL] = FileOutboxNotifier(settings.outbox_dir, Channel.EMAIL)
@@ -90,7 +96,25 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
         max_attempts=settings.max_send_attempts,
         quiet_hours_start=settings.quiet_hours_start,
         quiet_hours_end=settings.quiet_hours_end,
+        concurrency=settings.dispatch_concurrency,
     )
+
+
+def senders(settings: Settings) -> dict[Channel, Sender]:
+    """Each configured provider's sending identity and its rate (the file outbox is not paced)."""
+    found: dict[Channel, Sender] = {}
+    if settings.twilio_account_sid and settings.twilio_from_number:
+        found[Channel.SMS] = twilio_sender(settings.twilio_from_number, settings.sms_rate_per_second)
+    if settings.sendgrid_api_key:
+        found[Channel.EMAIL] = sendgrid_sender(settings.sendgrid_api_key.get_secret_value(),
+                                               settings.email_rate_per_second)  # fmt: skip
+    return found
+
+
+def build_wakeup(engine: Engine) -> Wakeup:
+    """What ends an idle dispatcher's wait when a notice is written (``notifiers.wakeup``): this
+    process's own commits, and on PostgreSQL every process's (LISTEN/NOTIFY)."""
+    return Wakeup().watch_engine(engine).listen_postgres(engine)
 
 
 def build_dispatcher(
@@ -101,7 +125,16 @@ def build_dispatcher(
     worker_id: str | None = None,
     notifiers: dict[Channel, Notifier] | None = None,
     renderer: Renderer | None = None,
+    sleep: Sleep | None = None,
 ) -> Dispatcher:
+    """Sends are paced to each sender's rate (``notifiers.pacing``) when the clock is the system
+    clock, waiting on the dispatcher's ``stopping`` event (a stop cuts the wait short). A
+    simulated clock (tests, the demo) does not move while a send waits for its slot, so it is
+    paced only with a ``sleep`` that moves it (a test of pacing passes one)."""
+    stopping = threading.Event()
+    engine: Engine = session_factory.kw["bind"]
+    if sleep is None and isinstance(clock, SystemClock):
+        sleep = stopping.wait
     return Dispatcher(
         session_factory,
         notifiers if notifiers is not None else build_notifiers(settings),
@@ -110,4 +143,7 @@ def build_dispatcher(
         program=program_info(settings),
         worker_id=worker_id or settings.worker_id or default_worker_id(),
         policy=dispatch_policy(settings),
+        senders=senders(settings),
+        pacer=Pacer(engine, clock, sleep) if sleep is not None else None,
+        stopping=stopping,
     )

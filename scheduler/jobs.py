@@ -94,6 +94,12 @@ def withdraw_stale_reminders(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
+def withdraw_stale(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:
+    """Withdraw stale reminders (the worker's dispatcher loop sends the rest). Returns how many."""
+    with transaction(factory) as session:
+        return withdraw_stale_reminders(session, now=clock.now())
+
+
 def dispatch_outbox(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:
     """Withdraw stale reminders, then let the dispatcher drain what is due. Returns batches run.
 

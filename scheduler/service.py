@@ -39,6 +39,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases import audit
 from cases.clock import Clock
 from cases.database import transaction
+from notifiers.dispatcher import Dispatcher, run_dispatcher
+from notifiers.wiring import build_wakeup
 from scheduler import jobs
 from scheduler.jobs import JobDeps
 from scheduler.leader import DEFAULT_KEY, LeaderLock, lock_for
@@ -107,6 +109,8 @@ class Worker:
         self.config, self.factory, self.clock, self.deps, self.lock = \
             config, factory, clock, deps, lock
         self.active = False
+        self._dispatch_stop = threading.Event()
+        self._dispatch_thread: threading.Thread | None = None
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(4)},
@@ -124,12 +128,38 @@ class Worker:
 
     def start(self) -> None:
         self.scheduler.start()
-        self.scheduler.add_job(self._run("dispatch_outbox", jobs.dispatch_outbox),
-                               IntervalTrigger(seconds=self.config.dispatch_interval_seconds),
-                               id="dispatch_outbox")
-        self.scheduler.add_job(self._run("dispatch_outbox", jobs.dispatch_outbox),
-                               id="dispatch_outbox_now")
+        if isinstance(self.deps.dispatcher, Dispatcher):
+            # The outbox has its own loop: woken when a notice is written, sleeping until the
+            # next one falls due, polling only as a safety net (``run_dispatcher``). The timed
+            # job keeps withdrawing stale reminders.
+            self._dispatch_thread = threading.Thread(
+                target=self._dispatch_loop, args=(self.deps.dispatcher,), name="cmp-dispatch",
+                daemon=True)
+            self._dispatch_thread.start()
+            self.scheduler.add_job(self._run("withdraw_stale_reminders", jobs.withdraw_stale),
+                                   IntervalTrigger(seconds=self.config.dispatch_interval_seconds),
+                                   id="withdraw_stale_reminders")
+        else:
+            self.scheduler.add_job(self._run("dispatch_outbox", jobs.dispatch_outbox),
+                                   IntervalTrigger(seconds=self.config.dispatch_interval_seconds),
+                                   id="dispatch_outbox")
+            self.scheduler.add_job(self._run("dispatch_outbox", jobs.dispatch_outbox),
+                                   id="dispatch_outbox_now")
         self._status("standby")
+
+    def _dispatch_loop(self, dispatcher: Dispatcher) -> None:
+        engine = self.factory.kw["bind"]
+        wakeup = build_wakeup(engine)
+        try:
+            while not self._dispatch_stop.is_set():
+                try:
+                    run_dispatcher(dispatcher, self._dispatch_stop, wakeup=wakeup,
+                                   idle_wait=self.config.dispatch_interval_seconds)
+                except Exception:
+                    log.exception("dispatcher loop failed; starting it again")
+                    self._dispatch_stop.wait(self.config.dispatch_interval_seconds)
+        finally:
+            wakeup.close()
 
     def poll(self) -> None:
         """One election step: take over if free, step down if the lock is lost."""
@@ -144,6 +174,9 @@ class Worker:
     def stop(self) -> None:
         if self.active:
             self._step_down("shutting down")
+        self._dispatch_stop.set()
+        if self._dispatch_thread is not None:
+            self._dispatch_thread.join(timeout=30)
         self.scheduler.shutdown(wait=True)
         self.lock.release()
 

@@ -43,6 +43,14 @@ class EmulatorClient:
         """Stamp messages from now on as if the time were ``now`` (and moving on from there)."""
         self._post("clock", {"now": now.isoformat()})
 
+    def freeze_clock(self, now: datetime) -> None:
+        """Stamp messages at exactly ``now`` until moved again (a test's injected clock)."""
+        self._post("clock/freeze", {"now": now.isoformat()})
+
+    def rate_limit(self, sender: str, per_second: float, retry_after: int = 1) -> None:
+        """Refuse ``sender``'s messages over ``per_second`` with 429 and ``Retry-After``."""
+        self._post("rate-limit", {"sender": sender, "per_second": per_second, "retry_after": retry_after})
+
     def clear_faults(self) -> None:
         self._post("faults/clear")
 

@@ -11,7 +11,9 @@ Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stat
 ``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
 configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
-``GET sendgrid-public-key``.
+``GET sendgrid-public-key``, ``POST clock/freeze`` ({"now"}: time stands still there until moved or reset),
+``POST rate-limit`` ({"sender", "per_second", "retry_after"}: 429
+with ``Retry-After`` for a sender over its rate; ``stats`` counts them as ``rate_limited``).
 Twilio Lookup v2 (line types) and its controls: ``notifiers.emulator.lookups``.
 """
 
@@ -35,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from notifiers.emulator import lookups
-from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, Received
+from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, RateLimit, Received
 from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
 from notifiers.signatures import (
     SENDGRID_SIGNATURE_HEADER,
@@ -275,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": "1"} if fault.status == 429 else None
             self._reply(fault.status, _twilio_error(fault.status, fault.code or code, text), headers)
             return
+        if self._refused_over_rate(sender or form.get("MessagingServiceSid", "")):
+            return
         callback = form.get("StatusCallback")
         notice = None
         if callback:
@@ -318,6 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.status is not None:
             self._reply(fault.status, _sendgrid_error(f"emulated error {fault.status}", None))
             return
+        if self._refused_over_rate(config.sendgrid_api_key):
+            return
         custom_args = dict(mail.get("custom_args") or {})
         for personalization in mail["personalizations"]:
             custom_args.update(personalization.get("custom_args") or {})
@@ -345,13 +351,40 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._reply(202, None, {"X-Message-Id": message_id})
 
+    def _refused_over_rate(self, sender: str) -> bool:
+        """The provider's rate limit (``POST /_emulator/rate-limit``): a message over the sender's
+        rate is answered 429 with ``Retry-After``, as Twilio and SendGrid do. The receipt time of
+        every message accepted is its ``received_at``."""
+        retry_after = self.server.state.take_rate(sender)
+        if retry_after is None:
+            return False
+        if self.path.startswith("/v3/"):
+            payload = _sendgrid_error("too many requests", None)
+        else:
+            payload = _twilio_error(429, 20429, "Too Many Requests")
+        self._reply(429, payload, {"Retry-After": str(retry_after)})
+        return True
+
+    def _rate_limit_control(self, body: dict[str, Any]) -> None:
+        """``POST rate-limit`` {"sender": a From number, Messaging Service SID or SendGrid key,
+        "per_second", "retry_after"}."""
+        self.server.state.set_rate_limit(RateLimit(
+            sender=str(body["sender"]), per_second=float(body["per_second"]),
+            retry_after=int(body.get("retry_after", 1))))  # fmt: skip
+        self._reply(200, {"ok": True})
+
     # -- controls ---------------------------------------------------------------------------
     def _control(self, name: str) -> None:
         body = self._json_body()
         state = self.server.state
         if lookups.handle_control(self, name, body):
             return
-        if name == "reset":
+        if name == "rate-limit":
+            self._rate_limit_control(body)
+        elif name == "clock/freeze":
+            self.server.state.frozen_at = datetime.fromisoformat(str(body["now"])).timestamp()
+            self._reply(200, {"ok": True})
+        elif name == "reset":
             state.reset()
             self.server.line_types.reset()
             self._reply(200, {"ok": True})

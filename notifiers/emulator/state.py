@@ -54,6 +54,18 @@ class Received:
         return asdict(self)
 
 
+@dataclass
+class RateLimit:
+    """A provider's limit on one sender (``POST /_emulator/rate-limit``): a message from
+    ``sender`` less than ``1/per_second`` after the last one it accepted from that sender is
+    refused with 429 and ``Retry-After: retry_after`` seconds."""
+
+    sender: str
+    per_second: float
+    retry_after: int = 1
+    last_accepted: float | None = None
+
+
 class EmulatorState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -66,8 +78,14 @@ class EmulatorState:
         #: seconds added to the real time the emulator stamps messages with (``POST clock``): a
         #: test on an injected clock makes the provider's ``date_created`` agree with it
         self.clock_offset = 0.0
+        self.rate_limits: dict[str, RateLimit] = {}
+        self.rate_limited = 0
+        #: ``POST clock/freeze``: the emulator's time stands here until moved (a test's clock)
+        self.frozen_at: float | None = None
 
     def now(self) -> float:
+        if self.frozen_at is not None:
+            return self.frozen_at
         return time.time() + self.clock_offset
 
     def reset(self) -> None:
@@ -79,6 +97,9 @@ class EmulatorState:
             self.requests = 0
             self.rejected = 0
             self.clock_offset = 0.0
+            self.rate_limits.clear()
+            self.rate_limited = 0
+            self.frozen_at = None
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -106,6 +127,23 @@ class EmulatorState:
                     return delay, fault
             return delay, None
 
+    def set_rate_limit(self, limit: RateLimit) -> None:
+        with self._lock:
+            self.rate_limits[limit.sender] = limit
+
+    def take_rate(self, sender: str) -> int | None:
+        """None if ``sender`` may send now (the moment is taken), else the Retry-After seconds."""
+        with self._lock:
+            limit = self.rate_limits.get(sender)
+            if limit is None:
+                return None
+            now = self.now()
+            if limit.last_accepted is not None and now - limit.last_accepted < 1 / limit.per_second:
+                self.rate_limited += 1
+                return limit.retry_after
+            limit.last_accepted = now
+            return None
+
     def record(self, message: Received) -> None:
         with self._lock:
             self.messages.append(message)
@@ -124,6 +162,7 @@ class EmulatorState:
             "requests": self.requests,
             "rejected": self.rejected,
             "distinct_notices": len(notices),
+            "rate_limited": self.rate_limited,
             "duplicates": {n: c for n, c in notices.items() if c > 1},
         }
 
