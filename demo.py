@@ -24,6 +24,7 @@ from cases.database import make_engine, make_session_factory, transaction, upgra
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
 from cases.models import Case, MediationSession, Notification, NotificationStatus, Outcome, Party
 from cases.policy import Policy, load_policy
+from cases.qualification import QualificationRules
 from cases.service import (
     NewCase,
     NewParty,
@@ -118,7 +119,7 @@ class Story:
         self.clock.set(max(until, self.clock.now()))
 
 
-def _setup_directory(session: Session, now: datetime) -> None:
+def _setup_directory(session: Session, now: datetime, qualification: QualificationRules) -> None:
     hours = parse_opening_hours("mon-sat 09:00-20:00")
     add_venue(session, NewVenue(name="Harold Washington Library Center",
                                 address="400 S State St, Chicago, IL 60605", neutral=True,
@@ -134,7 +135,7 @@ def _setup_directory(session: Session, now: datetime) -> None:
             full_name=name, email=f"{name.split()[0].lower()}@mediators.example.org",
             languages=langs, general_training_hours=general,
             specialized_training_hours=special, training_expires_on=date(2028, 6, 30)),
-            now=now, actor=STAFF)
+            now=now, actor=STAFF, qualification=qualification)
         set_weekly_availability(session, owner_kind="mediator", owner_id=mediator.id,
                                 windows=evenings, time_zone="America/Chicago", now=now,
                                 actor=STAFF)
@@ -174,7 +175,7 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     echo("")
 
     with transaction(factory) as session:
-        _setup_directory(session, clock.now())
+        _setup_directory(session, clock.now(), policy.qualification)
         story.say("staff register 2 venues (one is a police station: never offered) and "
                   "3 mediators (one lacks training)")
         ids = {}

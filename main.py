@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,10 @@ class App:
         from cases.database import make_session_factory
 
         return make_session_factory(self.engine)
+
+    def today(self) -> date:
+        """The program's local day now (``CMP_TIME_ZONE``), the day qualification is judged on."""
+        return self.clock.now().astimezone(ZoneInfo(self.loaded.time_zone)).date()
 
     @cached_property
     def policy(self) -> Policy:
@@ -339,8 +343,9 @@ def mediators_add(app: App, **opts: Any) -> None:
         conflict_officer_stars=list(opts["conflict_stars"]),
     )
     with app.transaction() as session:
-        mediator = add_mediator(session, new, now=app.clock.now(), actor=STAFF_ACTOR)
-        problems = qualification_problems(mediator, app.clock.now().date())
+        mediator = add_mediator(session, new, now=app.clock.now(), actor=STAFF_ACTOR,
+                                qualification=app.policy.qualification)
+        problems = qualification_problems(mediator, app.today(), app.policy.qualification)
         status = "qualified" if not problems else "NOT qualified: " + "; ".join(problems)
         click.echo(f"mediator {mediator.id} added ({status})")
 
@@ -352,9 +357,9 @@ def mediators_list(app: App) -> None:
     from cases.directory import list_mediators, qualification_problems
 
     with app.transaction() as session:
-        today = app.clock.now().date()
+        today = app.today()
         for m in list_mediators(session):
-            problems = qualification_problems(m, today)
+            problems = qualification_problems(m, today, app.policy.qualification)
             click.echo(f"{m.id:>4}  {m.full_name:<28} {','.join(m.languages):<10} "
                        f"max {m.max_sessions_per_week}/wk  "
                        f"{'qualified' if not problems else '; '.join(problems)}")

@@ -57,9 +57,9 @@ from cases.policy import Policy
 from cases.service import ReturnReason
 from scheduler import reminders
 from scheduler.constraints import BookingOption, NotBookable, Rules, check_option, problems
-from scheduler.profiles import ACTIVE, MIN_GENERAL_HOURS, MIN_SPECIALISED_HOURS
+from scheduler.profiles import ACTIVE
 
-__all__ = ["ACTIVE", "MIN_GENERAL_HOURS", "MIN_SPECIALISED_HOURS", "BookingOption",
+__all__ = ["ACTIVE", "BookingOption",
            "HoldExpired", "NotBookable", "NotSchedulable", "Rules", "SlotTaken", "book",
            "book_first_available", "cancel", "check_option", "confirm", "expire_holds",
            "no_show", "reschedule", "withdraw"]
