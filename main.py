@@ -486,7 +486,8 @@ def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[An
     """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any.
     ``allowed``: ``App.calendar_hosts``. Raises ``ValueError`` for an unusable feed URL."""
     from calendars.ics_feed import IcsFeedSource
-    from calendars.push import SESSION_UID_DOMAIN, writer_for
+    from calendars.push import writer_for
+    from calendars.sessions import SESSION_UID_DOMAIN
 
     def source(mediator: Any) -> Any:
         if mediator.calendar_kind == "ics" and mediator.calendar_url:

@@ -28,7 +28,6 @@ investigation. Every function takes the caller's session and never commits.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from calendars.sessions import new_session_uid
 from cases import audit, lifecycle, service
 from cases.database import transaction
 from cases.errors import DomainError, NotFound
@@ -179,7 +179,7 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
         venue_id=option.venue_id, starts_at=option.start, ends_at=option.end,
         status=(SessionStatus.HELD if held else SessionStatus.BOOKED).value,
         hold_expires_at=now + hold_for if hold_for is not None else None,
-        uid=f"{uuid.uuid4()}@cmp-session", sequence=0,
+        uid=new_session_uid(), sequence=0,
         interpreter=next((p.interpreter for p in case.parties if p.interpreter), None),
         created_at=now, updated_at=now)
     with session.begin_nested():  # SlotTaken rolls back to here; the caller may go on
