@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 import stat
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -165,6 +166,11 @@ class Settings(BaseSettings):
             raise SettingsError("no secret key: set CMP_SECRET_KEY, or start through main.py, which "
                                 "reads or creates CMP_SECRET_KEY_FILE")
         return self.secret_key.get_secret_value()
+
+    @property
+    def worker_name(self) -> str:
+        """This process in leases, heartbeats and logs: ``CMP_WORKER_ID``, or ``host:pid``."""
+        return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def sms_configured(self) -> bool:

@@ -40,9 +40,7 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import os
 import random
-import socket
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -567,10 +565,6 @@ class Dispatcher:
         row.last_error = reason
         row.claimed_by = row.claimed_until = row.unconfirmed_since = None
         row.next_attempt_at = None
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_dispatcher(

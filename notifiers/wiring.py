@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock
 from notifiers.base import Channel, Notifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher, DispatchPolicy, default_worker_id
+from notifiers.dispatcher import Dispatcher, DispatchPolicy
 from notifiers.rendering import Renderer
 
 if TYPE_CHECKING:
@@ -88,6 +88,6 @@ def build_dispatcher(
         clock,
         renderer=renderer or Renderer(),
         program=program_info(settings),
-        worker_id=worker_id or settings.worker_id or default_worker_id(),
+        worker_id=worker_id or settings.worker_name,
         policy=dispatch_policy(settings),
     )

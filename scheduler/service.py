@@ -68,7 +68,7 @@ class WorkerConfig:
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> WorkerConfig:
         values: dict[str, Any] = {
-            "worker_id": settings.worker_id or f"{os.uname().nodename}:{os.getpid()}",
+            "worker_id": settings.worker_name,
             "dispatch_interval_seconds": settings.dispatch_interval_seconds,
             "calendar_pull_minutes": settings.calendar_pull_minutes,
             "time_zone": settings.time_zone,
