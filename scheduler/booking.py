@@ -127,9 +127,7 @@ def _release(session: Session, row: MediationSession) -> None:
 
 def _notify(session: Session, row: MediationSession, kind: NoticeKind, *, now: datetime,
             mediators: Sequence[Mediator] | None = None, **extra: object) -> None:
-    context = {"case_id": row.case_id, "session_id": row.id, "sequence": row.sequence,
-               "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
-               "venue_id": row.venue_id, **extra}
+    context = reminders.session_context(row, **extra)
     targets: list[Party | Mediator] = [*reminders.session_parties(session, row),
                                        *(mediators if mediators is not None
                                          else reminders.session_mediators(session, row))]
