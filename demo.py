@@ -36,8 +36,8 @@ from cases.service import (
     set_weekly_availability,
 )
 from notifiers.wiring import build_dispatcher
-from scheduler.booking import Rules
 from scheduler.candidates import match_and_book
+from scheduler.wiring import booking_rules
 from settings import Settings, load_settings
 
 STAFF = "staff:demo"
@@ -65,7 +65,7 @@ class Story:
         self.zone = ZoneInfo(settings.time_zone)
         self.outbox = settings.outbox_dir
         self.dispatcher = build_dispatcher(settings, factory, clock, worker_id="demo")
-        self.rules = Rules.from_settings(policy, settings)
+        self.rules = booking_rules(policy, settings)
         self.sent: list[str] = []
 
     def say(self, text: str) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -26,6 +27,15 @@ from cases.clock import Clock, SystemClock
 from cases.errors import DomainError
 from cases.policy import Policy, load_policy
 from settings import Settings, SettingsError, load_settings, with_secret_key
+
+if TYPE_CHECKING:  # imported where used, so that `--help` loads nothing heavy
+    import threading
+
+    from calendars.base import CalendarSource
+    from cases.calendar_urls import AllowedHosts
+    from cases.models import Mediator
+    from cases.sealing import Sealer
+    from scheduler.jobs import JobDeps, SourceFor
 
 STAFF_ACTOR = "cli"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,14 +77,14 @@ class App:
         return load_policy(self.loaded.policy_file)
 
     @cached_property
-    def sealer(self) -> Any:
+    def sealer(self) -> Sealer:
         """Seals and opens stored calendar credentials (``cases.sealing``)."""
         from cases.sealing import Sealer
 
         return Sealer(self.settings.signing_key)
 
     @cached_property
-    def calendar_hosts(self) -> Any:
+    def calendar_hosts(self) -> AllowedHosts:
         """``CMP_CALENDAR_ALLOWED_HOSTS``, parsed (``cases.calendar_urls.AllowedHosts``)."""
         from cases.calendar_urls import AllowedHosts
 
@@ -482,14 +492,14 @@ def demo(app: App, directory: Path | None) -> None:
 
 # --- the running service ------------------------------------------------------------------------------
 
-def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[Any], Any]:
+def calendar_source_for(clock: Clock, sealer: Sealer, allowed: AllowedHosts) -> SourceFor:
     """A mediator's busy-time source: their CalDAV calendar or read-only ICS feed, if any.
     ``allowed``: ``App.calendar_hosts``. Raises ``ValueError`` for an unusable feed URL."""
     from calendars.ics_feed import IcsFeedSource
     from calendars.push import writer_for
     from calendars.sessions import SESSION_UID_DOMAIN
 
-    def source(mediator: Any) -> Any:
+    def source(mediator: Mediator) -> CalendarSource | None:
         if mediator.calendar_kind == "ics" and mediator.calendar_url:
             return IcsFeedSource(mediator.calendar_url, default_zone=mediator.time_zone,
                                  own_domain=SESSION_UID_DOMAIN, allowed=allowed)
@@ -498,13 +508,13 @@ def calendar_source_for(clock: Clock, sealer: Any, allowed: Any) -> Callable[[An
     return source
 
 
-def job_deps(app: App) -> Any:
+def job_deps(app: App) -> JobDeps:
     from calendars.push import writer_for
     from notifiers.wiring import build_dispatcher
-    from scheduler.booking import Rules
     from scheduler.jobs import JobDeps
+    from scheduler.wiring import booking_rules
 
-    rules = Rules.from_settings(app.policy, app.settings)
+    rules = booking_rules(app.policy, app.settings)
     dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock)
     return JobDeps(rules=rules, dispatcher=dispatcher,
                    calendar_source=calendar_source_for(app.clock, app.sealer, app.calendar_hosts),
@@ -513,10 +523,10 @@ def job_deps(app: App) -> Any:
                    program_name=app.settings.program_name)
 
 
-def _stop_on_signals(stop: Any) -> None:
+def _stop_on_signals(stop: threading.Event) -> None:
     import signal
 
-    def handler(signum: int, _frame: Any) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         logging.getLogger("main").info("signal %s: stopping", signum)
         stop.set()
 
@@ -524,12 +534,13 @@ def _stop_on_signals(stop: Any) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _worker_thread(app: App, stop: Any) -> Any:
+def _worker_thread(app: App, stop: threading.Event) -> threading.Thread:
     import threading
 
-    from scheduler.service import WorkerConfig, run_worker
+    from scheduler.service import run_worker
+    from scheduler.wiring import worker_config
 
-    config = WorkerConfig.from_settings(app.settings)
+    config = worker_config(app.settings)
     thread = threading.Thread(
         target=run_worker, name="cmp-worker",
         args=(config, app.session_factory, app.clock, stop, job_deps(app)), daemon=True)
@@ -544,13 +555,14 @@ def worker(app: App) -> None:
     """The scheduler (one active per database, the others stand by) and the outbox dispatcher."""
     import threading
 
-    from scheduler.service import WorkerConfig, run_worker
+    from scheduler.service import run_worker
+    from scheduler.wiring import worker_config
 
     if app.settings.migrate_on_start:
         app.upgrade()
     stop = threading.Event()
     _stop_on_signals(stop)
-    run_worker(WorkerConfig.from_settings(app.settings), app.session_factory, app.clock, stop,
+    run_worker(worker_config(app.settings), app.session_factory, app.clock, stop,
                job_deps(app))
 
 

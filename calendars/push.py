@@ -87,7 +87,7 @@ class PushReport:
 
 def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
                own_domain: str | None = SESSION_UID_DOMAIN,
-               allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> CalendarWriter | None:
+               allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> CalDavCalendar | None:
     """A ``CalDavCalendar`` for a mediator whose ``calendar_kind`` is ``caldav``, else None.
 
     ``calendar_username`` + ``calendar_secret`` authenticate with a password; a secret without

@@ -81,17 +81,12 @@ class BookingOption:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What booking needs from the agency's policy and settings."""
+    """What booking needs from the agency's policy and settings (built from ``Settings`` by
+    :func:`scheduler.wiring.booking_rules`)."""
 
     policy: Policy
     offsets: ReminderOffsets = field(default_factory=ReminderOffsets)
     time_zone: str = "America/Chicago"
-
-    @classmethod
-    def from_settings(cls, policy: Policy, settings: Any) -> Rules:
-        """From the policy and ``settings.Settings`` (reminder offsets and display zone)."""
-        return cls(policy=policy, offsets=ReminderOffsets.from_settings(settings),
-                   time_zone=settings.time_zone)
 
 
 @dataclass(frozen=True, slots=True)

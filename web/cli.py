@@ -30,6 +30,7 @@ from cases.service import decide, find_case
 from scheduler import booking
 from scheduler.booking import Rules
 from scheduler.reminders import trigger_reminder
+from scheduler.wiring import booking_rules
 from settings import Settings, SettingsError
 from web.auth import create_user, issue_api_token
 
@@ -104,7 +105,7 @@ def cases_decide(deps: CliDeps, ident: str, eligible: bool, reason: str | None,
 
 
 def _rules(deps: CliDeps) -> Rules:
-    return Rules.from_settings(deps.policy, deps.settings)
+    return booking_rules(deps.policy, deps.settings)
 
 
 @click.command("cancel")
