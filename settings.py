@@ -172,14 +172,6 @@ class Settings(BaseSettings):
         """This process in leases, heartbeats and logs: ``CMP_WORKER_ID``, or ``host:pid``."""
         return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
-    @property
-    def sms_configured(self) -> bool:
-        return self.twilio_account_sid is not None
-
-    @property
-    def email_configured(self) -> bool:
-        return self.sendgrid_api_key is not None
-
     def describe(self) -> list[tuple[str, str]]:
         """(variable, value) pairs with secrets masked, for `main.py config` and start-up logs."""
         rows = []
