@@ -155,9 +155,12 @@ def _case(log: str, categories: list[str], complainant: str, language: str, phon
     )
 
 
-def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> DemoResult:
+def run_demo(echo: Callable[[str], None], directory: Path | None = None,
+             outbox_dir: Path | None = None) -> DemoResult:
+    """The story in ``directory`` (a new temporary folder when None); messages go to
+    ``outbox_dir`` (``CMP_OUTBOX_DIR`` when the caller has it set), else ``directory/outbox``."""
     workdir = directory or Path(tempfile.mkdtemp(prefix="cmp-demo-"))
-    outbox = workdir / "outbox"
+    outbox = outbox_dir or workdir / "outbox"
     url = f"sqlite:///{workdir / 'demo.db'}"
     # Always the file outbox: the demo must never reach a provider, whatever the environment says.
     # A throwaway key for a throwaway database: the demo never writes a key file.

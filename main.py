@@ -475,7 +475,8 @@ def import_command(app: App, kind: str, path: Path) -> None:
 
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path),
-              help="Where to keep the demo database and outbox (default: a new temp folder).")
+              help="Where to keep the demo database, and the outbox unless CMP_OUTBOX_DIR is "
+                   "set (default: a new temp folder).")
 @pass_app
 @domain_errors
 def demo(app: App, directory: Path | None) -> None:
@@ -483,7 +484,8 @@ def demo(app: App, directory: Path | None) -> None:
     from demo import run_demo
 
     logging.getLogger().setLevel(logging.ERROR)
-    result = run_demo(click.echo, directory)
+    chosen = "outbox_dir" in app.loaded.model_fields_set  # CMP_OUTBOX_DIR, or .env
+    result = run_demo(click.echo, directory, app.loaded.outbox_dir if chosen else None)
     written = sorted(p.name for p in result.outbox.glob("notice-*"))
     if sorted(result.sent) != written:
         fail(f"the outbox does not match the timeline: {len(written)} files, "

@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     program_email: str = Field("mediation@example.org", description="Organizer of invites")
     time_zone: str = Field("America/Chicago", description="Program's display zone")
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base of links in notices and of webhook signatures"
+        "", description="Base of links in notices and of webhook signatures; unset: where `serve` "
+        "listens, http://CMP_HOST:CMP_PORT (127.0.0.1 for an all-interfaces host)"
     )
     secret_key: SecretStr | None = Field(
         None,
@@ -146,6 +147,16 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
         return value
+
+    @model_validator(mode="after")
+    def _links_where_serve_listens(self) -> Settings:
+        """Links in notices must reach this service: with no public URL set, they point where
+        `serve` listens, so changing CMP_PORT (or CMP_HOST) moves them too."""
+        if not self.public_base_url.strip():
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
