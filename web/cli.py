@@ -1,7 +1,6 @@
 """Staff actions that matter in a pinch, from the command line (registered by ``main.py``):
 
     python main.py remind --session ID | --case ID
-    python main.py cases decide ID --eligible/--ineligible --reason TEXT
     python main.py sessions cancel ID --reason TEXT
     python main.py users add USERNAME --role staff        (password prompted)
     python main.py users token USERNAME --name cron       (prints a new API token once)
@@ -13,6 +12,7 @@ Every command opens its own transaction. The click context object must provide
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock
 from cases.database import transaction
-from cases.errors import DomainError
+from cases.errors import DomainError, NotFound
 from cases.models import MediationSession, StaffUser
 from cases.policy import Policy
-from cases.service import decide, find_case
 from scheduler import booking
 from scheduler.booking import Rules
 from scheduler.reminders import trigger_reminder
@@ -47,12 +46,14 @@ class CliDeps(Protocol):
 
 
 def _errors(func: F) -> F:
+    """Refused (a domain or settings error): one ``error:`` line and exit 2, as ``main.py``'s."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except (DomainError, SettingsError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
@@ -86,24 +87,6 @@ def remind(deps: CliDeps, session_id: int | None, case_id: int | None, actor: st
                f"{f', {totals.deferred} held for quiet hours' if totals.deferred else ''}.")
 
 
-@click.command("decide")
-@click.argument("ident")
-@click.option("--eligible/--ineligible", required=True, help="Approve or refuse mediation.")
-@click.option("--reason", help="Why (required when overriding the policy).")
-@actor_option
-@click.pass_obj
-@_errors
-def cases_decide(deps: CliDeps, ident: str, eligible: bool, reason: str | None,
-                 actor: str) -> None:
-    """Record the eligibility decision for case IDENT (id or log number)."""
-    with transaction(deps.session_factory) as session:
-        case = find_case(session, ident)
-        decide(session, case, eligible=eligible, reason=reason, policy=deps.policy,
-               now=deps.clock.now(), actor=actor)
-        state = case.state
-    click.echo(f"case {ident}: {state}")
-
-
 def _rules(deps: CliDeps) -> Rules:
     return booking_rules(deps.policy, deps.settings)
 
@@ -119,7 +102,7 @@ def sessions_cancel(deps: CliDeps, session_id: int, reason: str, actor: str) -> 
     with transaction(deps.session_factory) as session:
         row = session.get(MediationSession, session_id)
         if row is None:
-            raise click.ClickException(f"session {session_id} not found")
+            raise NotFound("session", session_id)
         booking.cancel(session, row, _rules(deps), reason=reason, now=deps.clock.now(),
                        actor=actor)
     click.echo(f"session {session_id} cancelled")
@@ -150,7 +133,7 @@ def users_token(deps: CliDeps, username: str, name: str) -> None:
     with transaction(deps.session_factory) as session:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username.lower()))
         if user is None or not user.active:
-            raise click.ClickException(f"no active user {username!r}")
+            raise DomainError(f"no active user {username!r}")
         _, plain = issue_api_token(session, user, name, deps.clock.now())
     click.echo(plain)
 
@@ -182,6 +165,3 @@ def register(cli: click.Group) -> None:
                     existing.add_command(command)
         else:
             cli.add_command(group)
-    cases = cli.commands.get("cases")
-    if isinstance(cases, click.Group) and "decide" not in cases.commands:
-        cases.add_command(cases_decide)
