@@ -9,23 +9,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the service's own dependencies only (make run, make demo); STAMP adds the test and bench extras
+RUN_STAMP := $(VENV)/.service-stamp
 PYTEST_ARGS ?=
 
 .PHONY: run demo test test-now test-moved-clocks lint bench setup postgres chromium axe clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/python main.py serve
 
-demo: $(STAMP)
-	$(BIN)/python main.py demo
+demo: $(RUN_STAMP)
+	$(BIN)/python main.py demo $(DEMO_ARGS)
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || \

@@ -25,6 +25,7 @@ from cases.database import make_engine, make_session_factory, transaction, upgra
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
 from cases.models import Case, MediationSession, Notification, NotificationStatus, Outcome, Party
 from cases.policy import Policy, load_policy
+from cases.qualification import QualificationRules
 from cases.service import (
     NewCase,
     NewParty,
@@ -39,8 +40,8 @@ from notifiers.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
 from scheduler import self_service
-from scheduler.booking import Rules
 from scheduler.candidates import match_and_book
+from scheduler.wiring import booking_rules
 from settings import Settings, load_settings
 
 STAFF = "staff:demo"
@@ -68,7 +69,7 @@ class Story:
         self.zone = ZoneInfo(settings.time_zone)
         self.outbox = settings.outbox_dir
         self.dispatcher = build_dispatcher(settings, factory, clock, worker_id="demo")
-        self.rules = Rules.from_settings(policy, settings)
+        self.rules = booking_rules(policy, settings)
         self.sent: list[str] = []
 
     def say(self, text: str) -> None:
@@ -124,7 +125,7 @@ class Story:
         self.clock.set(max(until, self.clock.now()))
 
 
-def _setup_directory(session: Session, now: datetime) -> None:
+def _setup_directory(session: Session, now: datetime, qualification: QualificationRules) -> None:
     hours = parse_opening_hours("mon-sat 09:00-20:00")
     add_venue(session, NewVenue(name="Harold Washington Library Center",
                                 address="400 S State St, Chicago, IL 60605", neutral=True,
@@ -140,7 +141,7 @@ def _setup_directory(session: Session, now: datetime) -> None:
             full_name=name, email=f"{name.split()[0].lower()}@mediators.example.org",
             languages=langs, general_training_hours=general,
             specialized_training_hours=special, training_expires_on=date(2028, 6, 30)),
-            now=now, actor=STAFF)
+            now=now, actor=STAFF, qualification=qualification)
         set_weekly_availability(session, owner_kind="mediator", owner_id=mediator.id,
                                 windows=evenings, time_zone="America/Chicago", now=now,
                                 actor=STAFF)
@@ -198,9 +199,12 @@ def _party_moves_the_session(story: Story, case_id: int) -> None:
     story.dispatch()
 
 
-def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> DemoResult:
+def run_demo(echo: Callable[[str], None], directory: Path | None = None,
+             outbox_dir: Path | None = None) -> DemoResult:
+    """The story in ``directory`` (a new temporary folder when None); messages go to
+    ``outbox_dir`` (``CMP_OUTBOX_DIR`` when the caller has it set), else ``directory/outbox``."""
     workdir = directory or Path(tempfile.mkdtemp(prefix="cmp-demo-"))
-    outbox = workdir / "outbox"
+    outbox = outbox_dir or workdir / "outbox"
     url = f"sqlite:///{workdir / 'demo.db'}"
     # Always the file outbox: the demo must never reach a provider, whatever the environment says.
     # A throwaway key for a throwaway database: the demo never writes a key file.
@@ -218,7 +222,7 @@ def run_demo(echo: Callable[[str], None], directory: Path | None = None) -> Demo
     echo("")
 
     with transaction(factory) as session:
-        _setup_directory(session, clock.now())
+        _setup_directory(session, clock.now(), policy.qualification)
         story.say("staff register 2 venues (one is a police station: never offered) and "
                   "3 mediators (one lacks training)")
         ids = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 import stat
 from pathlib import Path
 from typing import Literal
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
     program_email: str = Field("mediation@example.org", description="Organizer of invites")
     time_zone: str = Field("America/Chicago", description="Program's display zone")
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base of links in notices and of webhook signatures"
+        "", description="Base of links in notices and of webhook signatures; unset: where `serve` "
+        "listens, http://CMP_HOST:CMP_PORT (127.0.0.1 for an all-interfaces host)"
     )
     secret_key: SecretStr | None = Field(
         None,
@@ -161,6 +163,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _links_where_serve_listens(self) -> Settings:
+        """Links in notices must reach this service: with no public URL set, they point where
+        `serve` listens, so changing CMP_PORT (or CMP_HOST) moves them too."""
+        if not self.public_base_url.strip():
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
         twilio = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from_number]
         if any(twilio) and not all(twilio):
@@ -181,12 +193,9 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value()
 
     @property
-    def sms_configured(self) -> bool:
-        return self.twilio_account_sid is not None
-
-    @property
-    def email_configured(self) -> bool:
-        return self.sendgrid_api_key is not None
+    def worker_name(self) -> str:
+        """This process in leases, heartbeats and logs: ``CMP_WORKER_ID``, or ``host:pid``."""
+        return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def sms_rate_per_second(self) -> float:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from calendars.localtime import local_to_utc, require_aware
+from cases.weekly import WeeklyWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,36 +176,16 @@ def _normalize(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(merged)
 
 
-@dataclass(frozen=True, slots=True)
-class WeeklyWindow:
-    """A weekly wall-clock window: ``weekday`` (0 = Monday ... 6 = Sunday), ``start``-``end``.
-
-    ``end <= start`` means the window runs past midnight into the next day (22:00-06:00);
-    ``end == start`` is refused as ambiguous. Times are naive wall-clock times.
-    """
-
-    weekday: int
-    start: time
-    end: time
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.weekday <= 6:
-            raise ValueError(f"weekday must be 0 (Monday) .. 6 (Sunday), got {self.weekday}")
-        if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("WeeklyWindow times are wall-clock times and must be naive")
-        if self.start == self.end:
-            raise ValueError(f"WeeklyWindow start and end are both {self.start.isoformat()}")
-
-    def on(self, day: date, tz: ZoneInfo) -> Interval | None:
-        """This window on local ``day`` as a UTC interval, or None if the day does not match
-        or the window vanishes in a DST gap (02:30-03:00 on a spring-forward day: the start
-        moves forward to 03:30, past the end)."""
-        if day.weekday() != self.weekday:
-            return None
-        end_day = day if self.end > self.start else day + timedelta(days=1)
-        start = local_to_utc(day, self.start, tz)
-        end = local_to_utc(end_day, self.end, tz)
-        return Interval(start, end) if start < end else None
+def window_on(window: WeeklyWindow, day: date, tz: ZoneInfo) -> Interval | None:
+    """``window`` on local ``day`` as a UTC interval, or None if the day does not match
+    or the window vanishes in a DST gap (02:30-03:00 on a spring-forward day: the start
+    moves forward to 03:30, past the end)."""
+    if day.weekday() != window.weekday:
+        return None
+    end_day = day if window.end > window.start else day + timedelta(days=1)
+    start = local_to_utc(day, window.start, tz)
+    end = local_to_utc(end_day, window.end, tz)
+    return Interval(start, end) if start < end else None
 
 
 def weekly_windows(
@@ -224,7 +205,7 @@ def weekly_windows(
     day = first
     while day <= last:
         for window in windows:
-            interval = window.on(day, tz)
+            interval = window_on(window, day, tz)
             if interval is not None:
                 found.append(interval)
         day += timedelta(days=1)

@@ -12,7 +12,6 @@ alternative part; :func:`mime_content_type` gives the exact header value.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from calendars.localtime import require_aware, zone
 from calendars.vtimezone import compact_vtimezone
 
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 class Method(StrEnum):
@@ -123,17 +121,6 @@ def venue_location(name: str, address: str) -> str:
     if not address or address.lower() in name.lower():
         return name
     return f"{name}, {address}"
-
-
-def uid_for_session(session_id: int | str, domain: str) -> str:
-    """A stable UID for a session: the same session id always gives the same UID.
-
-    The id is hashed so that UIDs (visible to every recipient) reveal no database ids.
-    """
-    if not _DOMAIN.match(domain):
-        raise ValueError(f"domain must be a host name like 'mediation.example.org': {domain!r}")
-    digest = hashlib.sha256(f"cmp-session:{session_id}".encode()).hexdigest()[:32]
-    return f"{digest}@{domain.lower()}"
 
 
 def mime_content_type(method: Method | str) -> str:

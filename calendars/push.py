@@ -35,16 +35,13 @@ from sqlalchemy.orm import Session
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
 from calendars.caldav_store import CalDavCalendar
 from calendars.feeds import render_feed
-from calendars.invites import venue_location
 from calendars.localtime import require_aware
+from calendars.sessions import SESSION_UID_DOMAIN, session_event, session_uid
 from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts
 from cases.clock import Clock
 from cases.database import lock_calendar_pushes
-from cases.models import CalendarPush, MediationSession, Mediator, SessionStatus, Venue
+from cases.models import CalendarPush, MediationSession, Mediator, SessionStatus
 from cases.sealing import Sealer, SealError
-
-#: The UID domain of sessions booked by ``scheduler.booking`` (``<uuid>@cmp-session``).
-SESSION_UID_DOMAIN = "cmp-session"
 
 #: Sessions that ended longer ago than this are left alone unless a push row is behind.
 LOOKBACK = timedelta(days=90)
@@ -90,7 +87,7 @@ class PushReport:
 
 def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
                own_domain: str | None = SESSION_UID_DOMAIN,
-               allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> CalendarWriter | None:
+               allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> CalDavCalendar | None:
     """A ``CalDavCalendar`` for a mediator whose ``calendar_kind`` is ``caldav``, else None.
 
     ``calendar_username`` + ``calendar_secret`` authenticate with a password; a secret without
@@ -119,32 +116,16 @@ def writer_for(mediator: Mediator, clock: Clock, *, sealer: Sealer,
             from exc
 
 
-def session_event(row: MediationSession, *, program_name: str = "",
-                  uid_domain: str | None = None) -> CalendarEvent:
-    """The calendar event for a session: case reference, time, place; no party's data.
+def mediator_event(row: MediationSession, program_name: str = "") -> CalendarEvent:
+    """The session as the mediator's calendar shows it (:func:`calendars.sessions.session_event`):
+    the case reference, time and place; no party's data.
 
     :raises ValueError: the row cannot make a valid event (unknown zone, bad times).
     """
-    venue: Venue = row.venue
-    video = venue.kind == "video" and bool(venue.video_url)
-    location = (venue.video_url or "") if video else venue_location(venue.name, venue.address)
     description = (f"Booked by {program_name}. " if program_name else "") + \
         "Changes made here are overwritten; contact the program to change the session."
-    return CalendarEvent(
-        uid=event_uid(row.uid, uid_domain), start=row.starts_at, end=row.ends_at,
-        summary=f"Mediation session (CMP-{row.case_id})",
-        tzid=venue.time_zone or row.mediator.time_zone,
-        location=location, description=description,
-        url=(venue.video_url or "") if video else "", sequence=row.sequence)
-
-
-def event_uid(uid: str, uid_domain: str | None = None) -> str:
-    """The session's UID as written to calendars: '/' is not allowed in a CalDAV resource name,
-    and a UID without a domain gets ``@uid_domain`` (when given)."""
-    uid = uid.replace("/", "-")
-    if uid_domain and "@" not in uid:
-        uid = f"{uid}@{uid_domain.lower()}"
-    return uid
+    return session_event(row, summary=f"Mediation session (CMP-{row.case_id})",
+                         description=description, fallback_zone=row.mediator.time_zone)
 
 
 def sync_mediator_calendars(
@@ -153,7 +134,6 @@ def sync_mediator_calendars(
     writers: WriterFor,
     now: datetime,
     program_name: str,
-    uid_domain: str | None = None,
 ) -> PushReport:
     """Bring every mediator's writable calendar in step with the sessions; see the module doc.
 
@@ -197,9 +177,9 @@ def sync_mediator_calendars(
                 if isinstance(writer, str):
                     raise CalendarSourceError(writer)
                 if want == BOOKED:
-                    writer.put(_event(row, program_name, uid_domain))
+                    writer.put(_event(row, program_name))
                 else:
-                    writer.delete(event_uid(row.uid, uid_domain))
+                    writer.delete(session_uid(row))
             except CalendarSourceError as exc:
                 push.attempts = (push.attempts or 0) + 1
                 push.last_error = _short(str(exc) or type(exc).__name__)
@@ -218,7 +198,7 @@ def sync_mediator_calendars(
 
 
 def mediator_feed(session: Session, token: str, now: datetime, *,
-                  program_name: str = "", uid_domain: str | None = None) -> bytes | None:
+                  program_name: str = "") -> bytes | None:
     """The mediator's private ICS feed (``/calendars/mediators/{token}.ics``), or None when no
     mediator has ``token``.
 
@@ -240,7 +220,7 @@ def mediator_feed(session: Session, token: str, now: datetime, *,
     events: list[CalendarEvent] = []
     for row in rows:
         try:
-            events.append(session_event(row, program_name=program_name, uid_domain=uid_domain))
+            events.append(mediator_event(row, program_name))
         except ValueError:
             continue  # a row that cannot make a valid event must not take the whole feed down
     name = f"{program_name} sessions" if program_name else "Mediation sessions"
@@ -296,9 +276,9 @@ def _writer(cache: dict[int, CalendarWriter | str | None], writers: WriterFor,
     return cache[mediator.id]
 
 
-def _event(row: MediationSession, program_name: str, uid_domain: str | None) -> CalendarEvent:
+def _event(row: MediationSession, program_name: str) -> CalendarEvent:
     try:
-        return session_event(row, program_name=program_name, uid_domain=uid_domain)
+        return mediator_event(row, program_name)
     except ValueError as exc:
         raise CalendarSourceError(f"session {row.id} cannot be written as an event: {exc}") \
             from exc

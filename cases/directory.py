@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -17,10 +18,10 @@ from cases.contacts import normalise_email, normalise_language, normalise_phone,
 from cases.database import lock_calendar_pushes
 from cases.errors import InvalidInput, NotFound
 from cases.models import CalendarPush, Mediator, MediatorConflict, Venue
+from cases.qualification import QualificationRules, Training
+from cases.qualification import qualification_problems as qualification_problems_of
 from cases.sealing import Sealer
 
-GENERAL_HOURS_REQUIRED = 40.0
-SPECIALIZED_HOURS_REQUIRED = 25.0
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -66,20 +67,19 @@ class NewVenue:
     directions: str = ""
 
 
-def qualification_problems(mediator: Mediator, on: date) -> list[str]:
-    """Why this mediator may not be assigned on ``on`` (empty when qualified)."""
-    problems = []
-    if not mediator.active:
-        problems.append("inactive")
-    if mediator.general_training_hours < GENERAL_HOURS_REQUIRED:
-        problems.append(f"general mediation training {mediator.general_training_hours:g} h "
-                        f"< {GENERAL_HOURS_REQUIRED:g} h")
-    if mediator.specialized_training_hours < SPECIALIZED_HOURS_REQUIRED:
-        problems.append(f"community–police training {mediator.specialized_training_hours:g} h "
-                        f"< {SPECIALIZED_HOURS_REQUIRED:g} h")
-    if mediator.training_expires_on is not None and mediator.training_expires_on < on:
-        problems.append(f"training expired on {mediator.training_expires_on.isoformat()}")
-    return problems
+def training_of(mediator: Mediator) -> Training:
+    """The facts :mod:`cases.qualification` judges, read from the mediator's row."""
+    return Training(mediation_hours=mediator.general_training_hours,
+                    community_police_hours=mediator.specialized_training_hours,
+                    expires_on=mediator.training_expires_on,
+                    former_police=mediator.former_police)
+
+
+def qualification_problems(mediator: Mediator, on: date, rules: QualificationRules) -> list[str]:
+    """Why this mediator may not be assigned on the local day ``on`` (empty when they may):
+    inactive, or not qualified by :func:`cases.qualification.qualification_problems`."""
+    return (["inactive"] if not mediator.active else []) + \
+        qualification_problems_of(training_of(mediator), rules, on)
 
 
 @dataclass(frozen=True)
@@ -137,10 +137,17 @@ def set_mediator_calendar(session: Session, mediator: Mediator, settings: Calend
     return dropped
 
 
+def _qualified_today(mediator: Mediator, rules: QualificationRules, now: datetime) -> bool:
+    """For the audit record: qualified on the mediator's own local day of ``now``."""
+    return not qualification_problems(
+        mediator, now.astimezone(ZoneInfo(mediator.time_zone)).date(), rules)
+
+
 def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: str,
-                 sealer: Sealer | None = None,
+                 qualification: QualificationRules, sealer: Sealer | None = None,
                  allowed: AllowedHosts = NO_ALLOWED_HOSTS) -> Mediator:
-    """:param sealer: required when ``new`` carries a calendar secret (it is stored sealed).
+    """:param qualification: the policy's rules, to record whether the mediator is qualified.
+    :param sealer: required when ``new`` carries a calendar secret (it is stored sealed).
     :param allowed: calendar hosts allowed on non-public addresses (``CMP_CALENDAR_ALLOWED_HOSTS``).
     """
     name = new.full_name.strip()
@@ -188,7 +195,7 @@ def add_mediator(session: Session, new: NewMediator, *, now: datetime, actor: st
     session.flush()
     audit.record(session, at=now, actor=actor, action="mediator.added",
                  subject_kind="mediator", subject_id=mediator.id,
-                 qualified=not qualification_problems(mediator, now.date()))
+                 qualified=_qualified_today(mediator, qualification, now))
     return mediator
 
 
@@ -274,7 +281,7 @@ VENUE_FIELDS = frozenset({"name", "kind", "address", "neutral", "accessible", "c
 
 
 def update_mediator(session: Session, mediator: Mediator, changes: Mapping[str, Any], *,
-                    now: datetime, actor: str) -> list[str]:
+                    now: datetime, actor: str, qualification: QualificationRules) -> list[str]:
     """Change a mediator's record (the API's PATCH and the staff page). ``conflict_officer_stars``
     and ``conflict_people``, when given, replace the mediator's conflicts of interest."""
     changed = []
@@ -309,7 +316,7 @@ def update_mediator(session: Session, mediator: Mediator, changes: Mapping[str, 
     if changed:
         audit.record(session, at=now, actor=actor, action="mediator.updated",
                      subject_kind="mediator", subject_id=mediator.id, fields=sorted(changed),
-                     qualified=not qualification_problems(mediator, now.date()))
+                     qualified=_qualified_today(mediator, qualification, now))
     return changed
 
 

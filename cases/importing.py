@@ -217,7 +217,7 @@ def import_rows(
                 add_case(session, case_from_row(row), policy, now=now, actor=actor)
             elif kind == "mediators":
                 add_mediator(session, mediator_from_row(row), now=now, actor=actor,
-                             allowed=calendar_hosts)
+                             qualification=policy.qualification, allowed=calendar_hosts)
             else:
                 add_venue(session, venue_from_row(row), now=now, actor=actor)
             savepoint.commit()

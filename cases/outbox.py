@@ -109,26 +109,14 @@ def enqueue(
             continue
         key = idempotency_key(case_id, recipient, kind, occurrence, channel)
         keys.append(key)
-        values: dict[str, Any] = {
-            "idempotency_key": key,
-            "case_id": case_id,
-            "party_id": recipient.id if isinstance(recipient, Party) else None,
-            "mediator_id": recipient.id if isinstance(recipient, Mediator) else None,
-            "session_id": session_id,
-            "recipient_kind": "staff" if recipient is None else (
+        _insert_pending(
+            session, key=key, channel=channel, to_address=address, due_at=due_at, now=now,
+            case_id=case_id, session_id=session_id, kind=kind.value, language=language,
+            party_id=recipient.id if isinstance(recipient, Party) else None,
+            mediator_id=recipient.id if isinstance(recipient, Mediator) else None,
+            recipient_kind="staff" if recipient is None else (
                 "party" if isinstance(recipient, Party) else "mediator"),
-            "kind": kind.value,
-            "channel": channel.value,
-            "language": language,
-            "to_address": address,
-            "context": dict(context or {}),
-            "due_at": due_at,
-            "status": NotificationStatus.PENDING.value,
-            "attempts": 0,
-            "attachments": [],
-            "created_at": now,
-        }
-        session.execute(_insert_ignoring_duplicates(session).values(**values))
+            context=context)
     if not keys:
         return []
     return list(
@@ -137,6 +125,23 @@ def enqueue(
             .order_by(Notification.id)
         )
     )
+
+
+def _insert_pending(
+    session: Session, *, key: str, channel: Channel, to_address: str, due_at: datetime,
+    now: datetime, case_id: int | None, party_id: int | None, mediator_id: int | None,
+    session_id: int | None, recipient_kind: str, kind: str, language: str,
+    context: Mapping[str, Any] | None, attachments: Sequence[Any] = (),
+    fallback_of_id: int | None = None,
+) -> None:
+    """Write one pending outbox row, unless a row with ``key`` exists (the one place a
+    ``Notification`` is built: a first notice and its fallback differ only in these fields)."""
+    session.execute(_insert_ignoring_duplicates(session).values(
+        idempotency_key=key, case_id=case_id, party_id=party_id, mediator_id=mediator_id,
+        session_id=session_id, recipient_kind=recipient_kind, kind=kind, channel=channel.value,
+        language=language, to_address=to_address, context=dict(context or {}), due_at=due_at,
+        status=NotificationStatus.PENDING.value, attempts=0, attachments=list(attachments),
+        fallback_of_id=fallback_of_id, created_at=now))
 
 
 def _insert_ignoring_duplicates(session: Session) -> Any:
@@ -178,25 +183,10 @@ def enqueue_fallback(
     if original.channel == channel.value:
         return None
     key = f"{original.idempotency_key}>fallback:{channel.value}"
-    session.execute(
-        _insert_ignoring_duplicates(session).values(
-            idempotency_key=key,
-            case_id=original.case_id,
-            party_id=original.party_id,
-            mediator_id=original.mediator_id,
-            session_id=original.session_id,
-            recipient_kind=original.recipient_kind,
-            kind=original.kind,
-            channel=channel.value,
-            language=original.language,
-            to_address=to_address,
-            context=dict(original.context or {}),
-            due_at=now,
-            status=NotificationStatus.PENDING.value,
-            attempts=0,
-            attachments=list(original.attachments or []),
-            fallback_of_id=original.id,
-            created_at=now,
-        )
-    )
+    _insert_pending(
+        session, key=key, channel=channel, to_address=to_address, due_at=now, now=now,
+        case_id=original.case_id, party_id=original.party_id, mediator_id=original.mediator_id,
+        session_id=original.session_id, recipient_kind=original.recipient_kind,
+        kind=original.kind, language=original.language, context=original.context,
+        attachments=original.attachments or (), fallback_of_id=original.id)
     return session.scalar(select(Notification).where(Notification.idempotency_key == key))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from cases.errors import InvalidInput
+from cases.qualification import QualificationRules
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
 
@@ -54,6 +55,7 @@ class Policy:
     min_session_length: timedelta = timedelta(minutes=60)
     max_session_length: timedelta = timedelta(minutes=180)
     reminders: ReminderPolicy = ReminderPolicy()
+    qualification: QualificationRules = field(default_factory=QualificationRules)
 
     @property
     def known_categories(self) -> frozenset[str]:
@@ -131,6 +133,17 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
     if not shortest <= session_minutes <= longest:
         raise InvalidInput(f"{source}:booking.session_minutes",
                            "must be between min_session_minutes and max_session_minutes")
+    def hours(key: str, default: float) -> float:
+        value = section("mediators").get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidInput(f"{source}:mediators.{key}",
+                               f"must be a non-negative number of hours, got {value!r}")
+        return float(value)
+
+    qualification = QualificationRules(
+        min_mediation_hours=hours("min_mediation_hours", 40.0),
+        min_community_police_hours=hours("min_community_police_hours", 25.0),
+        allow_former_police=get("mediators", "allow_former_police", bool, False))
     return Policy(
         reminders=_reminders(get, source),
         eligible_categories=eligible,
@@ -154,6 +167,7 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         max_no_shows=get("limits", "max_no_shows", int, 1),
         min_session_length=timedelta(minutes=shortest),
         max_session_length=timedelta(minutes=longest),
+        qualification=qualification,
     )
 
 

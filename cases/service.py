@@ -40,6 +40,7 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from cases.policy import Policy
+from cases.weekly import WeeklyWindow
 
 
 @dataclass(frozen=True)
@@ -385,13 +386,6 @@ def record_outcome(session: Session, case: Case, outcome: Outcome, *, now: datet
     audit.record(session, at=now, actor=actor, action="case.outcome", case_id=case.id,
                  subject_kind="session", subject_id=session_row.id, outcome=outcome.value,
                  note_given=bool(note))
-
-
-@dataclass(frozen=True)
-class WeeklyWindow:
-    weekday: int
-    start: time
-    end: time
 
 
 def parse_weekly_window(text: str, field: str = "availability") -> WeeklyWindow:

@@ -47,9 +47,7 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import os
 import random
-import socket
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -716,10 +714,6 @@ def by_recipient(items: Sequence[Claimed]) -> list[list[Claimed]]:
     for item in items:
         groups.setdefault((item.message.channel, item.message.to), []).append(item)
     return list(groups.values())
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_dispatcher(

@@ -14,8 +14,8 @@ from calendars.invites import (
     Person,
     build_invite,
     mime_content_type,
-    venue_location,
 )
+from calendars.sessions import session_event
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.base import Attachment
@@ -64,23 +64,26 @@ def invite_attachment(
     meeting = lookup.mediation_session(session_id_of(row))
     if meeting is None:
         return None
-    venue = meeting.venue
     language = row.language if row.language in SUMMARY else "en"
-    sequence = int(row.context.get("sequence", meeting.sequence))
-    invite = Invite(
-        uid=meeting.uid,
-        sequence=sequence,
-        method=method,
-        start=meeting.starts_at,
-        end=meeting.ends_at,
-        summary=f"{SUMMARY[language]} — {program.name}",
+    event = session_event(
+        meeting, summary=f"{SUMMARY[language]} — {program.name}",
         description=DESCRIPTION[language].format(
             program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone),
+        fallback_zone=program.time_zone)
+    invite = Invite(
+        uid=event.uid,
+        # the notice's own version: a queued invite keeps the SEQUENCE it was written for
+        sequence=int(row.context.get("sequence", event.sequence)),
+        method=method,
+        start=event.start,
+        end=event.end,
+        summary=event.summary,
+        description=event.description,
         organizer=Person(program.email, program.name),
         attendee=Person(row.to_address, _attendee_name(lookup, row)),
-        tzid=venue.time_zone or program.time_zone,
-        location=venue_location(venue.name, venue.address) if venue.kind == "in_person" else "",
-        video_url=(venue.video_url or "") if venue.kind == "video" else "",
+        tzid=event.tzid,
+        location=event.location,
+        video_url=event.url,
         language=language,
     )
     return Attachment(

@@ -31,13 +31,14 @@ from jinja2 import FileSystemLoader, StrictUndefined, Template, select_autoescap
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 from cases.outbox import Channel, NoticeKind
 from notifiers.segments import count_segments, fold_punctuation, fold_to_gsm7
 from notifiers.terms import ltr
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-LANGUAGES: tuple[str, ...] = ("en", "es", "pl", "zh", "ar")
-RTL_LANGUAGES = frozenset({"ar"})
+#: the languages every notice is written in: the program's (``cases.contacts``)
+LANGUAGES: tuple[str, ...] = tuple(SUPPORTED_LANGUAGES)
 #: the SMS budget when the sending adapter declares none (``max_segments`` on the adapter class,
 #: e.g. ``notifiers.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
 SMS_SEGMENT_BUDGET = 3

@@ -15,7 +15,7 @@ from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
 from notifiers.base import Channel, Notifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher, DispatchPolicy, default_worker_id
+from notifiers.dispatcher import Dispatcher, DispatchPolicy
 from notifiers.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
 from notifiers.rendering import Renderer
 from notifiers.wakeup import Wakeup
@@ -141,7 +141,7 @@ def build_dispatcher(
         clock,
         renderer=renderer or Renderer(),
         program=program_info(settings),
-        worker_id=worker_id or settings.worker_id or default_worker_id(),
+        worker_id=worker_id or settings.worker_name,
         policy=dispatch_policy(settings),
         senders=senders(settings),
         pacer=Pacer(engine, clock, sleep) if sleep is not None else None,

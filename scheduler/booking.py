@@ -28,7 +28,6 @@ investigation. Every function takes the caller's session and never commits.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from calendars.sessions import new_session_uid
 from cases import audit, lifecycle, service
 from cases.database import transaction
 from cases.errors import DomainError, NotFound
@@ -57,9 +57,9 @@ from cases.policy import Policy
 from cases.service import ReturnReason
 from scheduler import reminders
 from scheduler.constraints import BookingOption, NotBookable, Rules, check_option, problems
-from scheduler.profiles import ACTIVE, MIN_GENERAL_HOURS, MIN_SPECIALISED_HOURS
+from scheduler.profiles import ACTIVE
 
-__all__ = ["ACTIVE", "MIN_GENERAL_HOURS", "MIN_SPECIALISED_HOURS", "BookingOption",
+__all__ = ["ACTIVE", "BookingOption",
            "HoldExpired", "NotBookable", "NotSchedulable", "Rules", "SlotTaken", "book",
            "book_first_available", "cancel", "check_option", "confirm", "expire_holds",
            "no_show", "reschedule", "withdraw"]
@@ -127,9 +127,7 @@ def _release(session: Session, row: MediationSession) -> None:
 
 def _notify(session: Session, row: MediationSession, kind: NoticeKind, *, now: datetime,
             mediators: Sequence[Mediator] | None = None, **extra: object) -> None:
-    context = {"case_id": row.case_id, "session_id": row.id, "sequence": row.sequence,
-               "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
-               "venue_id": row.venue_id, **extra}
+    context = reminders.session_context(row, **extra)
     targets: list[Party | Mediator] = [*reminders.session_parties(session, row),
                                        *(mediators if mediators is not None
                                          else reminders.session_mediators(session, row))]
@@ -179,7 +177,7 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
         venue_id=option.venue_id, starts_at=option.start, ends_at=option.end,
         status=(SessionStatus.HELD if held else SessionStatus.BOOKED).value,
         hold_expires_at=now + hold_for if hold_for is not None else None,
-        uid=f"{uuid.uuid4()}@cmp-session", sequence=0,
+        uid=new_session_uid(), sequence=0,
         interpreter=next((p.interpreter for p in case.parties if p.interpreter), None),
         created_at=now, updated_at=now)
     with session.begin_nested():  # SlotTaken rolls back to here; the caller may go on

@@ -46,13 +46,15 @@ from cases.models import (
     Venue,
 )
 from cases.policy import Policy
+from cases.qualification import qualification_problems
 from scheduler import profiles
 from scheduler.matching import CaseRequest, MatchPolicy
 from scheduler.matching.eligibility import (
+    capacity_problem,
     personal_conflict,
-    qualification_problem,
     recently_mediated_officer,
     required_languages,
+    training_of,
     venue_problem,
 )
 from scheduler.profiles import ACTIVE
@@ -79,7 +81,8 @@ class BookingOption:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What booking needs from the agency's policy and settings."""
+    """What booking needs from the agency's policy and settings (built from ``Settings`` by
+    :func:`scheduler.wiring.booking_rules`)."""
 
     policy: Policy
     time_zone: str = "America/Chicago"
@@ -88,11 +91,6 @@ class Rules:
     def offsets(self) -> ReminderOffsets:
         """The reminder plan, as the policy's ``[reminders]`` declares it."""
         return ReminderOffsets.from_policy(self.policy.reminders)
-
-    @classmethod
-    def from_settings(cls, policy: Policy, settings: Any) -> Rules:
-        """From the policy and ``settings.Settings`` (the display zone)."""
-        return cls(policy=policy, time_zone=settings.time_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,9 +251,8 @@ def _mediator_problems(session: Session, m: Mediator, request: CaseRequest,
 
     hard = [] if m.active else ["inactive"]
     session_day = start.astimezone(tz).date()
-    why = qualification_problem(profile, mpolicy, session_day)
-    if why is not None:
-        hard.append(why + (" by the session date" if why == "training expired" else ""))
+    hard += qualification_problems(training_of(profile), mpolicy.qualification, session_day)
+    hard += [why] if (why := capacity_problem(profile)) else []
     if personal_conflict(profile, request):
         hard.append("conflict of interest with a party")
     if recently_mediated_officer(profile, request, mpolicy, now.astimezone(tz).date()):

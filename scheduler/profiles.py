@@ -35,9 +35,6 @@ from scheduler.matching import Party as MatchParty
 
 Span = tuple[datetime, datetime]
 
-#: what a mediator needs to be assigned (COPA: 40 h mediation skills, 25 h community-police)
-MIN_GENERAL_HOURS = 40.0
-MIN_SPECIALISED_HOURS = 25.0
 #: session statuses that take their resources
 ACTIVE = (SessionStatus.HELD.value, SessionStatus.BOOKED.value)
 
@@ -47,7 +44,7 @@ def match_policy(policy: Policy, time_zone: str) -> MatchPolicy:
         session_length=policy.session_length, buffer=policy.buffer,
         min_notice=policy.min_notice, co_mediation=policy.co_mediation,
         same_officer_months=policy.officer_recent_mediation_months,
-        min_general_hours=MIN_GENERAL_HOURS, min_specialised_hours=MIN_SPECIALISED_HOURS,
+        qualification=policy.qualification,
         holidays=policy.holidays, timezone=time_zone)
 
 

@@ -123,7 +123,9 @@ def plan_reminders(
     return plan
 
 
-def _context(row: MediationSession, **extra: Any) -> dict[str, Any]:
+def session_context(row: MediationSession, **extra: Any) -> dict[str, Any]:
+    """What every notice about a session carries (the version it was written for, its times and
+    venue), read by ``notifiers.context`` and the invite; ``extra`` adds the notice's own."""
     return {"case_id": row.case_id, "session_id": row.id, "sequence": row.sequence,
             "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
             "venue_id": row.venue_id, **extra}
@@ -160,7 +162,7 @@ def apply_plan(
             written += enqueue(
                 session, kind=NoticeKind.REMINDER, recipient=recipient, due_at=item.due_at,
                 now=now, occurrence=item.occurrence, case_id=row.case_id, session_id=row.id,
-                channels=channels, context=_context(row, offset_hours=item.offset_hours))
+                channels=channels, context=session_context(row, offset_hours=item.offset_hours))
     return written
 
 
@@ -211,7 +213,7 @@ def trigger_reminder(
     for recipient in recipients:
         written += enqueue(session, kind=NoticeKind.REMINDER, recipient=recipient, due_at=now,
                            now=now, occurrence=label, case_id=row.case_id, session_id=row.id,
-                           context=_context(row, manual=True))
+                           context=session_context(row, manual=True))
     audit.record(session, at=now, actor=actor, action="reminder.triggered", case_id=row.case_id,
                  subject_kind="session", subject_id=row.id, notices=len(written))
     return written

@@ -52,7 +52,7 @@ Job = Callable[[sessionmaker[Session], Clock, JobDeps], Any]
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """How often each job looks. Built from ``settings.Settings`` by :meth:`from_settings`."""
+    """How often each job looks. Built from ``Settings`` by :func:`scheduler.wiring.worker_config`."""
 
     worker_id: str
     dispatch_interval_seconds: float = 5.0
@@ -67,18 +67,6 @@ class WorkerConfig:
     time_zone: str = "America/Chicago"
     leader_key: int = DEFAULT_KEY
     status_path: Path | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> WorkerConfig:
-        values: dict[str, Any] = {
-            "worker_id": settings.worker_id or f"{os.uname().nodename}:{os.getpid()}",
-            "dispatch_interval_seconds": settings.dispatch_interval_seconds,
-            "calendar_pull_minutes": settings.calendar_pull_minutes,
-            "line_check_seconds": settings.line_lookup_interval_seconds,
-            "time_zone": settings.time_zone,
-        }
-        values.update(overrides)
-        return cls(**values)
 
 
 def leader_jobs(config: WorkerConfig) -> dict[str, tuple[Job, Any]]:

@@ -59,7 +59,8 @@ def make_mediator(session: Session, now: datetime, **changes: Any) -> Mediator:
         "specialized_training_hours": 25, "training_expires_on": date(2028, 1, 1),
     }
     values.update(changes)
-    return add_mediator(session, NewMediator(**values), now=now, actor="test", sealer=TEST_SEALER,
+    return add_mediator(session, NewMediator(**values), now=now, actor="test",
+                        qualification=load_policy().qualification, sealer=TEST_SEALER,
                         allowed=TEST_CALENDAR_HOSTS)
 
 

@@ -60,3 +60,12 @@ def test_demo_command_exits_zero_and_never_uses_provider_credentials(tmp_path: P
     assert "final states: 2026-0101 ineligible, 2026-0102 returned, 2026-0103 completed" \
         in result.output
     assert len(list((tmp_path / "outbox").glob("notice-*"))) >= 20
+
+
+def test_demo_writes_to_cmp_outbox_dir_when_it_is_set(tmp_path: Path) -> None:
+    outbox = tmp_path / "elsewhere"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "run")],
+                                env={"CMP_OUTBOX_DIR": str(outbox)})
+    assert result.exit_code == 0, result.output
+    assert len(list(outbox.glob("notice-*"))) >= 20
+    assert not (tmp_path / "run" / "outbox").exists()

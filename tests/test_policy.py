@@ -66,6 +66,9 @@ def test_optional_rules_can_be_switched_off() -> None:
     ("[booking]\nholidays = ['Christmas']", "'Christmas' is not YYYY-MM-DD"),
     ("[booking]\nsession_minutes = 5", "between 15 and 480"),
     ("[limits]\nmax_reschedules = true", "must be a whole number"),
+    ("[mediators]\nmin_mediation_hours = -1", "mediators.min_mediation_hours: must be a non-neg"),
+    ("[mediators]\nmin_community_police_hours = 'x'", "mediators.min_community_police_hours"),
+    ("[mediators]\nallow_former_police = 'yes'", "mediators.allow_former_police: must be bool"),
     ("eligibility = 3", "must be a table"),
     ("[eligibility", "not valid TOML"),
 ])

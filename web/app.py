@@ -6,7 +6,6 @@ policy)`` and serves the result with uvicorn.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock
 from cases.policy import Policy
 from settings import Settings
-from web import errors
+from web import errors, webhooks
 from web.api import (
     availability,
     cases,
@@ -74,18 +73,6 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def _webhooks_router() -> APIRouter | None:
-    """The provider webhooks (``web/webhooks.py``, owned by notifications) once they exist."""
-    try:
-        module = importlib.import_module("web.webhooks")
-    except ImportError as exc:
-        if exc.name != "web.webhooks":
-            raise
-        return None
-    router = getattr(module, "router", None)
-    return router if isinstance(router, APIRouter) else None
-
-
 def create_app(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -94,14 +81,12 @@ def create_app(
     *,
     cookie_secure: bool | None = None,
     login_throttle: LoginThrottle | None = None,
-    extras: dict[str, Any] | None = None,
 ) -> FastAPI:
     """The whole HTTP service: ``/api`` (staff API, OpenAPI at ``/docs``), the staff dashboard at
     ``/``, party pages at ``/p/<purpose>/<token>``, mediator pages at ``/m/<token>``, feeds at
-    ``/calendars/mediators/<token>.ics`` and, when present, the provider webhooks.
+    ``/calendars/mediators/<token>.ics`` and the provider webhooks at ``/webhooks``.
 
-    ``cookie_secure`` defaults to whether ``public_base_url`` is https. ``extras`` is kept on
-    the context for collaborators (e.g. the webhooks' notifier registry).
+    ``cookie_secure`` defaults to whether ``public_base_url`` is https.
     """
     app = FastAPI(
         title=f"{settings.program_name} — staff API",
@@ -120,8 +105,7 @@ def create_app(
         window=timedelta(minutes=settings.login_window_minutes))
     app.state.web = WebContext(
         settings=settings, session_factory=session_factory, clock=clock, policy=policy,
-        templates=make_templates(), limiter=throttle, cookie_secure=secure,
-        extras=dict(extras or {}))
+        templates=make_templates(), limiter=throttle, cookie_secure=secure)
     errors.install(app)
 
     api = APIRouter(prefix="/api")
@@ -139,9 +123,7 @@ def create_app(
     app.include_router(party_booking.router)
     app.include_router(party_changes.router)
     app.include_router(mediator_pages.router)
-    webhooks = _webhooks_router()
-    if webhooks is not None:
-        app.include_router(webhooks)
+    app.include_router(webhooks.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")

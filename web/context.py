@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -29,7 +29,6 @@ class WebContext:
     templates: Jinja2Templates
     limiter: LoginThrottle
     cookie_secure: bool
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secret(self) -> str:

@@ -11,11 +11,12 @@ from cases.models import Case, MediationSession, Notification
 from scheduler import booking
 from scheduler.booking import BookingOption, Rules
 from scheduler.reminders import trigger_reminder
+from scheduler.wiring import booking_rules
 from web.context import WebContext
 
 
 def rules(ctx: WebContext) -> Rules:
-    return Rules.from_settings(ctx.policy, ctx.settings)
+    return booking_rules(ctx.policy, ctx.settings)
 
 
 def _option(mediator_id: int, co_mediator_id: int | None, venue_id: int, start: datetime,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cases.qualification import Training, qualification_problems
 from scheduler.matching.grid import Grid, startable, touching
 from scheduler.matching.model import (
     CaseRequest,
@@ -29,19 +30,24 @@ def _require_aware(when: datetime, what: str) -> None:
         raise ValueError(f"{what} must be an aware datetime")
 
 
+def training_of(mediator: MediatorProfile) -> Training:
+    """The facts :mod:`cases.qualification` judges, read from the profile."""
+    return Training(mediation_hours=mediator.general_hours,
+                    community_police_hours=mediator.specialised_hours,
+                    expires_on=mediator.training_expires_on, former_police=mediator.former_police)
+
+
 def qualification_problem(mediator: MediatorProfile, policy: MatchPolicy, today: date) -> str | None:
-    """Why the mediator may not be assigned at all, or ``None`` when they may."""
-    if mediator.general_hours < policy.min_general_hours:
-        return f"fewer than {policy.min_general_hours:g} h of mediation training"
-    if mediator.specialised_hours < policy.min_specialised_hours:
-        return f"fewer than {policy.min_specialised_hours:g} h of community-police training"
-    if mediator.training_expires_on is None or mediator.training_expires_on < today:
-        return "training expired"
-    if mediator.former_police and not policy.allow_former_police:
-        return "former police employee"
-    if mediator.max_sessions_per_week <= 0:
-        return "takes no sessions"
-    return None
+    """Why the mediator may not be assigned at all, or ``None`` when they may: the first of
+    :func:`cases.qualification.qualification_problems` on ``today`` (the slots after their
+    training's expiry are removed in :func:`prepare`), or a weekly limit of nothing."""
+    problems = qualification_problems(training_of(mediator), policy.qualification, today)
+    return problems[0] if problems else capacity_problem(mediator)
+
+
+def capacity_problem(mediator: MediatorProfile) -> str | None:
+    """A mediator whose weekly limit is nothing takes no sessions at all."""
+    return "takes no sessions" if mediator.max_sessions_per_week <= 0 else None
 
 
 def months_before(day: date, months: int) -> date:

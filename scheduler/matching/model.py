@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
+from cases.qualification import QualificationRules
+
 Interval = tuple[datetime, datetime]
 """A half-open UTC span ``[start, end)``."""
 
@@ -127,14 +129,13 @@ class MatchPolicy:
     granularity: timedelta = timedelta(minutes=30)
     co_mediation: bool = False
     same_officer_months: int = 6
-    min_general_hours: float = 40.0
-    min_specialised_hours: float = 25.0
     holidays: frozenset[date] = frozenset()
     timezone: str = "America/Chicago"
     working_language: str = "en"
     max_venue_km: float | None = None
     video_equivalent_km: float = 10.0
-    allow_former_police: bool = False
+    #: who may mediate (the policy's ``[mediators]``; :mod:`cases.qualification`)
+    qualification: QualificationRules = field(default_factory=QualificationRules)
     improvement_budget: int = 60_000
 
     def __post_init__(self) -> None:

@@ -1,6 +1,7 @@
 """Measure what the ``ics`` package (0.7.x) gets wrong for this service. Not a test.
 
-Run:  .venv/bin/python tests/calendars/measure_ics_library.py
+Run:  .venv/bin/pip install -e '.[measure-ics]'   # ``ics`` is not a dependency of the service
+      .venv/bin/python tests/calendars/measure_ics_library.py
 
 It prints one line per requirement of issue 4, OK or FAIL with what was observed, and for
 contrast the answer of ``calendars`` (icalendar + recurring-ical-events). It uses only the

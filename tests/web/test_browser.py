@@ -68,7 +68,8 @@ def _seed(factory: sessionmaker[Session], clock: FixedClock) -> int:
         mediator = add_mediator(s, NewMediator(
             full_name="Rosa Diaz", email="rosa@example.org", languages=["en", "es"],
             general_training_hours=40, specialized_training_hours=25,
-            training_expires_on=now.date().replace(year=now.year + 2)), now=now, actor="seed")
+            training_expires_on=now.date().replace(year=now.year + 2)), now=now, actor="seed",
+            qualification=load_policy().qualification)
         add_venue(s, NewVenue(name="Harold Washington Library",
                               address="400 S State St, Chicago, IL", neutral=True,
                               opening_hours=parse_opening_hours("mon-sat 09:00-20:00")),

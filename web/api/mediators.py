@@ -43,7 +43,7 @@ def mediators(db: Db, user: Staff) -> list[MediatorOut]:
 @router.post("", status_code=201, response_model=MediatorOut)
 def create_mediator(body: MediatorIn, db: Db, ctx: Ctx, user: Staff) -> MediatorOut:
     mediator = add_mediator(db, NewMediator(**body.model_dump()), now=ctx.now(),
-                            actor=user.username)
+                            actor=user.username, qualification=ctx.policy.qualification)
     return views.mediator_out(mediator)
 
 
@@ -57,7 +57,7 @@ def update_mediator(mediator_id: Id, body: MediatorPatch, db: Db, ctx: Ctx,
                     user: Staff) -> MediatorOut:
     mediator = get_mediator(db, mediator_id)
     change_mediator(db, mediator, body.model_dump(exclude_unset=True), now=ctx.now(),
-                    actor=user.username)
+                    actor=user.username, qualification=ctx.policy.qualification)
     return views.mediator_out(mediator)
 
 

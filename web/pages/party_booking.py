@@ -12,9 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from calendars.base import CalendarEvent
 from calendars.feeds import render_event
-from calendars.invites import venue_location
+from calendars.sessions import session_event
 from cases import confirmations
 from cases.models import SessionStatus, Venue
 from notifiers.terms import ltr, zone_name
@@ -86,16 +85,11 @@ def booking_invite(token: str, request: Request, db: Db, ctx: Ctx, lang: Lang = 
     if row is None or row.status != SessionStatus.BOOKED.value:
         return link_problem(request, ctx, LinkProblem(expired=False), lang)
     t = _strings(request, party, lang)
-    venue = db.get(Venue, row.venue_id)
-    event = CalendarEvent(
-        uid=row.uid.replace("/", "-"), start=row.starts_at, end=row.ends_at,
-        summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
-        tzid=venue.time_zone if venue else party.time_zone,
-        location=(venue_location(venue.name, venue.address) if venue.kind != "video"
-                  else venue.video_url or venue.name) if venue else "",
-        url=venue.video_url or "" if venue else "", sequence=row.sequence,
+    event = session_event(
+        row, summary=f"{t('invite_summary')} — {ctx.settings.program_name}",
         description=t("help", phone=ltr(ctx.settings.program_phone) if t.dir == "rtl"
-                      else ctx.settings.program_phone))
+                      else ctx.settings.program_phone),
+        fallback_zone=party.time_zone)
     body = render_event(event, dtstamp=ctx.now(), alarm_minutes=60)
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="mediation.ics"'})

@@ -102,10 +102,12 @@ def _id(form: Form, name: str, required: bool = True) -> int | None:
     return int(text)
 
 
-def _choices(db: Db, on: datetime) -> dict[str, Any]:
+def _choices(db: Db, ctx: WebContext) -> dict[str, Any]:
+    """The mediators (each with why they may not be assigned today) and venues to choose from."""
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.time_zone)).date()
     mediators = []
     for m in list_mediators(db):
-        problems = qualification_problems(m, on.date())
+        problems = qualification_problems(m, today, ctx.policy.qualification)
         label = f"{m.full_name} ({', '.join(m.languages)})"
         mediators.append((str(m.id), label + (f" — {'; '.join(problems)}" if problems else "")))
     venues = []
@@ -141,7 +143,7 @@ def booking_view(request: Request, db: Db, ctx: WebContext, user: Principal, cas
                   ref=case_ref(case.id), form=form,
                   proposals=[_option_view(db, o) for o in proposals.options] if proposals
                   else [], unbooked=proposals.reason if proposals else None,
-                  **_choices(db, now))
+                  **_choices(db, ctx))
 
 
 @router.get("/cases/{case_id:int}/book")
@@ -215,7 +217,7 @@ def reschedule_view(request: Request, db: Db, ctx: WebContext, user: Principal,
         form = Form({"starts_local": _local_input(row.starts_at, ctx.settings.time_zone),
                      "mediator_id": str(row.mediator_id), "venue_id": str(row.venue_id)})
     return render(request, ctx, "staff/reschedule.html", user, status=status, row=row,
-                  ref=case_ref(row.case_id), form=form, **_choices(db, ctx.now()))
+                  ref=case_ref(row.case_id), form=form, **_choices(db, ctx))
 
 
 @router.get("/sessions/{session_id:int}/reschedule")

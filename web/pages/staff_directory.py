@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -64,8 +65,9 @@ def _lines(text: str) -> list[str]:
 @router.get("/directory")
 def directory(request: Request, db: Db, ctx: Ctx) -> Response:
     user = page_user(request, db)
-    today = ctx.now().date()
-    mediators = [(m, qualification_problems(m, today)) for m in list_mediators(db)]
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.time_zone)).date()
+    mediators = [(m, qualification_problems(m, today, ctx.policy.qualification))
+                 for m in list_mediators(db)]
     return render(request, ctx, "staff/directory.html", user, mediators=mediators,
                   venues=list_venues(db),
                   message=MESSAGES.get(request.query_params.get("msg") or ""))
@@ -164,7 +166,8 @@ def new_mediator(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
     if body is not None and form.ok:
         try:
             mediator = add_mediator(db, NewMediator(**body.model_dump()), now=ctx.now(),
-                                    actor=user.username)
+                                    actor=user.username,
+                                    qualification=ctx.policy.qualification)
             _save_hours(db, ctx, user, mediator, windows)
         except InvalidInput as exc:
             form.take_invalid(exc)
@@ -186,7 +189,8 @@ def edit_mediator(mediator_id: int, request: Request, db: Db, ctx: Ctx, data: Po
         changes = body.model_dump()
         changes["active"] = form.flag("active")
         try:
-            update_mediator(db, mediator, changes, now=ctx.now(), actor=user.username)
+            update_mediator(db, mediator, changes, now=ctx.now(), actor=user.username,
+                            qualification=ctx.policy.qualification)
             _save_hours(db, ctx, user, mediator, windows)
         except InvalidInput as exc:
             form.take_invalid(exc)
