@@ -35,6 +35,8 @@ class Policy:
     max_no_shows: int
     min_session_length: timedelta = timedelta(minutes=60)
     max_session_length: timedelta = timedelta(minutes=180)
+    #: the language sessions are held in unless staff set another for a case
+    working_language: str = "en"
 
     @property
     def known_categories(self) -> frozenset[str]:
@@ -134,4 +136,5 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         max_no_shows=get("limits", "max_no_shows", int, 1),
         min_session_length=timedelta(minutes=shortest),
         max_session_length=timedelta(minutes=longest),
+        working_language=get("booking", "working_language", str, "en").strip().lower() or "en",
     )

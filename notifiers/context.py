@@ -24,6 +24,7 @@ from cases.deadlines import deadline_day
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party
 from cases.outbox import Channel, NoticeKind
+from cases.session_needs import needs_summary
 from notifiers.rendering import format_day, format_when, language_of
 from notifiers.terms import agency, zone_name
 
@@ -163,6 +164,8 @@ def build_variables(
             "place": venue.name,
             "address": venue.address,
             "location": venue_location(venue.name, venue.address),
+            # the session's language, interpreter and access needs, for the mediator only
+            "needs": needs_summary(booked.case) if mediator is not None else None,
         }
 
     deadline = _parse_instant(context.get("deadline"))

@@ -18,6 +18,7 @@ from calendars.invites import (
 )
 from cases.models import Notification
 from cases.outbox import NoticeKind
+from cases.session_needs import needs_summary
 from notifiers.base import Attachment
 from notifiers.context import Lookup, ProgramInfo, session_id_of
 from notifiers.terms import ltr
@@ -75,7 +76,8 @@ def invite_attachment(
         end=meeting.ends_at,
         summary=f"{SUMMARY[language]} — {program.name}",
         description=DESCRIPTION[language].format(
-            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone),
+            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone)
+        + (f"\nSession: {needs_summary(meeting.case)}" if mediator is not None else ""),
         organizer=Person(program.email, program.name),
         attendee=Person(row.to_address, _attendee_name(lookup, row)),
         tzid=venue.time_zone or program.time_zone,

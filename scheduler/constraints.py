@@ -49,6 +49,7 @@ from cases.policy import Policy
 from scheduler import profiles
 from scheduler.matching import CaseRequest, MatchPolicy
 from scheduler.matching.eligibility import (
+    pair_problem,
     personal_conflict,
     qualification_problem,
     recently_mediated_officer,
@@ -136,7 +137,8 @@ def problems(session: Session, case: Case, option: BookingOption, rules: Rules, 
     parties = list(case.parties)
     windows = _windows_of(session, "party", [p.id for p in parties])
     request = profiles.case_request(case, windows, deadline=_deadline(case, policy, now),
-                                    start=start, end=end)
+                                    start=start, end=end,
+                                    working_language=policy.working_language)
     outside = [f"party {p.id} ({_role(p)}): outside the availability they gave"
                for p, mp in zip(parties, request.parties, strict=True)
                if not _covers(mp.windows, start, end)]
@@ -161,6 +163,12 @@ def problems(session: Session, case: Case, option: BookingOption, rules: Rules, 
     missing = required_languages(request, mpolicy) - spoken
     if missing and option.mediator_ids:
         hard.append(f"no mediator speaks {', '.join(sorted(missing))}")
+    elif wanted == 2 and len(option.mediator_ids) == 2:
+        pair = [session.get(Mediator, i) for i in option.mediator_ids]
+        why = pair_problem([frozenset(m.languages) for m in pair if m is not None],
+                           required_languages(request, mpolicy))
+        if why is not None:
+            hard.append(why)
 
     venue = session.get(Venue, option.venue_id)
     if venue is None:

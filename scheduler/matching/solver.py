@@ -9,10 +9,19 @@
    it, place the case, then re-place the ejected case elsewhere, recursively up to ``depth``
    ejections, within a global budget of placement attempts. Every step keeps the state feasible
    and undoes itself on failure, so the count of booked cases never drops.
-3. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
-   earliest feasible start, which is never later than before.
-4. **Rotation.** Each booking moves, at the same start and venue, to a mediator with a clearly
-   lighter load if one is free.
+3. **Target.** Oldest referral first, each case booked past its booking target that has an
+   option before it is taken out and re-inserted by the same ejection chains, with its own
+   starts and those of every case already on time limited to before their targets (cases
+   already late may move anywhere). On failure everything is undone, so the count booked never
+   drops and the count past target only falls.
+4. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
+   earliest feasible start, which is never later than before (so never past its target).
+5. **Rotation.** Each booking moves, at the same start and venue, to a mediator whose share of
+   the load against their weight (their stated weekly capacity, as in Cal.com's weighted round
+   robin) stays lower than the current mediator's would be.
+
+The objective is thereby lexicographic: cases booked first, then cases past their target, then
+earlier sessions for older referrals, then a load in proportion to capacity.
 
 All sets of slots are ``int`` bitmasks (see :mod:`scheduler.matching.grid`), so one test of a
 mediator against a case's whole horizon is one big-integer ``&``.
@@ -21,6 +30,7 @@ mediator against a case's whole horizon is one big-integer ``&``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from scheduler.matching.eligibility import Problem
 from scheduler.matching.grid import lowest_bit, span_mask, touching
@@ -41,6 +51,7 @@ class SolveOptions:
     case_budget: int = 4_000  # placement attempts for one left-over case
     compact: bool = True
     rotate: bool = True
+    target: bool = True  # move cases booked past their target before it
 
 
 class State:
@@ -69,6 +80,9 @@ class State:
         self.p_cases: list[set[int]] = [set() for _ in p.party_ids]
         self.placed: dict[int, Placement] = {}
         self.attempts = 0
+        #: starts a case may take in :meth:`find` (absent: any); the target pass sets them
+        self.allow: dict[int, int] = {}
+        self.weight = [max(m.max_sessions_per_week, 1) for m in p.mediators]
 
     # -- moves -----------------------------------------------------------------------------
     def window(self, s: int) -> int:
@@ -147,17 +161,28 @@ class State:
             rooms |= self.vfree[v]
         return starts & rooms
 
-    def pick_mediators(self, c: int, s: int, fair: bool) -> tuple[int, ...] | None:
+    def share(self, m: int) -> Fraction:
+        """The mediator's load with one more session, against their weight (capacity)."""
+        return Fraction(self.load[m] + 1, self.weight[m])
+
+    def pick_mediators(self, c: int, s: int, fair: bool,
+                       by_share: bool = False) -> tuple[int, ...] | None:
+        """Free mediators (or a pair covering the languages) for ``c`` at ``s``: with ``fair``
+        the thriftiest in languages then least loaded first; with ``by_share`` the lowest share
+        against weight first (ties: higher weight, then index)."""
         p = self.p
         bit = 1 << s
         free = [m for m in p.case_mediators[c] if self.mfree[m] & bit]
         if not free:
             return None
-        if fair:
+        if by_share:
+            weight = self.weight
+            free.sort(key=lambda m: (self.share(m), -weight[m], m))
+        elif fair:
             load = self.load
             extra = self.extra
             free.sort(key=lambda m: (extra[m], load[m]))
-        if not p.policy.co_mediation:
+        if p.case_pair[c] == 1:
             return (free[0],)
         need = p.case_languages[c]
         langs = [p.mediators[m].languages for m in free]
@@ -183,7 +208,7 @@ class State:
     def find(self, c: int, fair: bool = True, before: int | None = None) -> Placement | None:
         """The earliest feasible placement of case ``c`` in the current state."""
         self.attempts += 1
-        starts = self.open_starts(c)
+        starts = self.open_starts(c) & self.allow.get(c, -1)
         if before is not None:
             starts &= (1 << before) - 1
         if not starts:
@@ -280,14 +305,39 @@ def case_order(problem: Problem, order: str) -> list[int]:
     )
 
 
-def solve(problem: Problem, options: SolveOptions | None = None) -> State:
-    """Run the search and return the final state (``state.placed`` holds the bookings)."""
-    opts = options or SolveOptions()
+def construct(problem: Problem, opts: SolveOptions, on_time_first: bool) -> State:
+    """Greedy then repair (steps 1 and 2), then the target pass (step 3).
+
+    With ``on_time_first``, the cases that can be on time are first placed only before their
+    targets (greedy by earliest target, then repair), and the others are placed around them
+    with those kept on time; a last repair, free of targets, then books what it still can.
+    Otherwise all go by ``opts.order``.
+    """
     p = problem
     state = State(p)
-    todo = [c for c in case_order(p, opts.order) if p.case_static[c]]
+    order = [c for c in case_order(p, opts.order) if p.case_static[c]]
+    if on_time_first:
+        first = sorted((c for c in order if p.case_static[c] & p.case_ontime[c]),
+                       key=lambda c: (p.cases[c].target or p.cases[c].deadline,
+                                      p.cases[c].referred_at, p.cases[c].case_id))
+        state.allow = {c: p.case_ontime[c] for c in first}
+        _place(state, first, opts)
+        state.allow = {c: p.case_ontime[c] for c in state.placed}
+        _place(state, [c for c in order if c not in state.placed], opts)
+        state.allow = {}
+    _place(state, [c for c in order if c not in state.placed], opts)
+    if opts.target:
+        for _ in range(3):
+            if not on_time(state, by_age(state), opts):
+                break
+    return state
+
+
+def _place(state: State, cases: list[int], opts: SolveOptions) -> None:
+    """Greedy in the given order, then ejection-chain repair for the cases left over."""
+    p = state.p
     left: list[int] = []
-    for c in todo:
+    for c in cases:
         found = state.find(c, fair=opts.fair)
         if found is None:
             left.append(c)
@@ -296,32 +346,163 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> State:
     if opts.repair_depth > 0 and left:
         budget = state.attempts + (opts.budget if opts.budget is not None
                                    else p.policy.improvement_budget)
-        still = []
         for c in left:
             limit = min(budget, state.attempts + opts.case_budget)
-            if not state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set()):
-                still.append(c)
-        left = still
-    by_age = sorted(state.placed, key=lambda c: (p.cases[c].referred_at, p.cases[c].case_id))
+            state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set())
+
+
+def by_age(state: State) -> list[int]:
+    """Booked cases, oldest referral first."""
+    cases = state.p.cases
+    return sorted(state.placed, key=lambda c: (cases[c].referred_at, cases[c].case_id))
+
+
+def score(state: State) -> tuple[int, int]:
+    """The objective's first two levels: cases booked, then cases on time (larger is better)."""
+    return (len(state.placed), -sum(1 for c in state.placed if late(state, c)))
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> State:
+    """Run the search and return the final state (``state.placed`` holds the bookings).
+
+    With targets, two constructions are tried (see :func:`construct`) and the better by
+    (booked, on time) is kept, the plain one on a tie; compaction and rotation follow.
+    """
+    opts = options or SolveOptions()
+    p = problem
+    state = construct(p, opts, on_time_first=False)
+    if opts.target and any(c.target is not None for c in p.cases):
+        other = construct(p, opts, on_time_first=True)
+        if score(other) > score(state):
+            state = other
+    ages = by_age(state)
     if opts.compact:
-        for c in by_age:
+        for c in ages:
             s = state.placed[c][0]
             old = state.unbook(c)
             found = state.find(c, before=s + 1)
             state.book(c, found if found is not None else old)
     if opts.rotate:
-        for _ in range(3):
-            moved = 0
-            for c in by_age:
-                s, ms, v = state.placed[c]
-                before = sum(state.load[m] for m in ms)
-                state.unbook(c)
-                better = state.pick_mediators(c, s, fair=True)
-                if better is not None and sum(state.load[m] + 1 for m in better) < before:
-                    state.book(c, (s, better, v))
-                    moved += 1
-                else:
-                    state.book(c, (s, ms, v))
-            if not moved:
-                break
+        rotate(state, ages)
     return state
+
+
+def late(state: State, c: int) -> bool:
+    """Case ``c`` is booked past its target."""
+    return not state.p.case_ontime[c] >> state.placed[c][0] & 1
+
+
+def on_time(state: State, ages: list[int], opts: SolveOptions) -> int:
+    """The target pass (see the module's docstring); returns how many cases it moved."""
+    p = state.p
+    state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
+    moved = 0
+    for c in ages:
+        if not late(state, c) or not p.case_static[c] & p.case_ontime[c]:
+            continue
+        old = state.unbook(c)
+        state.allow[c] = p.case_ontime[c]
+        if state.insert(c, opts.repair_depth, opts.repair_breadth,
+                        state.attempts + opts.case_budget, set()):
+            moved += 1
+        else:
+            del state.allow[c]
+            state.book(c, old)
+    state.allow = {}
+    return moved + trade(state, ages, opts) + exchange(state, opts)
+
+
+def exchange(state: State, opts: SolveOptions) -> int:
+    """Book a case left out before its target in place of a late booking that blocks it.
+
+    The count booked stays (or grows, if the case fits without taking any place), and one
+    case fewer is late. Cases on time stay on time throughout; the case let go is then tried
+    again anywhere, so it is booked after all when it still fits.
+    """
+    p = state.p
+    moved = 0
+    cases = p.cases
+    waiting = sorted((c for c in range(len(cases)) if c not in state.placed
+                      and p.case_static[c] & p.case_ontime[c]),
+                     key=lambda c: (cases[c].referred_at, cases[c].case_id))
+    for u in waiting:
+        state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
+        state.allow[u] = p.case_ontime[u]
+        budget = state.attempts + opts.case_budget
+        if state.insert(u, opts.repair_depth, opts.repair_breadth, budget, set()):
+            moved += 1
+            continue
+        for other in state.blockers(u):
+            if not late(state, other) or state.attempts > budget:
+                continue
+            old = state.unbook(other)
+            if state.insert(u, opts.repair_depth - 1, opts.repair_breadth, budget, set()):
+                moved += 1
+                state.allow.pop(other, None)
+                state.insert(other, opts.repair_depth, opts.repair_breadth,
+                             state.attempts + opts.case_budget, set())
+                break
+            state.book(other, old)
+    state.allow = {}
+    return moved
+
+
+def late_count(state: State) -> int:
+    return sum(1 for c in state.placed if late(state, c))
+
+
+def restore(state: State, old: dict[int, Placement]) -> None:
+    """Put every booking back as in ``old`` (a copy of ``state.placed`` taken earlier)."""
+    changed = [c for c in state.placed if old.get(c) != state.placed[c]]
+    for c in changed:
+        state.unbook(c)
+    for c, placement in old.items():
+        if c not in state.placed:
+            state.book(c, placement)
+
+
+def trade(state: State, ages: list[int], opts: SolveOptions) -> int:
+    """Each late case that could be on time is put before its target even if the cases it
+    ejects become late, and the change is kept only when fewer cases are late in all."""
+    p = state.p
+    moved = 0
+    for c in ages:
+        if c not in state.placed or not late(state, c) or \
+                not p.case_static[c] & p.case_ontime[c]:
+            continue
+        before, old = late_count(state), dict(state.placed)
+        state.unbook(c)
+        state.allow = {c: p.case_ontime[c]}
+        placed = state.insert(c, opts.repair_depth, opts.repair_breadth,
+                              state.attempts + opts.case_budget, set())
+        state.allow = {}
+        if placed and late_count(state) < before:
+            moved += 1
+        elif placed:
+            restore(state, old)
+        else:
+            state.book(c, old[c])
+    return moved
+
+
+def rotate(state: State, ages: list[int], rounds: int = 3) -> None:
+    """Move bookings, at the same start and venue, towards loads in proportion to weight.
+
+    A booking moves when the highest share among its new mediators (with it) is below the
+    highest among its current ones (with it), so the largest share never grows; it stops when
+    a round moves nothing.
+    """
+    for _ in range(rounds):
+        moved = 0
+        for c in ages:
+            s, ms, v = state.placed[c]
+            state.unbook(c)
+            better = state.pick_mediators(c, s, fair=True, by_share=True)
+            if better is not None and set(better) != set(ms) and \
+                    max(map(state.share, better)) < max(map(state.share, ms)):
+                state.book(c, (s, better, v))
+                moved += 1
+            else:
+                state.book(c, (s, ms, v))
+        if not moved:
+            break

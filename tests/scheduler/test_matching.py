@@ -111,9 +111,61 @@ def test_same_officer_long_ago_is_allowed() -> None:
     assert only(run([case()], [m], [venue()])).mediator_ids == ("M1",)
 
 
-def test_interpreter_waives_the_mediator_language() -> None:
-    k = case(languages=frozenset({"pl", "en"}), interpreter=True)
-    assert only(run([k], [mediator()], [venue()])).mediator_ids == ("M1",)
+def test_the_session_language_decides_the_mediator_and_an_interpreter_takes_a_seat() -> None:
+    english = case(languages=frozenset({"en"}), interpreter=True)
+    assert only(run([english], [mediator()], [venue()])).mediator_ids == ("M1",)
+    spanish = case(languages=frozenset({"es"}), interpreter=True)
+    speaker = mediator("ES", languages=frozenset({"es", "en"}), available=LATER)
+    assert only(run([spanish], [mediator(), speaker], [venue()])).mediator_ids == ("ES",)
+    assert run([spanish], [mediator()], [venue()]).unbooked["K1"] == \
+        "no qualified Spanish-speaking mediator"
+    # two parties, the interpreter and the mediator: 4 seats
+    assert run([english], [mediator()], [venue(capacity=3)]).bookings == []
+    assert only(run([english], [mediator()], [venue(capacity=4)])).venue_id == "V1"
+
+
+def test_a_case_needing_two_mediators_is_booked_as_a_pair_under_a_single_policy() -> None:
+    k = case(co_mediation=True)
+    booked = only(run([k], [mediator("A"), mediator("B"), mediator("C")], [venue()]))
+    assert len(set(booked.mediator_ids)) == 2
+    single = only(run([case("K2")], [mediator("A"), mediator("B")], [venue()]))
+    assert len(single.mediator_ids) == 1
+    alone = run([k], [mediator("A")], [venue()])
+    assert alone.bookings == [] and "pair of mediators" in alone.unbooked["K1"]
+
+
+@pytest.mark.parametrize(
+    ("session", "languages", "booked"),
+    [
+        ({"pl", "en"}, [{"pl"}, {"en"}], True),  # each speaks one, together both
+        ({"pl"}, [{"pl", "en"}, {"en"}], False),  # the second speaks none of the session's
+        ({"pl", "en"}, [{"en"}, {"en"}], False),  # nobody speaks Polish
+        ({"pl", "en"}, [{"pl"}, {"pl"}], False),  # nobody speaks English
+    ],
+)
+def test_a_pair_covers_the_session_language(session: set[str], languages: list[set[str]],
+                                             booked: bool) -> None:
+    k = case(co_mediation=True, languages=frozenset(session))
+    mediators = [mediator(f"M{i}", languages=frozenset(lang)) for i, lang in enumerate(languages)]
+    result = run([k], mediators, [venue()])
+    assert bool(result.bookings) is booked, result.unbooked
+    if not booked:
+        assert "pair of mediators" in result.unbooked["K1"]
+
+
+def test_a_venue_lacking_a_needed_access_feature_is_not_chosen() -> None:
+    k = case(access_needs=frozenset({"hearing_loop"}))
+    near = venue("NEAR")
+    far = venue("FAR", location=(41.92, -87.63), features=frozenset({"hearing_loop"}))
+    assert only(run([k], [mediator()], [near, far])).venue_id == "FAR"
+    refused = run([k], [mediator()], [near])
+    assert refused.bookings == []
+    assert refused.unbooked["K1"].startswith("no neutral venue with hearing loop")
+    # step-free access is what ``accessible`` offers
+    stairs = venue("STAIRS", accessible=False, features=frozenset({"hearing_loop"}))
+    both = case(access_needs=frozenset({"hearing_loop", "step_free"}))
+    assert run([both], [mediator()], [stairs]).bookings == []
+    assert only(run([both], [mediator()], [stairs, far])).venue_id == "FAR"
 
 
 @pytest.mark.parametrize(
@@ -296,7 +348,8 @@ def test_random_workloads_never_break_a_hard_rule(seed: int, co_mediation: bool)
     assert len(result.bookings) + len(result.unbooked) == len(w.cases)
     assert all(result.unbooked.values())
     baseline = match(w.cases, w.mediators, w.venues, now=w.now, policy=policy,
-                     options=SolveOptions(order="fifo", fair=False, repair_depth=0))
+                     options=SolveOptions(order="fifo", fair=False, repair_depth=0,
+                                          target=False))
     assert len(result.bookings) >= len(baseline.bookings)
 
 
