@@ -82,7 +82,7 @@ from scheduler.matching.eligibility import prepare
 from scheduler.matching.solver import solve
 
 BASELINE = SolveOptions(order="fifo", fair=False, repair_depth=0, compact=False, rotate=False,
-                        target=False)
+                        target=False, portfolio=False)
 
 
 def _maxrss_mib() -> float:

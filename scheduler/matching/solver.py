@@ -29,7 +29,7 @@ mediator against a case's whole horizon is one big-integer ``&``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from scheduler.matching.eligibility import Problem
@@ -52,6 +52,7 @@ class SolveOptions:
     compact: bool = True
     rotate: bool = True
     target: bool = True  # move cases booked past their target before it
+    portfolio: bool = True  # also try the "hardest" order, keep the better construction
 
 
 class State:
@@ -82,6 +83,8 @@ class State:
         self.attempts = 0
         #: starts a case may take in :meth:`find` (absent: any); the target pass sets them
         self.allow: dict[int, int] = {}
+        #: cases :meth:`find` places as late as it can (see :func:`construct`)
+        self.backward: frozenset[int] = frozenset()
         self.weight = [max(m.max_sessions_per_week, 1) for m in p.mediators]
 
     # -- moves -----------------------------------------------------------------------------
@@ -206,7 +209,8 @@ class State:
         return None
 
     def find(self, c: int, fair: bool = True, before: int | None = None) -> Placement | None:
-        """The earliest feasible placement of case ``c`` in the current state."""
+        """The earliest feasible placement of case ``c`` in the current state (the latest for a
+        case in ``backward``)."""
         self.attempts += 1
         starts = self.open_starts(c) & self.allow.get(c, -1)
         if before is not None:
@@ -218,14 +222,15 @@ class State:
         for m in self.p.case_mediators[c]:
             union |= mfree[m]
         starts &= union
+        backward = c in self.backward
         while starts:
-            s = lowest_bit(starts)
+            s = starts.bit_length() - 1 if backward else lowest_bit(starts)
             ms = self.pick_mediators(c, s, fair)
             if ms is not None:
                 v = self.pick_venue(c, s)
                 assert v is not None
                 return (s, ms, v)
-            starts &= starts - 1
+            starts &= ~(1 << s)
         return None
 
     def blockers(self, c: int) -> list[int]:
@@ -305,37 +310,47 @@ def case_order(problem: Problem, order: str) -> list[int]:
     )
 
 
-def construct(problem: Problem, opts: SolveOptions, on_time_first: bool) -> State:
-    """Greedy then repair (steps 1 and 2), then the target pass (step 3).
+def construct(problem: Problem, opts: SolveOptions, mode: str = "plain") -> State:
+    """Greedy then repair (steps 1 and 2), in one of three modes:
 
-    With ``on_time_first``, the cases that can be on time are first placed only before their
-    targets (greedy by earliest target, then repair), and the others are placed around them
-    with those kept on time; a last repair, free of targets, then books what it still can.
-    Otherwise all go by ``opts.order``.
+    * ``"plain"``: every case in ``opts.order``, each at its earliest start;
+    * ``"backward"``: the same, but a case that will be late whatever happens takes its latest
+      start, leaving the early ones to cases that can still be on time (compaction brings it
+      forward again where nothing is in the way);
+    * ``"on_time"``: first the cases that can be on time, by earliest target, placed (and
+      repaired) only before their targets; then the others around them, those kept on time;
+      then a last repair free of targets.
     """
     p = problem
     state = State(p)
+    stop = budget_from(state, opts)
     order = [c for c in case_order(p, opts.order) if p.case_static[c]]
-    if on_time_first:
+    if mode == "backward":
+        state.backward = frozenset(c for c in order if not p.case_static[c] & p.case_ontime[c])
+    elif mode == "on_time":
         first = sorted((c for c in order if p.case_static[c] & p.case_ontime[c]),
                        key=lambda c: (p.cases[c].target or p.cases[c].deadline,
                                       p.cases[c].referred_at, p.cases[c].case_id))
         state.allow = {c: p.case_ontime[c] for c in first}
-        _place(state, first, opts)
+        _place(state, first, opts, stop)
         state.allow = {c: p.case_ontime[c] for c in state.placed}
-        _place(state, [c for c in order if c not in state.placed], opts)
+        _place(state, [c for c in order if c not in state.placed], opts, stop)
         state.allow = {}
-    _place(state, [c for c in order if c not in state.placed], opts)
-    if opts.target:
-        for _ in range(3):
-            if not on_time(state, by_age(state), opts):
-                break
+    _place(state, [c for c in order if c not in state.placed], opts, stop)
+    state.backward = frozenset()
     return state
 
 
-def _place(state: State, cases: list[int], opts: SolveOptions) -> None:
-    """Greedy in the given order, then ejection-chain repair for the cases left over."""
-    p = state.p
+def budget_from(state: State, opts: SolveOptions) -> int:
+    """The attempt count at which a phase (a construction's repair, or the target passes)
+    stops: the policy's ``improvement_budget`` (or ``opts.budget``) from now."""
+    return state.attempts + (opts.budget if opts.budget is not None
+                             else state.p.policy.improvement_budget)
+
+
+def _place(state: State, cases: list[int], opts: SolveOptions, stop: int) -> None:
+    """Greedy in the given order, then ejection-chain repair for the cases left over, until
+    ``stop`` attempts."""
     left: list[int] = []
     for c in cases:
         found = state.find(c, fair=opts.fair)
@@ -343,11 +358,9 @@ def _place(state: State, cases: list[int], opts: SolveOptions) -> None:
             left.append(c)
         else:
             state.book(c, found)
-    if opts.repair_depth > 0 and left:
-        budget = state.attempts + (opts.budget if opts.budget is not None
-                                   else p.policy.improvement_budget)
+    if opts.repair_depth > 0:
         for c in left:
-            limit = min(budget, state.attempts + opts.case_budget)
+            limit = min(stop, state.attempts + opts.case_budget)
             state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set())
 
 
@@ -365,16 +378,32 @@ def score(state: State) -> tuple[int, int]:
 def solve(problem: Problem, options: SolveOptions | None = None) -> State:
     """Run the search and return the final state (``state.placed`` holds the bookings).
 
-    With targets, two constructions are tried (see :func:`construct`) and the better by
-    (booked, on time) is kept, the plain one on a tie; compaction and rotation follow.
+    Several constructions are tried (see :func:`construct`): ``opts.order`` plain and, with
+    targets, backward and on time first; with ``opts.portfolio`` also "fewest options first".
+    Each is followed by the target passes (:func:`on_time`), and the best by (booked, on
+    time) is kept, the earliest tried on a tie, so the result is deterministic; compaction
+    and rotation follow.
     """
     opts = options or SolveOptions()
     p = problem
-    state = construct(p, opts, on_time_first=False)
-    if opts.target and any(c.target is not None for c in p.cases):
-        other = construct(p, opts, on_time_first=True)
-        if score(other) > score(state):
-            state = other
+    targets = opts.target and any(c.target is not None for c in p.cases)
+    tries: list[tuple[SolveOptions, str]] = [(opts, "plain")]
+    if targets:
+        tries += [(opts, "backward"), (opts, "on_time")]
+    if opts.portfolio and opts.order != "hardest":
+        tries.append((replace(opts, order="hardest"), "plain"))
+    best: State | None = None
+    for how, mode in tries:
+        state = construct(p, how, mode)
+        if targets:
+            stop = budget_from(state, opts)
+            for _ in range(3):
+                if not on_time(state, opts, stop) or state.attempts > stop:
+                    break
+        if best is None or score(state) > score(best):
+            best = state
+    assert best is not None
+    state = best
     ages = by_age(state)
     if opts.compact:
         for c in ages:
@@ -392,27 +421,35 @@ def late(state: State, c: int) -> bool:
     return not state.p.case_ontime[c] >> state.placed[c][0] & 1
 
 
-def on_time(state: State, ages: list[int], opts: SolveOptions) -> int:
-    """The target pass (see the module's docstring); returns how many cases it moved."""
+def on_time(state: State, opts: SolveOptions, stop: int) -> int:
+    """The target passes (step 3 of the module's docstring): strict moves, trades and
+    exchanges, until ``stop`` attempts; returns how many cases they moved."""
+    return strict(state, opts, stop) + trade(state, opts, stop) + exchange(state, opts, stop)
+
+
+def strict(state: State, opts: SolveOptions, stop: int) -> int:
+    """Late cases re-inserted before their targets, every case on time kept on time."""
     p = state.p
     state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
     moved = 0
-    for c in ages:
+    for c in by_age(state):
+        if state.attempts > stop:
+            break
         if not late(state, c) or not p.case_static[c] & p.case_ontime[c]:
             continue
         old = state.unbook(c)
         state.allow[c] = p.case_ontime[c]
         if state.insert(c, opts.repair_depth, opts.repair_breadth,
-                        state.attempts + opts.case_budget, set()):
+                        min(stop, state.attempts + opts.case_budget), set()):
             moved += 1
         else:
             del state.allow[c]
             state.book(c, old)
     state.allow = {}
-    return moved + trade(state, ages, opts) + exchange(state, opts)
+    return moved
 
 
-def exchange(state: State, opts: SolveOptions) -> int:
+def exchange(state: State, opts: SolveOptions, stop: int) -> int:
     """Book a case left out before its target in place of a late booking that blocks it.
 
     The count booked stays (or grows, if the case fits without taking any place), and one
@@ -426,9 +463,11 @@ def exchange(state: State, opts: SolveOptions) -> int:
                       and p.case_static[c] & p.case_ontime[c]),
                      key=lambda c: (cases[c].referred_at, cases[c].case_id))
     for u in waiting:
+        if state.attempts > stop:
+            break
         state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
         state.allow[u] = p.case_ontime[u]
-        budget = state.attempts + opts.case_budget
+        budget = min(stop, state.attempts + opts.case_budget)
         if state.insert(u, opts.repair_depth, opts.repair_breadth, budget, set()):
             moved += 1
             continue
@@ -440,7 +479,7 @@ def exchange(state: State, opts: SolveOptions) -> int:
                 moved += 1
                 state.allow.pop(other, None)
                 state.insert(other, opts.repair_depth, opts.repair_breadth,
-                             state.attempts + opts.case_budget, set())
+                             min(stop, state.attempts + opts.case_budget), set())
                 break
             state.book(other, old)
     state.allow = {}
@@ -461,12 +500,14 @@ def restore(state: State, old: dict[int, Placement]) -> None:
             state.book(c, placement)
 
 
-def trade(state: State, ages: list[int], opts: SolveOptions) -> int:
+def trade(state: State, opts: SolveOptions, stop: int) -> int:
     """Each late case that could be on time is put before its target even if the cases it
     ejects become late, and the change is kept only when fewer cases are late in all."""
     p = state.p
     moved = 0
-    for c in ages:
+    for c in by_age(state):
+        if state.attempts > stop:
+            break
         if c not in state.placed or not late(state, c) or \
                 not p.case_static[c] & p.case_ontime[c]:
             continue
@@ -474,7 +515,7 @@ def trade(state: State, ages: list[int], opts: SolveOptions) -> int:
         state.unbook(c)
         state.allow = {c: p.case_ontime[c]}
         placed = state.insert(c, opts.repair_depth, opts.repair_breadth,
-                              state.attempts + opts.case_budget, set())
+                              min(stop, state.attempts + opts.case_budget), set())
         state.allow = {}
         if placed and late_count(state) < before:
             moved += 1

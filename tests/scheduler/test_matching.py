@@ -243,7 +243,8 @@ def test_repair_books_what_greedy_cannot() -> None:
     both = ((at(3, 13), at(3, 14, 30)), (at(3, 16), at(3, 17, 30)))
     k1 = case("K1", both, deadline=at(10, 0))
     k2 = case("K2", ((at(3, 13), at(3, 14, 30)),), deadline=at(20, 0))
-    greedy = SolveOptions(repair_depth=0, compact=False, rotate=False)
+    greedy = SolveOptions(repair_depth=0, compact=False, rotate=False, target=False,
+                          portfolio=False)
     assert len(run([k1, k2], [mediator()], [venue(rooms=2)], options=greedy).bookings) == 1
     result = run([k1, k2], [mediator()], [venue(rooms=2)])
     assert {b.case_id: b.start for b in result.bookings} == {"K1": at(3, 16), "K2": at(3, 13)}
@@ -277,6 +278,34 @@ def test_rotation_spreads_load_on_a_symmetric_instance() -> None:
         load[b.mediator_ids[0]] = load.get(b.mediator_ids[0], 0) + 1
     assert len(result.bookings) == 8
     assert sorted(load.values()) == [2, 2, 2, 2]
+
+
+def test_a_case_that_can_be_on_time_is_not_pushed_past_its_target() -> None:
+    # one mediator, two times; OLD is past its target already (and has the earlier deadline),
+    # NEW can still meet its target on the 3rd, but not on the 10th
+    windows = ((at(3, 13), at(3, 14, 30)), (at(10, 13), at(10, 14, 30)))
+    old = case("OLD", windows, referred_at=NOW - timedelta(days=35), deadline=at(20, 0),
+               target=NOW - timedelta(days=5))
+    new = case("NEW", windows, referred_at=NOW - timedelta(days=26), deadline=at(25, 0),
+               target=at(5, 0))
+    result = run([old, new], [mediator()], [venue()])
+    assert {b.case_id: b.start for b in result.bookings} == {"NEW": at(3, 13),
+                                                            "OLD": at(10, 13)}
+    # without targets the older referral keeps the earlier session
+    plain = run([replace(old, target=None), replace(new, target=None)], [mediator()], [venue()])
+    assert {b.case_id: b.start for b in plain.bookings} == {"OLD": at(3, 13), "NEW": at(10, 13)}
+
+
+def test_the_load_follows_the_mediators_stated_capacity() -> None:
+    # same hours, one takes 2 sessions a week and the other 6: the shares follow 2 : 6
+    light, heavy = mediator("LIGHT", max_sessions_per_week=2), mediator("HEAVY",
+                                                                        max_sessions_per_week=6)
+    cases = [case(f"K{i}", daily(8 + i, 8 + i, 13, 17)) for i in range(4)]  # Tue-Fri, one week
+    result = run(cases, [light, heavy], [venue(rooms=4)])
+    load: dict[str, int] = {}
+    for b in result.bookings:
+        load[b.mediator_ids[0]] = load.get(b.mediator_ids[0], 0) + 1
+    assert len(result.bookings) == 4 and load == {"LIGHT": 1, "HEAVY": 3}
 
 
 def test_co_mediation_pairs_are_distinct_and_cover_the_language() -> None:
@@ -349,7 +378,7 @@ def test_random_workloads_never_break_a_hard_rule(seed: int, co_mediation: bool)
     assert all(result.unbooked.values())
     baseline = match(w.cases, w.mediators, w.venues, now=w.now, policy=policy,
                      options=SolveOptions(order="fifo", fair=False, repair_depth=0,
-                                          target=False))
+                                          target=False, portfolio=False))
     assert len(result.bookings) >= len(baseline.bookings)
 
 
