@@ -9,11 +9,13 @@
    it, place the case, then re-place the ejected case elsewhere, recursively up to ``depth``
    ejections, within a global budget of placement attempts. Every step keeps the state feasible
    and undoes itself on failure, so the count of booked cases never drops.
-3. **Target.** Oldest referral first, each case booked past its booking target that has an
-   option before it is taken out and re-inserted by the same ejection chains, with its own
-   starts and those of every case already on time limited to before their targets (cases
-   already late may move anywhere). On failure everything is undone, so the count booked never
-   drops and the count past target only falls.
+   Steps 1 and 2 run in several ways side by side (see :func:`construct`: plain; cases late
+   anyway placed backward; cases that can be on time first; the fewest-options order), each
+   followed by step 3, and the best by (booked, on time) is kept.
+3. **Target.** The passes of :mod:`scheduler.matching.passes` move cases booked past their
+   target before it, by the same ejection chains: strictly (no case on time becomes late),
+   by trades (kept only when fewer are late in all) and by exchanges (a case left out takes
+   the place of a late one that blocks it). The count booked never drops.
 4. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
    earliest feasible start, which is never later than before (so never past its target).
 5. **Rotation.** Each booking moves, at the same start and venue, to a mediator whose share of
@@ -34,6 +36,7 @@ from fractions import Fraction
 
 from scheduler.matching.eligibility import Problem
 from scheduler.matching.grid import lowest_bit, span_mask, touching
+from scheduler.matching.passes import by_age, late, on_time, rotate
 
 Placement = tuple[int, tuple[int, ...], int]
 """(start slot, mediator indices, venue index)."""
@@ -364,12 +367,6 @@ def _place(state: State, cases: list[int], opts: SolveOptions, stop: int) -> Non
             state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set())
 
 
-def by_age(state: State) -> list[int]:
-    """Booked cases, oldest referral first."""
-    cases = state.p.cases
-    return sorted(state.placed, key=lambda c: (cases[c].referred_at, cases[c].case_id))
-
-
 def score(state: State) -> tuple[int, int]:
     """The objective's first two levels: cases booked, then cases on time (larger is better)."""
     return (len(state.placed), -sum(1 for c in state.placed if late(state, c)))
@@ -414,136 +411,3 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> State:
     if opts.rotate:
         rotate(state, ages)
     return state
-
-
-def late(state: State, c: int) -> bool:
-    """Case ``c`` is booked past its target."""
-    return not state.p.case_ontime[c] >> state.placed[c][0] & 1
-
-
-def on_time(state: State, opts: SolveOptions, stop: int) -> int:
-    """The target passes (step 3 of the module's docstring): strict moves, trades and
-    exchanges, until ``stop`` attempts; returns how many cases they moved."""
-    return strict(state, opts, stop) + trade(state, opts, stop) + exchange(state, opts, stop)
-
-
-def strict(state: State, opts: SolveOptions, stop: int) -> int:
-    """Late cases re-inserted before their targets, every case on time kept on time."""
-    p = state.p
-    state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
-    moved = 0
-    for c in by_age(state):
-        if state.attempts > stop:
-            break
-        if not late(state, c) or not p.case_static[c] & p.case_ontime[c]:
-            continue
-        old = state.unbook(c)
-        state.allow[c] = p.case_ontime[c]
-        if state.insert(c, opts.repair_depth, opts.repair_breadth,
-                        min(stop, state.attempts + opts.case_budget), set()):
-            moved += 1
-        else:
-            del state.allow[c]
-            state.book(c, old)
-    state.allow = {}
-    return moved
-
-
-def exchange(state: State, opts: SolveOptions, stop: int) -> int:
-    """Book a case left out before its target in place of a late booking that blocks it.
-
-    The count booked stays (or grows, if the case fits without taking any place), and one
-    case fewer is late. Cases on time stay on time throughout; the case let go is then tried
-    again anywhere, so it is booked after all when it still fits.
-    """
-    p = state.p
-    moved = 0
-    cases = p.cases
-    waiting = sorted((c for c in range(len(cases)) if c not in state.placed
-                      and p.case_static[c] & p.case_ontime[c]),
-                     key=lambda c: (cases[c].referred_at, cases[c].case_id))
-    for u in waiting:
-        if state.attempts > stop:
-            break
-        state.allow = {c: p.case_ontime[c] for c in state.placed if not late(state, c)}
-        state.allow[u] = p.case_ontime[u]
-        budget = min(stop, state.attempts + opts.case_budget)
-        if state.insert(u, opts.repair_depth, opts.repair_breadth, budget, set()):
-            moved += 1
-            continue
-        for other in state.blockers(u):
-            if not late(state, other) or state.attempts > budget:
-                continue
-            old = state.unbook(other)
-            if state.insert(u, opts.repair_depth - 1, opts.repair_breadth, budget, set()):
-                moved += 1
-                state.allow.pop(other, None)
-                state.insert(other, opts.repair_depth, opts.repair_breadth,
-                             min(stop, state.attempts + opts.case_budget), set())
-                break
-            state.book(other, old)
-    state.allow = {}
-    return moved
-
-
-def late_count(state: State) -> int:
-    return sum(1 for c in state.placed if late(state, c))
-
-
-def restore(state: State, old: dict[int, Placement]) -> None:
-    """Put every booking back as in ``old`` (a copy of ``state.placed`` taken earlier)."""
-    changed = [c for c in state.placed if old.get(c) != state.placed[c]]
-    for c in changed:
-        state.unbook(c)
-    for c, placement in old.items():
-        if c not in state.placed:
-            state.book(c, placement)
-
-
-def trade(state: State, opts: SolveOptions, stop: int) -> int:
-    """Each late case that could be on time is put before its target even if the cases it
-    ejects become late, and the change is kept only when fewer cases are late in all."""
-    p = state.p
-    moved = 0
-    for c in by_age(state):
-        if state.attempts > stop:
-            break
-        if c not in state.placed or not late(state, c) or \
-                not p.case_static[c] & p.case_ontime[c]:
-            continue
-        before, old = late_count(state), dict(state.placed)
-        state.unbook(c)
-        state.allow = {c: p.case_ontime[c]}
-        placed = state.insert(c, opts.repair_depth, opts.repair_breadth,
-                              min(stop, state.attempts + opts.case_budget), set())
-        state.allow = {}
-        if placed and late_count(state) < before:
-            moved += 1
-        elif placed:
-            restore(state, old)
-        else:
-            state.book(c, old[c])
-    return moved
-
-
-def rotate(state: State, ages: list[int], rounds: int = 3) -> None:
-    """Move bookings, at the same start and venue, towards loads in proportion to weight.
-
-    A booking moves when the highest share among its new mediators (with it) is below the
-    highest among its current ones (with it), so the largest share never grows; it stops when
-    a round moves nothing.
-    """
-    for _ in range(rounds):
-        moved = 0
-        for c in ages:
-            s, ms, v = state.placed[c]
-            state.unbook(c)
-            better = state.pick_mediators(c, s, fair=True, by_share=True)
-            if better is not None and set(better) != set(ms) and \
-                    max(map(state.share, better)) < max(map(state.share, ms)):
-                state.book(c, (s, better, v))
-                moved += 1
-            else:
-                state.book(c, (s, ms, v))
-        if not moved:
-            break
