@@ -377,9 +377,9 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> State:
 
     Several constructions are tried (see :func:`construct`): ``opts.order`` plain and, with
     targets, backward and on time first; with ``opts.portfolio`` also "fewest options first".
-    Each is followed by the target passes (:func:`on_time`), and the best by (booked, on
-    time) is kept, the earliest tried on a tie, so the result is deterministic; compaction
-    and rotation follow.
+    Each is followed by the target passes (:func:`on_time`) on a quarter of the budget, and
+    the best by (booked, on time) is kept, the earliest tried on a tie, so the result is
+    deterministic; it then gets the passes with the whole budget, then compaction and rotation.
     """
     opts = options or SolveOptions()
     p = problem
@@ -392,15 +392,18 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> State:
     best: State | None = None
     for how, mode in tries:
         state = construct(p, how, mode)
-        if targets:
-            stop = budget_from(state, opts)
-            for _ in range(3):
-                if not on_time(state, opts, stop) or state.attempts > stop:
-                    break
+        if targets:  # a quarter of the budget to compare the constructions fairly
+            on_time(state, opts, state.attempts + (budget_from(state, opts)
+                                                   - state.attempts) // 4)
         if best is None or score(state) > score(best):
             best = state
     assert best is not None
     state = best
+    if targets:  # the whole budget for the one kept
+        stop = budget_from(state, opts)
+        for _ in range(3):
+            if not on_time(state, opts, stop) or state.attempts > stop:
+                break
     ages = by_age(state)
     if opts.compact:
         for c in ages:
