@@ -72,17 +72,18 @@ generation alone took 19.7 s instead of 1.9 s), so every time below is pessimist
 in particular had little CPU::
 
     method                     booked   late  median   p90  load max/min r   time
-    project matcher             1,519  1,346    47.0  68.5   1.53 / 0.15   196 s (loaded)
+    project matcher             1,519  1,339    47.1  68.5   1.53 / 0.15   131 s (loaded)
     greedy earliest (FIFO)      1,468  1,445    48.6  56.8   1.59 / 0.16   5.3 s
     CP-SAT 60 s, greedy hint        -      -       -     -   no solution in 60 s ("unknown";
-                                                             65 s to build the model)
+                                                             65-120 s to build it, two runs)
     upper bound                 1,522                        matcher / bound = 99.80 %
 
 Before the aims (the same code with ``SolveOptions(target=False, portfolio=False)``) the matcher
 booked the same 1,519 with 1,483 late. Of the 1,523 cases with an option only 897 can still be
 on time at all (an option before their target), so at least 622 are late in any solution.
-The matcher is much slower than before (0.7 s on a quiet machine): it now tries four
-constructions, each with target passes, within the policy's ``improvement_budget``.
+The matcher is much slower than before (0.7 s on a quiet machine; 196 s when every
+construction had the whole budget for its target passes, 131 s with a quarter): it now tries
+four constructions, each with target passes, within the policy's ``improvement_budget``.
 ``bench/optimality.py`` compares it with proven optima on small instances.
 """
 
