@@ -8,8 +8,12 @@ when the parties, at least one eligible mediator and at least one compatible ven
 available there.
 
 Rows:
-* each case at most one start;  ``sum_m x[c,s,m] = k * z[c,s]`` (k = 2 with co-mediation);
+* each case at most one start;  ``sum_m x[c,s,m] = k * z[c,s]`` (k = 2 when the case needs
+  co-mediators, :func:`~scheduler.matching.eligibility.mediators_needed`);
   ``sum_v y[c,s,v] = z[c,s]``;
+* co-mediation, per session language ``l`` of the case: ``sum_{m speaks l} x[c,s,m] >= z[c,s]``
+  (the pair covers every language; each candidate already speaks one of them, so together with
+  ``k = 2`` this is exactly :func:`~scheduler.matching.eligibility.pair_problem`);
 * per mediator and start slot ``t``: the sessions whose occupancy ``[s, s + span)`` contains
   ``t`` sum to at most 1 (interval cliques; ``span`` = session + buffer);
 * per mediator and ISO week: at most the remaining weekly cap;
@@ -38,12 +42,15 @@ class Model:
     week_rows: list[tuple[list[int], int]] = field(default_factory=list)  # x columns, cap
     venue_rows: list[tuple[list[int], int]] = field(default_factory=list)  # y columns, cap
     party_rows: list[list[int]] = field(default_factory=list)  # z columns, cap 1
-    pair: int = 1
+    pair: list[int] = field(default_factory=list)  # mediators per z column (1 or 2)
+    cover_rows: list[tuple[int, list[int]]] = field(default_factory=list)  # z >= sum of x
+    late: list[bool] = field(default_factory=list)  # z column starts past the case's target
 
     @property
     def size(self) -> str:
         rows = (len(self.case_rows) + 2 * len(self.z) + len(self.mediator_rows)
-                + len(self.week_rows) + len(self.venue_rows) + len(self.party_rows))
+                + len(self.week_rows) + len(self.venue_rows) + len(self.party_rows)
+                + len(self.cover_rows))
         return f"{len(self.z) + len(self.x) + len(self.y):,} columns, {rows:,} rows"
 
 
@@ -73,7 +80,7 @@ def _cliques(starts: dict[int, list[int]], span: int) -> list[list[int]]:
 
 def build(problem: Problem) -> Model:
     p = problem
-    model = Model(pair=2 if p.policy.co_mediation else 1)
+    model = Model()
     span = p.span
     by_mediator: list[dict[int, list[int]]] = [defaultdict(list) for _ in p.mediators]
     by_venue: list[dict[int, list[int]]] = [defaultdict(list) for _ in p.venues]
@@ -84,12 +91,20 @@ def build(problem: Problem) -> Model:
         for s in bits(p.case_static[c]):
             zi = len(model.z)
             model.z.append((c, s))
+            model.pair.append(p.case_pair[c])
+            model.late.append(not p.case_ontime[c] >> s & 1)
             row.append(zi)
             bit = 1 << s
+            speakers: dict[str, list[int]] = defaultdict(list)
             for m in p.case_mediators[c]:
                 if p.med_ok[m] & bit:
+                    for lang in p.case_languages[c] & p.mediators[m].languages:
+                        speakers[lang].append(len(model.x))
                     by_mediator[m][s].append(len(model.x))
                     model.x.append((zi, m))
+            if p.case_pair[c] == 2:
+                model.cover_rows.extend((zi, speakers[lang])
+                                        for lang in sorted(p.case_languages[c]))
             for v in p.case_venues[c]:
                 if p.venue_ok[v] & bit:
                     by_venue[v][s].append(len(model.y))
@@ -144,8 +159,8 @@ def reduce(model: Model) -> tuple[Model, str]:
       venue can host the session whatever else is booked, so every other venue of ``(c, s)`` is
       dominated: any solution using another venue stays feasible after moving the session there
       (it only frees capacity elsewhere). The nearest such venue is kept and the others dropped.
-      The same holds for a mediator column in no row (single mediation only; with co-mediation
-      a pair must cover the languages, so mediators are never dropped).
+      The same holds for a mediator column in no row (single mediation only; a pair must cover
+      the languages, so a co-mediation case's mediators are never dropped).
 
     Every solution of the reduced model is a solution of the full one, and every solution of the
     full one maps to a reduced one booking the same cases at the same starts, so both have the
@@ -183,7 +198,6 @@ def reduce(model: Model) -> tuple[Model, str]:
                 out_kinds.append(kinds[k] if kinds is not None else False)
         return out, out_kinds
 
-    single = model.pair == 1
     while True:
         x_rows, x_kind = live(x_rows, x_alive, x_case, x_kind)
         y_rows, _ = live(y_rows, y_alive, y_case)
@@ -198,7 +212,8 @@ def reduce(model: Model) -> tuple[Model, str]:
         changed = False
         for zi in range(nz):
             for group, alive, used in ((ys_of[zi], y_alive, y_in),
-                                       (xs_of[zi] if single else [], x_alive, x_in)):
+                                       (xs_of[zi] if model.pair[zi] == 1 else [], x_alive,
+                                        x_in)):
                 cols = [i for i in group if alive[i]]
                 if len(cols) < 2:
                     continue
@@ -212,7 +227,8 @@ def reduce(model: Model) -> tuple[Model, str]:
         if not changed:
             break
 
-    out = Model(z=list(model.z), case_rows=[list(r) for r in model.case_rows], pair=model.pair)
+    out = Model(z=list(model.z), case_rows=[list(r) for r in model.case_rows],
+                pair=list(model.pair), late=list(model.late))
     x_new = [-1] * len(model.x)
     y_new = [-1] * len(model.y)
     for i, col in enumerate(model.x):
@@ -231,6 +247,8 @@ def reduce(model: Model) -> tuple[Model, str]:
             out.week_rows.append((cols, cap))
     out.venue_rows = [([y_new[i] for i in row], cap) for row, cap in y_rows]
     out.party_rows = [row for row in model.party_rows if len({case_of[i] for i in row}) > 1]
+    # only single-mediator options are ever dropped, so a pair's cover rows are intact
+    out.cover_rows = [(zi, [x_new[i] for i in row]) for zi, row in model.cover_rows]
     note = (f"{len(model.x) - len(out.x):,} dominated mediator and "
             f"{len(model.y) - len(out.y):,} dominated venue options dropped")
     return out, note

@@ -38,6 +38,12 @@ CASE_LANGUAGES = [("en", 68), ("es", 19), ("pl", 4), ("zh", 2), ("ar", 2), ("tl"
                   ("ko", 1), ("hi", 1), ("ur", 1), ("ase", 1)]
 MEDIATOR_LANGUAGES = {"es": 0.30, "pl": 0.08, "zh": 0.04, "ar": 0.04, "tl": 0.03, "ko": 0.03,
                       "hi": 0.03, "ur": 0.03, "ase": 0.03}
+#: the "scarce" shape: more Polish, Arabic and Chinese cases, fewer mediators who speak them
+SCARCE_CASE_LANGUAGES = [("en", 50), ("es", 20), ("pl", 12), ("zh", 8), ("ar", 8), ("ase", 2)]
+SCARCE_MEDIATOR_LANGUAGES = {**MEDIATOR_LANGUAGES, "pl": 0.04, "zh": 0.02, "ar": 0.02}
+TARGET = timedelta(days=30)
+"""The policy's booking target (``[booking] target_days``), from referral."""
+SHAPES = ("default", "comediation", "scarce")
 
 Weekly = tuple[int, int, int]
 """(weekday 0=Monday, start hour, end hour) in Chicago time."""
@@ -86,9 +92,9 @@ def _officer_windows(rng: random.Random) -> list[Weekly]:
     return windows
 
 
-def _complainant_windows(rng: random.Random) -> list[Weekly]:
+def _complainant_windows(rng: random.Random, narrow: bool = False) -> list[Weekly]:
     windows = []
-    for _ in range(rng.randint(3, 6)):
+    for _ in range(rng.randint(1, 3) if narrow else rng.randint(3, 6)):
         kind = rng.random()
         if kind < 0.45:
             day, start = rng.randrange(5), rng.choice([15, 16, 17, 18])
@@ -112,7 +118,14 @@ def generate(
     n_mediators: int = 150,
     n_venues: int = 20,
     business_days: int = 60,
+    shape: str = "default",
 ) -> Workload:
+    """``shape``: ``"default"``; ``"comediation"`` (every case needs two mediators); or
+    ``"scarce"`` (scarce Polish, Arabic and Chinese speakers, narrow complainant windows,
+    venue rooms about 70% pre-booked)."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}")
+    scarce = shape == "scarce"
     rng = random.Random(seed)
     now = NOW
     today = now.astimezone(ZONE).date()
@@ -134,10 +147,15 @@ def generate(
         if rng.random() < 0.6:
             open_weekly.append((5, 9, 17))
         opening = expand(open_weekly, days)
-        booked = tuple(
-            (a, a + timedelta(hours=2))
-            for a, _ in rng.sample(list(opening), min(len(opening), rng.randint(2, 10)))
-        )
+        if scarce:  # about 70% of the two-hour blocks of every opening already taken
+            blocks = [(a + timedelta(hours=2 * k), a + timedelta(hours=2 * k + 2))
+                      for a, b in opening for k in range((b - a) // timedelta(hours=2))]
+            booked = tuple(sorted(rng.sample(blocks, int(len(blocks) * 0.7))))
+        else:
+            booked = tuple(
+                (a, a + timedelta(hours=2))
+                for a, _ in rng.sample(list(opening), min(len(opening), rng.randint(2, 10)))
+            )
         venues.append(VenueProfile(
             venue_id=f"V{j:03d}", kind="in_person", neutral=neutral, police_facility=police,
             accessible=rng.random() < 0.8, capacity=rng.choice([4, 6, 8, 12]),
@@ -160,7 +178,8 @@ def generate(
             expires = today - timedelta(days=rng.randint(1, 200))
         elif roll < 0.16:
             expires = today + timedelta(days=rng.randint(10, 60))
-        langs = {"en"} | {code for code, p in MEDIATOR_LANGUAGES.items() if rng.random() < p}
+        spoken = SCARCE_MEDIATOR_LANGUAGES if scarce else MEDIATOR_LANGUAGES
+        langs = {"en"} | {code for code, p in spoken.items() if rng.random() < p}
         available = expand(_mediator_windows(rng), days)
         busy: list[Interval] = []
         for a, b in available:
@@ -179,8 +198,9 @@ def generate(
                 10, 360))) for _ in range(rng.choice([0, 0, 1, 3]))),
             former_police=rng.random() < 0.03))
 
-    codes = [code for code, _ in CASE_LANGUAGES]
-    weights = [w for _, w in CASE_LANGUAGES]
+    table = SCARCE_CASE_LANGUAGES if scarce else CASE_LANGUAGES
+    codes = [code for code, _ in table]
+    weights = [w for _, w in table]
     cases: list[CaseRequest] = []
     for k in range(n_cases):
         referred = now - timedelta(days=rng.uniform(0, 40))
@@ -192,14 +212,17 @@ def generate(
                    for o in rng.sample(officers, 2 if rng.random() < 0.1 else 1)]
         for n in range(2 if rng.random() < 0.08 else 1):
             parties.append(Party(f"C{k:05d}-{n}", "complainant",
-                                 expand(_complainant_windows(rng), days)))
+                                 expand(_complainant_windows(rng, scarce), days)))
         cases.append(CaseRequest(
             case_id=f"K{k:05d}", referred_at=referred, deadline=deadline,
-            parties=tuple(parties), languages=frozenset({lang, "en"}), interpreter=interpreter,
+            # with an interpreter the session is held in English; without, in both languages
+            parties=tuple(parties), interpreter=interpreter,
+            languages=frozenset({"en"} if interpreter else {lang, "en"}),
             accessibility=rng.random() < 0.12, accepts_video=rng.random() < 0.35,
-            area=_point(rng)))
+            area=_point(rng), target=referred + TARGET))
 
-    policy = MatchPolicy(holidays=HOLIDAYS, max_venue_km=10.0)
+    policy = MatchPolicy(holidays=HOLIDAYS, max_venue_km=10.0,
+                         co_mediation=shape == "comediation")
     return Workload(cases, mediators, venues, policy, now)
 
 
@@ -214,6 +237,8 @@ def violations(
     """Every hard rule a booking list breaks, checked from the raw inputs (not the bitmasks)."""
     from scheduler.matching.eligibility import (
         has_conflict,
+        mediators_needed,
+        pair_problem,
         qualification_problem,
         required_languages,
         venue_distance,
@@ -261,7 +286,7 @@ def violations(
             if not inside(bk.start, bk.end, party.windows):
                 out.append(f"{tag}: outside the windows of {party.party_id}")
             per_resource.setdefault(f"party {party.party_id}", []).append(bk)
-        expected = 2 if policy.co_mediation else 1
+        expected = mediators_needed(case, policy)
         if len(set(bk.mediator_ids)) != expected or len(bk.mediator_ids) != expected:
             out.append(f"{tag}: needs {expected} distinct mediators")
         spoken: set[str] = set()
@@ -283,6 +308,10 @@ def violations(
         need = required_languages(case, policy)
         if not need <= spoken:
             out.append(f"{tag}: mediators do not speak {sorted(need - spoken)}")
+        elif expected == 2:
+            why = pair_problem([med_by[mid].languages for mid in bk.mediator_ids], need)
+            if why is not None:
+                out.append(f"{tag}: {why}")
         venue = ven_by[bk.venue_id]
         if venue_distance(venue, case, policy) is None:
             out.append(f"{tag}: venue {venue.venue_id} not allowed for this case")
@@ -301,11 +330,15 @@ def violations(
             if weeks[(iso.year, iso.week)] > m.max_sessions_per_week:
                 out.append(f"mediator {m.mediator_id}: over the weekly cap in {iso.week}")
     for v in venues:
-        mine = [bk for bk in bookings if bk.venue_id == v.venue_id]
-        held = [(bk.start, bk.end) for bk in mine] + list(v.booked)
-        for bk in mine:
-            at_once = sum(1 for a, b in held if a < bk.end + buffer and bk.start < b + buffer
-                          and a <= bk.start)
+        # Rooms in use peak at the start of some occupancy [start, end + buffer), a booking's
+        # or a pre-booked session's, so every such start that overlaps a booking is checked,
+        # including a pre-booked session starting during one of ours.
+        mine = [(bk.start, bk.end) for bk in bookings if bk.venue_id == v.venue_id]
+        held = mine + list(v.booked)
+        for t, _ in sorted(set(held)):
+            if not any(a <= t < b + buffer for a, b in mine):
+                continue
+            at_once = sum(1 for a, b in held if a <= t < b + buffer)
             if at_once > v.rooms:
-                out.append(f"venue {v.venue_id}: more than {v.rooms} rooms at {bk.start}")
+                out.append(f"venue {v.venue_id}: more than {v.rooms} rooms at {t}")
     return out

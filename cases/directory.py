@@ -21,6 +21,7 @@ from cases.models import CalendarPush, Mediator, MediatorConflict, Venue
 from cases.qualification import QualificationRules, Training
 from cases.qualification import qualification_problems as qualification_problems_of
 from cases.sealing import Sealer
+from cases.session_needs import normalise_features
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -57,6 +58,8 @@ class NewVenue:
     address: str = ""
     kind: str = "in_person"
     accessible: bool = True
+    #: access features besides step-free access (cases.session_needs.ACCESS_FEATURES)
+    features: list[str] = field(default_factory=list)
     capacity: int = 6
     opening_hours: dict[str, list[list[str]]] = field(default_factory=dict)
     time_zone: str = "America/Chicago"
@@ -244,7 +247,8 @@ def add_venue(session: Session, new: NewVenue, *, now: datetime, actor: str) -> 
                 raise InvalidInput("opening_hours", f"{start}-{end} closes before it opens")
     venue = Venue(
         name=name, kind=new.kind, address=new.address.strip(), neutral=new.neutral,
-        accessible=new.accessible, capacity=new.capacity, opening_hours=new.opening_hours,
+        accessible=new.accessible, features=normalise_features(new.features, "features"),
+        capacity=new.capacity, opening_hours=new.opening_hours,
         time_zone=normalise_zone(new.time_zone), latitude=new.latitude,
         longitude=new.longitude, video_url=new.video_url,
         directions=" ".join(new.directions.split()), created_at=now,
@@ -275,7 +279,8 @@ MEDIATOR_FIELDS = frozenset({
     "full_name", "email", "phone", "languages", "general_training_hours", "general_training_on",
     "specialized_training_hours", "specialized_training_on", "training_expires_on",
     "max_sessions_per_week", "former_police", "time_zone", "active"})
-VENUE_FIELDS = frozenset({"name", "kind", "address", "neutral", "accessible", "capacity",
+VENUE_FIELDS = frozenset({"name", "kind", "address", "neutral", "accessible", "features",
+                          "capacity",
                           "opening_hours", "time_zone", "video_url", "latitude", "longitude",
                           "active", "directions"})
 
@@ -329,6 +334,8 @@ def update_venue(session: Session, venue: Venue, changes: Mapping[str, Any], *, 
             raise InvalidInput(name, "cannot be changed here")
         if name == "time_zone":
             value = normalise_zone(value)
+        if name == "features":
+            value = normalise_features(value, "features")
         if name == "capacity" and not 2 <= value <= 500:
             raise InvalidInput("capacity", "must be between 2 and 500")
         if name == "directions":

@@ -148,6 +148,7 @@ def venue_from_row(row: dict[str, str]) -> NewVenue:
         name=_text(row, "name"), kind=_text(row, "kind") or "in_person",
         address=_text(row, "address"), neutral=_flag(row, "neutral", default=None),
         accessible=_flag(row, "accessible", default=True),
+        features=_list(row, "features"),
         capacity=_number(row, "capacity", int, 6),
         opening_hours=parse_opening_hours(_text(row, "opening_hours")),
         latitude=_number(row, "latitude", float, None),

@@ -148,6 +148,13 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(24), default=CaseState.SCREENING.value, index=True)
     co_mediation: Mapped[bool] = mapped_column(default=False)
     accepts_video: Mapped[bool] = mapped_column(default=False)
+    #: the language the session is held in (None: the policy's working language); see
+    #: cases.session_needs. A party's ``language`` chooses only their notices.
+    session_language: Mapped[str | None] = mapped_column(String(8))
+    #: the language an interpreter covers ("pl", "ase" for ASL), None when none is needed
+    interpreter: Mapped[str | None] = mapped_column(String(8))
+    #: venue access features someone attending needs ("step_free", "hearing_loop"...)
+    access_needs: Mapped[list[Any]] = mapped_column(default=list)
 
     # screening: what the policy engine said and what staff decided
     recommendation: Mapped[str | None] = mapped_column(String(16))
@@ -357,6 +364,8 @@ class Venue(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     neutral: Mapped[bool] = mapped_column(default=True)
     accessible: Mapped[bool] = mapped_column(default=True)
+    #: access features besides step-free access (cases.session_needs.ACCESS_FEATURES)
+    features: Mapped[list[Any]] = mapped_column(default=list)
     capacity: Mapped[int] = mapped_column(default=6)
     opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"0": [["09:00","17:00"]]}
     time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")

@@ -56,6 +56,8 @@ class Policy:
     max_session_length: timedelta = timedelta(minutes=180)
     reminders: ReminderPolicy = ReminderPolicy()
     qualification: QualificationRules = field(default_factory=QualificationRules)
+    #: the language sessions are held in unless staff set another for a case
+    working_language: str = "en"
 
     @property
     def known_categories(self) -> frozenset[str]:
@@ -168,6 +170,7 @@ def policy_from_mapping(data: dict[str, Any], source: str = "policy") -> Policy:
         min_session_length=timedelta(minutes=shortest),
         max_session_length=timedelta(minutes=longest),
         qualification=qualification,
+        working_language=get("booking", "working_language", str, "en").strip().lower() or "en",
     )
 
 

@@ -40,6 +40,7 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from cases.policy import Policy
+from cases.session_needs import STEP_FREE, SessionNeeds, apply_needs, normalise_session_language
 from cases.weekly import WeeklyWindow
 
 
@@ -76,6 +77,12 @@ class NewCase:
     accepts_video: bool = False
     co_mediation: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: the session's language (None: the policy's working language), interpreter (None: the
+    #: first one a party asked for, if any) and access needs (None: step-free access when a
+    #: party noted an accessibility need); see cases.session_needs
+    session_language: str | None = None
+    interpreter: str | None = None
+    access_needs: list[str] | None = None
 
 
 def validate_party(new: NewParty, prefix: str) -> Party:
@@ -118,6 +125,23 @@ def validate_party(new: NewParty, prefix: str) -> Party:
     )
 
 
+def _intake_needs(case: Case, new: NewCase, parties: list[Party], policy: Policy) -> None:
+    """The session's needs as staff set them at intake, with the defaults of :class:`NewCase`."""
+    asked = next((p.interpreter for p in parties if p.interpreter), None)
+    interpreter = new.interpreter
+    if interpreter is None and asked is not None:
+        try:
+            interpreter = normalise_session_language(asked, "interpreter")
+        except InvalidInput:
+            interpreter = None  # free text a coordinator can turn into a code on the case page
+    access = new.access_needs
+    if access is None:
+        access = [STEP_FREE] if any(p.accessibility for p in parties) else []
+    apply_needs(case, SessionNeeds(session_language=new.session_language or "",
+                                   interpreter=interpreter or "", access_needs=access),
+                policy)
+
+
 def add_case(session: Session, new: NewCase, policy: Policy, *, now: datetime, actor: str) -> Case:
     """Record a complaint screened for mediation, with its parties, and recommend a decision."""
     log_number = new.log_number.strip()
@@ -149,6 +173,7 @@ def add_case(session: Session, new: NewCase, policy: Policy, *, now: datetime, a
     for party in parties:
         party.created_at = now
         case.parties.append(party)
+    _intake_needs(case, new, parties, policy)
     session.add(case)
     session.flush()
     phone_lines.note_numbers(session, (p.phone for p in parties), now=now)

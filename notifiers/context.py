@@ -24,6 +24,7 @@ from cases.deadlines import deadline_day
 from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party, SessionConfirmation
 from cases.outbox import Channel, NoticeKind
+from cases.session_needs import needs_summary
 from notifiers.rendering import format_day, format_when, language_of
 from notifiers.terms import agency, zone_name
 
@@ -189,6 +190,8 @@ def build_variables(
             "directions": "" if video else " ".join((venue.directions or "").split()),
             "when_zone": format_when(booked.starts_at, zone, language,
                                      zone_name(zone, language)),
+            # the session's language, interpreter and access needs, for the mediator only
+            "needs": needs_summary(booked.case) if mediator is not None else None,
         }
 
     deadline = _parse_instant(context.get("deadline"))

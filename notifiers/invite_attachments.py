@@ -18,6 +18,7 @@ from calendars.invites import (
 from calendars.sessions import session_event
 from cases.models import Notification
 from cases.outbox import NoticeKind
+from cases.session_needs import needs_summary
 from notifiers.base import Attachment
 from notifiers.context import Lookup, ProgramInfo, session_id_of
 from notifiers.terms import ltr
@@ -68,7 +69,8 @@ def invite_attachment(
     event = session_event(
         meeting, summary=f"{SUMMARY[language]} — {program.name}",
         description=DESCRIPTION[language].format(
-            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone),
+            program=program.name, phone=ltr(program.phone) if language == "ar" else program.phone)
+        + (f"\nSession: {needs_summary(meeting.case)}" if mediator is not None else ""),
         fallback_zone=program.time_zone)
     invite = Invite(
         uid=event.uid,

@@ -178,7 +178,8 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
         status=(SessionStatus.HELD if held else SessionStatus.BOOKED).value,
         hold_expires_at=now + hold_for if hold_for is not None else None,
         uid=new_session_uid(), sequence=0,
-        interpreter=next((p.interpreter for p in case.parties if p.interpreter), None),
+        interpreter=case.interpreter or next((p.interpreter for p in case.parties
+                                              if p.interpreter), None),
         created_at=now, updated_at=now)
     with session.begin_nested():  # SlotTaken rolls back to here; the caller may go on
         session.add(row)

@@ -107,7 +107,8 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
 
     requests = [profiles.case_request(
         case, {p.id: windows_by_owner[("party", p.id)] for p in case.parties},
-        deadline=case.booking_deadline or default_deadline, start=now, end=horizon)
+        deadline=case.booking_deadline or default_deadline, start=now, end=horizon,
+        working_language=rules.policy.working_language)
         for case in cases]
 
     names: dict[str, set[str]] = defaultdict(set)

@@ -51,6 +51,7 @@ from scheduler import profiles
 from scheduler.matching import CaseRequest, MatchPolicy
 from scheduler.matching.eligibility import (
     capacity_problem,
+    pair_problem,
     personal_conflict,
     recently_mediated_officer,
     required_languages,
@@ -137,7 +138,8 @@ def problems(session: Session, case: Case, option: BookingOption, rules: Rules, 
     parties = list(case.parties)
     windows = _windows_of(session, "party", [p.id for p in parties])
     request = profiles.case_request(case, windows, deadline=_deadline(case, policy, now),
-                                    start=start, end=end)
+                                    start=start, end=end,
+                                    working_language=policy.working_language)
     outside = [f"party {p.id} ({_role(p)}): outside the availability they gave"
                for p, mp in zip(parties, request.parties, strict=True)
                if not _covers(mp.windows, start, end)]
@@ -162,6 +164,12 @@ def problems(session: Session, case: Case, option: BookingOption, rules: Rules, 
     missing = required_languages(request, mpolicy) - spoken
     if missing and option.mediator_ids:
         hard.append(f"no mediator speaks {', '.join(sorted(missing))}")
+    elif wanted == 2 and len(option.mediator_ids) == 2:
+        pair = [session.get(Mediator, i) for i in option.mediator_ids]
+        why = pair_problem([frozenset(m.languages) for m in pair if m is not None],
+                           required_languages(request, mpolicy))
+        if why is not None:
+            hard.append(why)
 
     venue = session.get(Venue, option.venue_id)
     if venue is None:

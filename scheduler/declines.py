@@ -26,7 +26,6 @@ from cases.models import (
     MediationSession,
     Mediator,
     MediatorCalendarSnapshot,
-    Party,
     SessionStatus,
 )
 from scheduler import booking
@@ -70,9 +69,9 @@ def _free(session: Session, mediator: Mediator, row: MediationSession) -> bool:
     return True
 
 
-def _speaks(mediator: Mediator, parties: list[Party]) -> bool:
-    needed = {p.language for p in parties if not p.interpreter}
-    return needed <= set(mediator.languages)
+def _speaks(mediator: Mediator, case: Case, rules: Rules) -> bool:
+    """They speak the session's language (not the parties' reading languages)."""
+    return (case.session_language or rules.policy.working_language) in mediator.languages
 
 
 def decline(session: Session, row: MediationSession, mediator: Mediator, rules: Rules, *,
@@ -85,12 +84,11 @@ def decline(session: Session, row: MediationSession, mediator: Mediator, rules: 
         raise DomainError(f"session {row.id} has started")
     case = session.get(Case, row.case_id)
     assert case is not None
-    parties = list(session.scalars(select(Party).where(Party.case_id == case.id)))
     keep = [m for m in (row.mediator_id, row.co_mediator_id) if m and m != mediator.id]
     for other in session.scalars(select(Mediator).where(
             Mediator.active.is_(True), Mediator.id.not_in([mediator.id, *keep]))
             .order_by(Mediator.id)):
-        if not _speaks(other, parties) or not _free(session, other, row):
+        if not _speaks(other, case, rules) or not _free(session, other, row):
             continue
         ids = (other.id, *keep) if mediator.id == row.mediator_id else (*keep, other.id)
         option = BookingOption(tuple(ids), row.venue_id, row.starts_at, row.ends_at)

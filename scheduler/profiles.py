@@ -43,6 +43,7 @@ def match_policy(policy: Policy, time_zone: str) -> MatchPolicy:
     return MatchPolicy(
         session_length=policy.session_length, buffer=policy.buffer,
         min_notice=policy.min_notice, co_mediation=policy.co_mediation,
+        working_language=policy.working_language,
         same_officer_months=policy.officer_recent_mediation_months,
         qualification=policy.qualification,
         holidays=policy.holidays, timezone=time_zone)
@@ -86,8 +87,13 @@ def opening(venue: Venue, start: datetime, end: datetime) -> list[Span]:
 
 
 def case_request(case: Case, windows: Mapping[int, Sequence[AvailabilityWindow]], *,
-                 deadline: datetime, start: datetime, end: datetime) -> CaseRequest:
-    """The case with its parties' windows (by party id) expanded over [start, end)."""
+                 deadline: datetime, start: datetime, end: datetime,
+                 working_language: str = "en") -> CaseRequest:
+    """The case with its parties' windows (by party id) expanded over [start, end).
+
+    The mediators must speak the case's session language (``working_language`` unless staff
+    set another), never the parties' reading languages; the case's own interpreter, access
+    needs, co-mediation and booking target go with it."""
     parties = tuple(
         MatchParty(person_key(p), "officer" if p.role == PartyRole.OFFICER.value
                    else "complainant", tuple(expand_windows(windows.get(p.id, ()), start, end)))
@@ -97,10 +103,11 @@ def case_request(case: Case, windows: Mapping[int, Sequence[AvailabilityWindow]]
     return CaseRequest(
         case_id=str(case.id), referred_at=case.referred_at or case.created_at,
         deadline=deadline, parties=parties,
-        languages=frozenset(p.language for p in case.parties if not p.interpreter) or
-        frozenset({"en"}),
-        interpreter=any(p.interpreter for p in case.parties),
-        accessibility=any(p.accessibility for p in case.parties),
+        languages=frozenset({case.session_language or working_language}),
+        interpreter=bool(case.interpreter),
+        access_needs=frozenset(case.access_needs or ()),
+        co_mediation=case.co_mediation,
+        target=case.booking_target,
         accepts_video=case.accepts_video,
         area=(complainant.latitude, complainant.longitude)
         if complainant is not None and complainant.latitude is not None
@@ -166,5 +173,5 @@ def venue_profile(venue: Venue, *, sessions: Iterable[MediationSession], start: 
         capacity=venue.capacity, opening=tuple(opening(venue, start, end)), booked=booked,
         location=(venue.latitude, venue.longitude)
         if venue.latitude is not None and venue.longitude is not None else None,
-        rooms=1000 if venue.kind == "video" else 1)
+        rooms=1000 if venue.kind == "video" else 1, features=frozenset(venue.features or ()))
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from cases.qualification import Training, qualification_problems
 from scheduler.matching.grid import Grid, startable, touching
 from scheduler.matching.model import (
+    STEP_FREE,
     CaseRequest,
     LatLon,
     MatchPolicy,
@@ -83,10 +84,30 @@ def has_conflict(
 
 
 def required_languages(case: CaseRequest, policy: MatchPolicy) -> frozenset[str]:
-    """Languages the mediator(s) must cover between them."""
-    if case.interpreter:
-        return frozenset({policy.working_language})
+    """Languages the mediator(s) must cover between them: the session's, never the parties'
+    reading languages (an interpreter bridges those; see :class:`CaseRequest`)."""
     return case.languages or frozenset({policy.working_language})
+
+
+def mediators_needed(case: CaseRequest, policy: MatchPolicy) -> int:
+    """2 when the case needs co-mediators (its own choice, else the policy's), else 1."""
+    pair = policy.co_mediation if case.co_mediation is None else case.co_mediation
+    return 2 if pair else 1
+
+
+def pair_problem(languages: Sequence[frozenset[str]], need: frozenset[str]) -> str | None:
+    """Why these co-mediators cannot hold a session in ``need`` (``None``: they can).
+
+    Each must speak one of the session's languages (nobody sits in a session they cannot
+    follow), and together they must speak all of them.
+    """
+    for spoken in languages:
+        if not spoken & need:
+            return f"a co-mediator speaks none of {sorted(need)}"
+    covered = frozenset().union(*languages)
+    if not need <= covered:
+        return f"mediators do not speak {sorted(need - covered)}"
+    return None
 
 
 def distance_km(a: LatLon, b: LatLon) -> float:
@@ -112,12 +133,15 @@ def venue_problem(venue: VenueProfile, case: CaseRequest, policy: MatchPolicy,
     """
     if not venue_usable(venue):
         return "not neutral ground (a police facility is never used)"
-    if case.accessibility and not venue.accessible:
-        return "not accessible, and a party needs access"
     if venue.kind == "video":
         return None if case.accepts_video else "the case does not accept video"
+    missing = case.needs - venue.offers
+    if missing == {STEP_FREE}:
+        return "not accessible, and a party needs access"
+    if missing:
+        return f"lacks {', '.join(sorted(missing))}, which a party needs"
     needed = case.headcount + (mediators if mediators is not None
-                               else 2 if policy.co_mediation else 1)
+                               else mediators_needed(case, policy))
     if venue.capacity < needed:
         return f"seats {venue.capacity}, needs {needed}"
     if policy.max_venue_km is not None and case.area is not None and venue.location is not None \
@@ -168,6 +192,8 @@ class Problem:
     case_parties: list[list[int]]
     party_ids: list[str]
     case_static: list[int]
+    case_pair: list[int]
+    case_ontime: list[int]
 
     def case_venue_mask(self, c: int) -> int:
         out = 0
@@ -242,7 +268,7 @@ def prepare(
         venue_ok.append(ok & ~touching(full, span))
         venue_base.append(dict(base))
 
-    by_language: dict[frozenset[str], list[int]] = {}
+    by_language: dict[tuple[frozenset[str], int], list[int]] = {}
     eligible_base = [i for i, r in enumerate(med_reason) if r is None and med_ok[i]]
     conflicted: dict[str, set[int]] = defaultdict(set)
     cutoff = months_before(today, policy.same_officer_months)
@@ -262,24 +288,32 @@ def prepare(
     case_venue_km: list[list[float]] = []
     case_parties: list[list[int]] = []
     case_static: list[int] = []
+    case_pair: list[int] = []
+    case_ontime: list[int] = []
+    everything = (1 << size) - 1
     for case in cases:
         langs = required_languages(case, policy)
         case_languages.append(langs)
-        key = frozenset() if policy.co_mediation else langs
+        pair = mediators_needed(case, policy)
+        case_pair.append(pair)
+        key = (langs, pair)
         group = by_language.get(key)
         if group is None:
-            group = [i for i in eligible_base if key <= mediators[i].languages]
+            # one mediator speaks every session language; a co-mediator speaks at least one
+            group = [i for i in eligible_base if (mediators[i].languages & langs if pair == 2
+                                                  else langs <= mediators[i].languages)]
             by_language[key] = group
         banned: set[int] = set()
         for pid in case.party_ids:
             banned |= conflicted.get(pid, set())
         mlist = [i for i in group if i not in banned] if banned else list(group)
-        if policy.co_mediation:
-            mlist = [i for i in mlist if mediators[i].languages & langs]
+        if pair == 2:
             covered = frozenset().union(*(mediators[i].languages for i in mlist)) if mlist else None
             if covered is None or not langs <= covered or len(mlist) < 2:
                 mlist = []
         case_mediators.append(mlist)
+        case_ontime.append(everything if case.target is None
+                           else everything & ((1 << max(grid.floor(case.target) + 1, 0)) - 1))
 
         scored = []
         for j, v in enumerate(venues):
@@ -313,5 +347,6 @@ def prepare(
         med_cap=med_cap, med_base_load=med_load, venue_ok=venue_ok, venue_base=venue_base,
         case_window=case_window, case_mediators=case_mediators, case_languages=case_languages,
         case_venues=case_venues, case_venue_km=case_venue_km, case_parties=case_parties,
-        party_ids=list(party_index), case_static=case_static,
+        party_ids=list(party_index), case_static=case_static, case_pair=case_pair,
+        case_ontime=case_ontime,
     )

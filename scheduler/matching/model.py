@@ -22,6 +22,9 @@ LatLon = tuple[float, float]
 
 PartyRole = Literal["complainant", "officer", "other"]
 
+STEP_FREE = "step_free"
+"""The access feature that ``VenueProfile.accessible`` and ``CaseRequest.accessibility`` mean."""
+
 
 def _empty_weeks() -> Mapping[tuple[int, int], int]:
     return MappingProxyType({})
@@ -40,8 +43,14 @@ class Party:
 class CaseRequest:
     """A consented case waiting for a session.
 
-    ``languages`` are the languages the session must be held in. When ``interpreter`` is true an
-    interpreter attends, so the mediators need only the policy's working language.
+    ``languages`` are the session's languages, which the mediator (or the pair, between them)
+    must speak; empty means the policy's working language. A party's reading language is not
+    one of them: it only chooses their notices. When ``interpreter`` is true an interpreter
+    attends (a seat more); the mediators still speak the session language.
+    ``co_mediation`` says whether the case needs two mediators (``None``: the policy's default).
+    ``access_needs`` are venue features a person attending needs (``"step_free"``,
+    ``"hearing_loop"``...); ``accessibility`` is the older flag for ``"step_free"``.
+    ``target`` is the booking target (a session starting after it is late); ``None``: none.
     ``attendees`` counts the people in the room besides the mediators (defaults to the parties plus
     the interpreter).
     """
@@ -56,6 +65,14 @@ class CaseRequest:
     accepts_video: bool = False
     area: LatLon | None = None
     attendees: int | None = None
+    co_mediation: bool | None = None
+    access_needs: frozenset[str] = frozenset()
+    target: datetime | None = None
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Venue features the case needs (``accessibility`` counts as ``"step_free"``)."""
+        return self.access_needs | ({STEP_FREE} if self.accessibility else frozenset())
 
     @property
     def party_ids(self) -> frozenset[str]:
@@ -104,7 +121,8 @@ class VenueProfile:
     """A place (or a video meeting account) where sessions can be held.
 
     ``rooms`` is how many sessions it can host at once; ``capacity`` is the seats of one room.
-    ``booked`` are sessions already held there (each takes one room).
+    ``booked`` are sessions already held there (each takes one room). ``features`` are the
+    access features it offers besides step-free access, which ``accessible`` stands for.
     """
 
     venue_id: str
@@ -117,6 +135,12 @@ class VenueProfile:
     booked: tuple[Interval, ...] = ()
     location: LatLon | None = None
     rooms: int = 1
+    features: frozenset[str] = frozenset()
+
+    @property
+    def offers(self) -> frozenset[str]:
+        """Every access feature of the venue, step-free access included when it is accessible."""
+        return self.features | ({STEP_FREE} if self.accessible else frozenset())
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from scheduler.matching.eligibility import Problem, distance_km, has_conflict, venue_usable
+from scheduler.matching.model import STEP_FREE
 from scheduler.matching.solver import State
 
 LANGUAGE_NAMES = {
@@ -37,7 +38,8 @@ def explain(problem: Problem, state: State, c: int) -> str:
     zone = policy.timezone
     deadline = _day(case.deadline, zone)
     langs = p.case_languages[c]
-    who = "pair of mediators" if policy.co_mediation else "mediator"
+    pair = p.case_pair[c] == 2
+    who = "pair of mediators" if pair else "mediator"
     shown = langs - {policy.working_language} or langs
     speaking = language_words(shown)
     minutes = int(policy.session_length.total_seconds() // 60)
@@ -49,7 +51,7 @@ def explain(problem: Problem, state: State, c: int) -> str:
             return "no mediator is qualified (training hours missing or expired)"
         covered = frozenset().union(*(p.mediators[i].languages for i in qualified))
         speakers = [i for i in qualified if langs <= p.mediators[i].languages]
-        if not langs <= covered or (not policy.co_mediation and not speakers):
+        if not langs <= covered or (not pair and not speakers):
             return f"no qualified {speaking} {who}"
         if all(has_conflict(p.mediators[i], case, policy, today)
                for i in speakers or qualified):
@@ -60,20 +62,20 @@ def explain(problem: Problem, state: State, c: int) -> str:
 
     if not p.case_venues[c]:
         needs = []
-        if case.accessibility:
+        if STEP_FREE in case.needs:
             needs.append("accessible")
         needs.append("neutral")
+        others = sorted(case.needs - {STEP_FREE})
+        where = f" with {', '.join(f.replace('_', ' ') for f in others)}" if others else ""
         if policy.max_venue_km is not None:
-            where = f" within {policy.max_venue_km:g} km of the complainant"
-        else:
-            where = ""
+            where += f" within {policy.max_venue_km:g} km of the complainant"
         video = (" and no video option is open" if case.accepts_video
                  else " and the parties do not accept video")
         usable = [v for v in p.venues if venue_usable(v) and v.kind == "in_person"]
         near = [v for v in usable if case.area is None or v.location is None
                 or policy.max_venue_km is None
                 or distance_km(case.area, v.location) <= policy.max_venue_km]
-        if near and not case.accessibility:
+        if near and not case.needs:
             return (f"no neutral venue{where} seats {case.headcount} people plus the "
                     f"mediators{video}")
         return f"no {' '.join(needs)} venue{where} with open hours in the horizon{video}"
@@ -93,7 +95,7 @@ def explain(problem: Problem, state: State, c: int) -> str:
         return (f"no qualified {speaking} {who} free in the parties' common windows "
                 f"before {deadline}")
     if not p.case_static[c]:
-        return (f"no neutral{' accessible' if case.accessibility else ''} venue open when the "
+        return (f"no neutral{' accessible' if case.needs else ''} venue open when the "
                 f"parties and a qualified {speaking} {who} are free before {deadline}")
 
     starts = p.case_static[c]

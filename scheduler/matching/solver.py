@@ -9,10 +9,21 @@
    it, place the case, then re-place the ejected case elsewhere, recursively up to ``depth``
    ejections, within a global budget of placement attempts. Every step keeps the state feasible
    and undoes itself on failure, so the count of booked cases never drops.
-3. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
-   earliest feasible start, which is never later than before.
-4. **Rotation.** Each booking moves, at the same start and venue, to a mediator with a clearly
-   lighter load if one is free.
+   Steps 1 and 2 run in several ways side by side (see :func:`construct`: plain; cases late
+   anyway placed backward; cases that can be on time first; the fewest-options order), each
+   followed by step 3, and the best by (booked, on time) is kept.
+3. **Target.** The passes of :mod:`scheduler.matching.passes` move cases booked past their
+   target before it, by the same ejection chains: strictly (no case on time becomes late),
+   by trades (kept only when fewer are late in all) and by exchanges (a case left out takes
+   the place of a late one that blocks it). The count booked never drops.
+4. **Compaction.** Oldest referral first, each booked case is taken out and put back at its
+   earliest feasible start, which is never later than before (so never past its target).
+5. **Rotation.** Each booking moves, at the same start and venue, to a mediator whose share of
+   the load against their weight (their stated weekly capacity, as in Cal.com's weighted round
+   robin) stays lower than the current mediator's would be.
+
+The objective is thereby lexicographic: cases booked first, then cases past their target, then
+earlier sessions for older referrals, then a load in proportion to capacity.
 
 All sets of slots are ``int`` bitmasks (see :mod:`scheduler.matching.grid`), so one test of a
 mediator against a case's whole horizon is one big-integer ``&``.
@@ -20,10 +31,12 @@ mediator against a case's whole horizon is one big-integer ``&``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from scheduler.matching.eligibility import Problem
 from scheduler.matching.grid import lowest_bit, span_mask, touching
+from scheduler.matching.passes import by_age, late, on_time, rotate
 
 Placement = tuple[int, tuple[int, ...], int]
 """(start slot, mediator indices, venue index)."""
@@ -41,6 +54,8 @@ class SolveOptions:
     case_budget: int = 4_000  # placement attempts for one left-over case
     compact: bool = True
     rotate: bool = True
+    target: bool = True  # move cases booked past their target before it
+    portfolio: bool = True  # also try the "hardest" order, keep the better construction
 
 
 class State:
@@ -69,6 +84,11 @@ class State:
         self.p_cases: list[set[int]] = [set() for _ in p.party_ids]
         self.placed: dict[int, Placement] = {}
         self.attempts = 0
+        #: starts a case may take in :meth:`find` (absent: any); the target pass sets them
+        self.allow: dict[int, int] = {}
+        #: cases :meth:`find` places as late as it can (see :func:`construct`)
+        self.backward: frozenset[int] = frozenset()
+        self.weight = [max(m.max_sessions_per_week, 1) for m in p.mediators]
 
     # -- moves -----------------------------------------------------------------------------
     def window(self, s: int) -> int:
@@ -147,17 +167,28 @@ class State:
             rooms |= self.vfree[v]
         return starts & rooms
 
-    def pick_mediators(self, c: int, s: int, fair: bool) -> tuple[int, ...] | None:
+    def share(self, m: int) -> Fraction:
+        """The mediator's load with one more session, against their weight (capacity)."""
+        return Fraction(self.load[m] + 1, self.weight[m])
+
+    def pick_mediators(self, c: int, s: int, fair: bool,
+                       by_share: bool = False) -> tuple[int, ...] | None:
+        """Free mediators (or a pair covering the languages) for ``c`` at ``s``: with ``fair``
+        the thriftiest in languages then least loaded first; with ``by_share`` the lowest share
+        against weight first (ties: higher weight, then index)."""
         p = self.p
         bit = 1 << s
         free = [m for m in p.case_mediators[c] if self.mfree[m] & bit]
         if not free:
             return None
-        if fair:
+        if by_share:
+            weight = self.weight
+            free.sort(key=lambda m: (self.share(m), -weight[m], m))
+        elif fair:
             load = self.load
             extra = self.extra
             free.sort(key=lambda m: (extra[m], load[m]))
-        if not p.policy.co_mediation:
+        if p.case_pair[c] == 1:
             return (free[0],)
         need = p.case_languages[c]
         langs = [p.mediators[m].languages for m in free]
@@ -181,9 +212,10 @@ class State:
         return None
 
     def find(self, c: int, fair: bool = True, before: int | None = None) -> Placement | None:
-        """The earliest feasible placement of case ``c`` in the current state."""
+        """The earliest feasible placement of case ``c`` in the current state (the latest for a
+        case in ``backward``)."""
         self.attempts += 1
-        starts = self.open_starts(c)
+        starts = self.open_starts(c) & self.allow.get(c, -1)
         if before is not None:
             starts &= (1 << before) - 1
         if not starts:
@@ -193,14 +225,15 @@ class State:
         for m in self.p.case_mediators[c]:
             union |= mfree[m]
         starts &= union
+        backward = c in self.backward
         while starts:
-            s = lowest_bit(starts)
+            s = starts.bit_length() - 1 if backward else lowest_bit(starts)
             ms = self.pick_mediators(c, s, fair)
             if ms is not None:
                 v = self.pick_venue(c, s)
                 assert v is not None
                 return (s, ms, v)
-            starts &= starts - 1
+            starts &= ~(1 << s)
         return None
 
     def blockers(self, c: int) -> list[int]:
@@ -280,48 +313,104 @@ def case_order(problem: Problem, order: str) -> list[int]:
     )
 
 
-def solve(problem: Problem, options: SolveOptions | None = None) -> State:
-    """Run the search and return the final state (``state.placed`` holds the bookings)."""
-    opts = options or SolveOptions()
+def construct(problem: Problem, opts: SolveOptions, mode: str = "plain") -> State:
+    """Greedy then repair (steps 1 and 2), in one of three modes:
+
+    * ``"plain"``: every case in ``opts.order``, each at its earliest start;
+    * ``"backward"``: the same, but a case that will be late whatever happens takes its latest
+      start, leaving the early ones to cases that can still be on time (compaction brings it
+      forward again where nothing is in the way);
+    * ``"on_time"``: first the cases that can be on time, by earliest target, placed (and
+      repaired) only before their targets; then the others around them, those kept on time;
+      then a last repair free of targets.
+    """
     p = problem
     state = State(p)
-    todo = [c for c in case_order(p, opts.order) if p.case_static[c]]
+    stop = budget_from(state, opts)
+    order = [c for c in case_order(p, opts.order) if p.case_static[c]]
+    if mode == "backward":
+        state.backward = frozenset(c for c in order if not p.case_static[c] & p.case_ontime[c])
+    elif mode == "on_time":
+        first = sorted((c for c in order if p.case_static[c] & p.case_ontime[c]),
+                       key=lambda c: (p.cases[c].target or p.cases[c].deadline,
+                                      p.cases[c].referred_at, p.cases[c].case_id))
+        state.allow = {c: p.case_ontime[c] for c in first}
+        _place(state, first, opts, stop)
+        state.allow = {c: p.case_ontime[c] for c in state.placed}
+        _place(state, [c for c in order if c not in state.placed], opts, stop)
+        state.allow = {}
+    _place(state, [c for c in order if c not in state.placed], opts, stop)
+    state.backward = frozenset()
+    return state
+
+
+def budget_from(state: State, opts: SolveOptions) -> int:
+    """The attempt count at which a phase (a construction's repair, or the target passes)
+    stops: the policy's ``improvement_budget`` (or ``opts.budget``) from now."""
+    return state.attempts + (opts.budget if opts.budget is not None
+                             else state.p.policy.improvement_budget)
+
+
+def _place(state: State, cases: list[int], opts: SolveOptions, stop: int) -> None:
+    """Greedy in the given order, then ejection-chain repair for the cases left over, until
+    ``stop`` attempts."""
     left: list[int] = []
-    for c in todo:
+    for c in cases:
         found = state.find(c, fair=opts.fair)
         if found is None:
             left.append(c)
         else:
             state.book(c, found)
-    if opts.repair_depth > 0 and left:
-        budget = state.attempts + (opts.budget if opts.budget is not None
-                                   else p.policy.improvement_budget)
-        still = []
+    if opts.repair_depth > 0:
         for c in left:
-            limit = min(budget, state.attempts + opts.case_budget)
-            if not state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set()):
-                still.append(c)
-        left = still
-    by_age = sorted(state.placed, key=lambda c: (p.cases[c].referred_at, p.cases[c].case_id))
+            limit = min(stop, state.attempts + opts.case_budget)
+            state.insert(c, opts.repair_depth, opts.repair_breadth, limit, set())
+
+
+def score(state: State) -> tuple[int, int]:
+    """The objective's first two levels: cases booked, then cases on time (larger is better)."""
+    return (len(state.placed), -sum(1 for c in state.placed if late(state, c)))
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> State:
+    """Run the search and return the final state (``state.placed`` holds the bookings).
+
+    Several constructions are tried (see :func:`construct`): ``opts.order`` plain and, with
+    targets, backward and on time first; with ``opts.portfolio`` also "fewest options first".
+    Each is followed by the target passes (:func:`on_time`) on a quarter of the budget, and
+    the best by (booked, on time) is kept, the earliest tried on a tie, so the result is
+    deterministic; it then gets the passes with the whole budget, then compaction and rotation.
+    """
+    opts = options or SolveOptions()
+    p = problem
+    targets = opts.target and any(c.target is not None for c in p.cases)
+    tries: list[tuple[SolveOptions, str]] = [(opts, "plain")]
+    if targets:
+        tries += [(opts, "backward"), (opts, "on_time")]
+    if opts.portfolio and opts.order != "hardest":
+        tries.append((replace(opts, order="hardest"), "plain"))
+    best: State | None = None
+    for how, mode in tries:
+        state = construct(p, how, mode)
+        if targets:  # a quarter of the budget to compare the constructions fairly
+            on_time(state, opts, state.attempts + (budget_from(state, opts)
+                                                   - state.attempts) // 4)
+        if best is None or score(state) > score(best):
+            best = state
+    assert best is not None
+    state = best
+    if targets:  # the whole budget for the one kept
+        stop = budget_from(state, opts)
+        for _ in range(3):
+            if not on_time(state, opts, stop) or state.attempts > stop:
+                break
+    ages = by_age(state)
     if opts.compact:
-        for c in by_age:
+        for c in ages:
             s = state.placed[c][0]
             old = state.unbook(c)
             found = state.find(c, before=s + 1)
             state.book(c, found if found is not None else old)
     if opts.rotate:
-        for _ in range(3):
-            moved = 0
-            for c in by_age:
-                s, ms, v = state.placed[c]
-                before = sum(state.load[m] for m in ms)
-                state.unbook(c)
-                better = state.pick_mediators(c, s, fair=True)
-                if better is not None and sum(state.load[m] + 1 for m in better) < before:
-                    state.book(c, (s, better, v))
-                    moved += 1
-                else:
-                    state.book(c, (s, ms, v))
-            if not moved:
-                break
+        rotate(state, ages)
     return state

@@ -134,3 +134,32 @@ def test_a_mediator_whose_calendar_we_write_gets_no_emailed_copy(
     to_mediator = [m for m in email.sent if m.to == mediator_email]
     assert len(to_mediator) == 1 and to_mediator[0].attachments == ()
     assert set(_invites(email)) == party_emails
+
+
+def test_the_mediator_is_told_what_the_session_needs_and_the_parties_are_not(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    email, sms = MemoryNotifier(Channel.EMAIL), MemoryNotifier(Channel.SMS)
+    dispatcher = Dispatcher(session_factory, {Channel.EMAIL: email, Channel.SMS: sms}, clock,
+                            renderer=Renderer(), program=PROGRAM, worker_id="t")
+    with transaction(session_factory) as db:
+        case = make_case(db, clock.now(), officer_language="pl", interpreter="pl",
+                         access_needs=["step_free", "hearing_loop"])
+        mediator = make_mediator(db, clock.now())
+        venue = make_venue(db, clock.now(), features=["hearing_loop"])
+        book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
+                                     SLOT_START + timedelta(minutes=90)),
+             RULES, now=clock.now(), actor="staff")
+        mediator_email = mediator.email
+    while dispatcher.run_once().touched:
+        pass
+    needs = ("held in English; a Polish interpreter attends; access needed: hearing loop, "
+             "step-free access.")
+    to_mediator = [m for m in email.sent if m.to == mediator_email]
+    assert len(to_mediator) == 1 and f"Session: {needs}" in to_mediator[0].body_text
+    invite = Calendar.from_ical(to_mediator[0].attachments[0].content).walk("VEVENT")[0]
+    assert needs in str(invite["DESCRIPTION"])
+    for message in email.sent:
+        if message.to != mediator_email:
+            assert "interpreter attends" not in message.body_text
+            for attachment in message.attachments:
+                assert "interpreter attends" not in attachment.content.decode()

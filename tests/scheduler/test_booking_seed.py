@@ -45,17 +45,22 @@ def give_windows(db: Session, kind: str, owner_id: int, now: datetime,
 
 def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
               complainant: str | None = None, accepts_video: bool = False,
-              windows: list[WeeklyWindow] | None = None) -> Case:
+              windows: list[WeeklyWindow] | None = None, officer_language: str = "en",
+              **session: object) -> Case:
+    """``session``: the case's session needs (``session_language``, ``interpreter``,
+    ``access_needs``, ``co_mediation``), as staff set them at intake."""
     n = next(_numbers)
     new = NewCase(
         log_number=f"LOG-{secrets.token_hex(4)}", incident_date=date(2026, 10, 1),
         allegation_categories=["unprofessionalism"], accepts_video=accepts_video,
+        **session,  # type: ignore[arg-type]
         parties=[
             NewParty(role="complainant", full_name=complainant or f"Community Member {n}",
                      phone=f"+1312746{3000 + n % 6000:04d}", email=f"member{n}@example.org",
                      channels="sms,email"),
             NewParty(role="officer", full_name=f"Officer {n}", email=f"officer{n}@example.org",
-                     channels="email", officer_star=officer_star or f"{10000 + n}"),
+                     channels="email", officer_star=officer_star or f"{10000 + n}",
+                     language=officer_language),
         ])
     case = service.add_case(db, new, POLICY, now=now, actor="staff")
     service.decide(db, case, eligible=True, reason=None, policy=POLICY, now=now, actor="staff")

@@ -111,9 +111,61 @@ def test_same_officer_long_ago_is_allowed() -> None:
     assert only(run([case()], [m], [venue()])).mediator_ids == ("M1",)
 
 
-def test_interpreter_waives_the_mediator_language() -> None:
-    k = case(languages=frozenset({"pl", "en"}), interpreter=True)
-    assert only(run([k], [mediator()], [venue()])).mediator_ids == ("M1",)
+def test_the_session_language_decides_the_mediator_and_an_interpreter_takes_a_seat() -> None:
+    english = case(languages=frozenset({"en"}), interpreter=True)
+    assert only(run([english], [mediator()], [venue()])).mediator_ids == ("M1",)
+    spanish = case(languages=frozenset({"es"}), interpreter=True)
+    speaker = mediator("ES", languages=frozenset({"es", "en"}), available=LATER)
+    assert only(run([spanish], [mediator(), speaker], [venue()])).mediator_ids == ("ES",)
+    assert run([spanish], [mediator()], [venue()]).unbooked["K1"] == \
+        "no qualified Spanish-speaking mediator"
+    # two parties, the interpreter and the mediator: 4 seats
+    assert run([english], [mediator()], [venue(capacity=3)]).bookings == []
+    assert only(run([english], [mediator()], [venue(capacity=4)])).venue_id == "V1"
+
+
+def test_a_case_needing_two_mediators_is_booked_as_a_pair_under_a_single_policy() -> None:
+    k = case(co_mediation=True)
+    booked = only(run([k], [mediator("A"), mediator("B"), mediator("C")], [venue()]))
+    assert len(set(booked.mediator_ids)) == 2
+    single = only(run([case("K2")], [mediator("A"), mediator("B")], [venue()]))
+    assert len(single.mediator_ids) == 1
+    alone = run([k], [mediator("A")], [venue()])
+    assert alone.bookings == [] and "pair of mediators" in alone.unbooked["K1"]
+
+
+@pytest.mark.parametrize(
+    ("session", "languages", "booked"),
+    [
+        ({"pl", "en"}, [{"pl"}, {"en"}], True),  # each speaks one, together both
+        ({"pl"}, [{"pl", "en"}, {"en"}], False),  # the second speaks none of the session's
+        ({"pl", "en"}, [{"en"}, {"en"}], False),  # nobody speaks Polish
+        ({"pl", "en"}, [{"pl"}, {"pl"}], False),  # nobody speaks English
+    ],
+)
+def test_a_pair_covers_the_session_language(session: set[str], languages: list[set[str]],
+                                             booked: bool) -> None:
+    k = case(co_mediation=True, languages=frozenset(session))
+    mediators = [mediator(f"M{i}", languages=frozenset(lang)) for i, lang in enumerate(languages)]
+    result = run([k], mediators, [venue()])
+    assert bool(result.bookings) is booked, result.unbooked
+    if not booked:
+        assert "pair of mediators" in result.unbooked["K1"]
+
+
+def test_a_venue_lacking_a_needed_access_feature_is_not_chosen() -> None:
+    k = case(access_needs=frozenset({"hearing_loop"}))
+    near = venue("NEAR")
+    far = venue("FAR", location=(41.92, -87.63), features=frozenset({"hearing_loop"}))
+    assert only(run([k], [mediator()], [near, far])).venue_id == "FAR"
+    refused = run([k], [mediator()], [near])
+    assert refused.bookings == []
+    assert refused.unbooked["K1"].startswith("no neutral venue with hearing loop")
+    # step-free access is what ``accessible`` offers
+    stairs = venue("STAIRS", accessible=False, features=frozenset({"hearing_loop"}))
+    both = case(access_needs=frozenset({"hearing_loop", "step_free"}))
+    assert run([both], [mediator()], [stairs]).bookings == []
+    assert only(run([both], [mediator()], [stairs, far])).venue_id == "FAR"
 
 
 @pytest.mark.parametrize(
@@ -191,7 +243,8 @@ def test_repair_books_what_greedy_cannot() -> None:
     both = ((at(3, 13), at(3, 14, 30)), (at(3, 16), at(3, 17, 30)))
     k1 = case("K1", both, deadline=at(10, 0))
     k2 = case("K2", ((at(3, 13), at(3, 14, 30)),), deadline=at(20, 0))
-    greedy = SolveOptions(repair_depth=0, compact=False, rotate=False)
+    greedy = SolveOptions(repair_depth=0, compact=False, rotate=False, target=False,
+                          portfolio=False)
     assert len(run([k1, k2], [mediator()], [venue(rooms=2)], options=greedy).bookings) == 1
     result = run([k1, k2], [mediator()], [venue(rooms=2)])
     assert {b.case_id: b.start for b in result.bookings} == {"K1": at(3, 16), "K2": at(3, 13)}
@@ -225,6 +278,34 @@ def test_rotation_spreads_load_on_a_symmetric_instance() -> None:
         load[b.mediator_ids[0]] = load.get(b.mediator_ids[0], 0) + 1
     assert len(result.bookings) == 8
     assert sorted(load.values()) == [2, 2, 2, 2]
+
+
+def test_a_case_that_can_be_on_time_is_not_pushed_past_its_target() -> None:
+    # one mediator, two times; OLD is past its target already (and has the earlier deadline),
+    # NEW can still meet its target on the 3rd, but not on the 10th
+    windows = ((at(3, 13), at(3, 14, 30)), (at(10, 13), at(10, 14, 30)))
+    old = case("OLD", windows, referred_at=NOW - timedelta(days=35), deadline=at(20, 0),
+               target=NOW - timedelta(days=5))
+    new = case("NEW", windows, referred_at=NOW - timedelta(days=26), deadline=at(25, 0),
+               target=at(5, 0))
+    result = run([old, new], [mediator()], [venue()])
+    assert {b.case_id: b.start for b in result.bookings} == {"NEW": at(3, 13),
+                                                            "OLD": at(10, 13)}
+    # without targets the older referral keeps the earlier session
+    plain = run([replace(old, target=None), replace(new, target=None)], [mediator()], [venue()])
+    assert {b.case_id: b.start for b in plain.bookings} == {"OLD": at(3, 13), "NEW": at(10, 13)}
+
+
+def test_the_load_follows_the_mediators_stated_capacity() -> None:
+    # same hours, one takes 2 sessions a week and the other 6: the shares follow 2 : 6
+    light, heavy = mediator("LIGHT", max_sessions_per_week=2), mediator("HEAVY",
+                                                                        max_sessions_per_week=6)
+    cases = [case(f"K{i}", daily(8 + i, 8 + i, 13, 17)) for i in range(4)]  # Tue-Fri, one week
+    result = run(cases, [light, heavy], [venue(rooms=4)])
+    load: dict[str, int] = {}
+    for b in result.bookings:
+        load[b.mediator_ids[0]] = load.get(b.mediator_ids[0], 0) + 1
+    assert len(result.bookings) == 4 and load == {"LIGHT": 1, "HEAVY": 3}
 
 
 def test_co_mediation_pairs_are_distinct_and_cover_the_language() -> None:
@@ -296,7 +377,8 @@ def test_random_workloads_never_break_a_hard_rule(seed: int, co_mediation: bool)
     assert len(result.bookings) + len(result.unbooked) == len(w.cases)
     assert all(result.unbooked.values())
     baseline = match(w.cases, w.mediators, w.venues, now=w.now, policy=policy,
-                     options=SolveOptions(order="fifo", fair=False, repair_depth=0))
+                     options=SolveOptions(order="fifo", fair=False, repair_depth=0,
+                                          target=False, portfolio=False))
     assert len(result.bookings) >= len(baseline.bookings)
 
 

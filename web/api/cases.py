@@ -12,6 +12,7 @@ from cases.errors import DomainError, NotFound
 from cases.links import party_url
 from cases.models import Case, CaseState, Consent, Party
 from cases.service import NewCase, NewParty
+from cases.session_needs import SessionNeeds, set_session_needs
 from web import scheduling
 from web.api import views
 from web.api.schemas import (
@@ -26,6 +27,7 @@ from web.api.schemas import (
     LinkOut,
     ReasonIn,
     RemindOut,
+    SessionNeedsIn,
     TimelineEntry,
 )
 from web.auth import Staff
@@ -51,8 +53,19 @@ def create_case(body: CaseIn, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
                  for p in body.parties],
         injury=body.injury, criminal_conduct=body.criminal_conduct,
         pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
-        accepts_video=body.accepts_video, co_mediation=body.co_mediation)
+        accepts_video=body.accepts_video, co_mediation=body.co_mediation,
+        session_language=body.session_language, interpreter=body.interpreter,
+        access_needs=body.access_needs)
     case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
+    return views.case_out(case)
+
+
+@router.post("/{case_id}/session-needs", response_model=CaseOut,
+             summary="Set the session's language, interpreter, access needs, co-mediation")
+def session_needs(case_id: Id, body: SessionNeedsIn, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
+    case = service.get_case(db, case_id)
+    set_session_needs(db, case, SessionNeeds(**body.model_dump()), ctx.policy, now=ctx.now(),
+                      actor=user.username)
     return views.case_out(case)
 
 

@@ -136,6 +136,26 @@ class CaseIn(Strict):
     staff_notes: Str4000 = ""
     accepts_video: bool = False
     co_mediation: bool | None = None
+    session_language: Str32 | None = Field(
+        None, description="the language the session is held in (en, es, pl, zh, ar, tl, ko, "
+        "hi, ur, ase for ASL); default: the program's working language. A party's `language` "
+        "only chooses their notices")
+    interpreter: Str32 | None = Field(
+        None, description="the language an interpreter covers (e.g. pl, ase); default: the "
+        "first a party asked for")
+    access_needs: list[Key64] | None = Field(
+        None, max_length=8, description="venue access features needed (step_free, "
+        "accessible_restroom, hearing_loop, quiet_room); default: step_free when a party noted "
+        "an accessibility need")
+
+
+class SessionNeedsIn(Strict):
+    """What the session needs; a field left out stays as it is."""
+
+    session_language: Str32 | None = None
+    interpreter: Str32 | None = Field(None, description='"" or "none" clears it')
+    access_needs: list[Key64] | None = Field(None, max_length=8)
+    co_mediation: bool | None = None
 
 
 class DecisionIn(Strict):
@@ -184,6 +204,9 @@ class CaseOut(CaseSummary):
     staff_notes: str
     accepts_video: bool
     co_mediation: bool
+    session_language: str
+    interpreter: str | None
+    access_needs: list[str]
     recommendation_reasons: list[str]
     decided_by: str | None
     decision_reason: str | None
@@ -432,7 +455,11 @@ class VenueIn(Strict):
     neutral: bool = Field(description="neutral ground (library, community centre...); a police "
                           "facility is not, and a venue that is not neutral is never offered or "
                           "booked. Required: there is no default")
-    accessible: bool = True
+    accessible: bool = Field(True, description="step-free access")
+    features: list[Key64] = Field(
+        default_factory=list, max_length=8, description="access features besides step-free "
+        "access: accessible_restroom, hearing_loop, quiet_room; a case that needs one is only "
+        "booked where it is")
     capacity: int = Field(6, ge=2, le=500)
     opening_hours: Str500 = Field("", description="like 'mon-fri 09:00-17:00; sat 10:00-14:00'")
     time_zone: Zone = "America/Chicago"
@@ -456,6 +483,7 @@ class VenuePatch(Patch):
     address: Str500 | None = None
     neutral: bool | None = None
     accessible: bool | None = None
+    features: list[Key64] | None = Field(None, max_length=8)
     capacity: int | None = Field(None, ge=2, le=500)
     directions: Str500 | None = None
     active: bool | None = None
@@ -468,6 +496,7 @@ class VenueOut(BaseModel):
     address: str
     neutral: bool
     accessible: bool
+    features: list[str]
     capacity: int
     time_zone: str
     video_url: str | None

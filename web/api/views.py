@@ -61,7 +61,8 @@ def case_out(case: Case) -> CaseOut:
         incident_date=case.incident_date, injury=case.injury,
         criminal_conduct=case.criminal_conduct, pending_litigation=case.pending_litigation,
         staff_notes=case.staff_notes, accepts_video=case.accepts_video,
-        co_mediation=case.co_mediation,
+        co_mediation=case.co_mediation, session_language=case.session_language or "en",
+        interpreter=case.interpreter, access_needs=list(case.access_needs or []),
         recommendation_reasons=[str(r) for r in case.recommendation_reasons],
         decided_by=case.decided_by, decision_reason=case.decision_reason,
         decision_overrode_policy=case.decision_overrode_policy,
@@ -159,7 +160,8 @@ def calendar_status_out(m: Mediator) -> CalendarStatusOut | None:
 
 def venue_out(v: Venue) -> VenueOut:
     return VenueOut(id=v.id, name=v.name, kind=v.kind, address=v.address, neutral=v.neutral,
-                    accessible=v.accessible, capacity=v.capacity, time_zone=v.time_zone,
+                    accessible=v.accessible, features=list(v.features or []),
+                    capacity=v.capacity, time_zone=v.time_zone,
                     video_url=v.video_url, active=v.active)
 
 

@@ -25,9 +25,25 @@ from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outco
 from cases.parties import add_party, update_party
 from cases.reference import case_ref, search_cases
 from cases.service import NewCase, NewParty
+from cases.session_needs import (
+    ACCESS_FEATURES,
+    SESSION_LANGUAGES,
+    SessionNeeds,
+    needs_summary,
+    session_language,
+    set_session_needs,
+)
 from web import scheduling
 from web.api import views
-from web.api.schemas import CaseIn, ConsentIn, DecisionIn, OutcomeIn, PartyIn, ReasonIn
+from web.api.schemas import (
+    CaseIn,
+    ConsentIn,
+    DecisionIn,
+    OutcomeIn,
+    PartyIn,
+    ReasonIn,
+    SessionNeedsIn,
+)
 from web.auth import Principal
 from web.context import Ctx, Db, WebContext
 from web.pages.forms import Form, Posted
@@ -42,6 +58,11 @@ PARTY_FIELDS = ("full_name", "phone", "email", "language", "time_zone", "officer
 PARTY_KNOWN = (*PARTY_FIELDS, "channels", "role")
 LANGUAGES = list(SUPPORTED_LANGUAGES.items())
 CHANNELS = [("sms", "Text message (SMS)"), ("email", "Email")]
+SESSION_CHOICES: dict[str, Any] = {
+    "session_languages": list(SESSION_LANGUAGES.items()),
+    "interpreters": [("", "No interpreter"), *SESSION_LANGUAGES.items()],
+    "access_features": list(ACCESS_FEATURES.items()),
+}
 CONSENT_CHANNELS = [("phone", "By phone"), ("in_person", "In person"), ("mail", "By mail")]
 OUTCOMES = [("successful", "Successful: the parties were heard and understood each other"),
             ("impasse", "Impasse: no resolution (the case returns to investigation)")]
@@ -56,6 +77,7 @@ MESSAGES = {
     "no_show": "No-show recorded.",
     "withdrawn": "Withdrawal recorded; the case returns to investigation.",
     "outcome": "Outcome recorded.",
+    "needs_saved": "Session needs saved; the matcher uses them from now on.",
     "booked": "Session booked; confirmations and invites are queued for everyone.",
     "rescheduled": "Session moved; everyone is sent the new time and an updated invite.",
 }
@@ -89,6 +111,10 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
     forms = forms or {}
     decide = forms.get("decide") or Form(
         {"eligible": "yes" if case.recommendation == "eligible" else "no"})
+    needs = forms.get("needs") or Form({
+        "session_language": session_language(case, ctx.policy),
+        "interpreter": case.interpreter or "", "access_needs": list(case.access_needs or []),
+        "co_mediation": "on" if case.co_mediation else ""})
     msg = request.query_params.get("msg") or ""
     return render(request, ctx, "staff/case.html", user, status=status, case=case,
                   ref=case_ref(case.id), consents=consents, links=links,
@@ -98,7 +124,8 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   confirmed=confirmations.current(db, case.sessions),
                   confirm_words=confirmations.CHANNEL_WORDS,
                   message=MESSAGES.get(msg), actors=party_actors(case),
-                  lines=_lines(db, case.parties))
+                  lines=_lines(db, case.parties), needs_form=needs,
+                  needs_text=needs_summary(case), **SESSION_CHOICES)
 
 
 def party_actors(case: Case) -> dict[str, str]:
@@ -269,15 +296,45 @@ def _new_case_form(request: Request, ctx: WebContext, user: Principal, form: For
     categories = sorted(ctx.policy.known_categories)
     return render(request, ctx, "staff/case_new.html", user, status=status, form=form,
                   categories=[(c, c.replace("_", " ")) for c in categories],
-                  languages=LANGUAGES, channels=CHANNELS)
+                  languages=LANGUAGES, channels=CHANNELS, **SESSION_CHOICES)
 
 
 @router.get("/cases/new")
 def new_case_page(request: Request, db: Db, ctx: Ctx) -> Response:
     user = page_user(request, db)
-    defaults = {"parties[0].language": "en", "parties[1].language": "en",
-                "parties[0].channels": ["sms", "email"], "parties[1].channels": ["email"]}
+    defaults: dict[str, Any] = {
+        "parties[0].language": "en", "parties[1].language": "en",
+        "parties[0].channels": ["sms", "email"], "parties[1].channels": ["email"],
+        "session_language": ctx.policy.working_language,
+        "co_mediation": "on" if ctx.policy.co_mediation else ""}
     return _new_case_form(request, ctx, user, Form(dict(defaults)))
+
+
+def _needs_data(form: Form) -> dict[str, Any]:
+    """The session's fields of a posted form (interpreter "" means none)."""
+    return {"session_language": form.get("session_language"),
+            "interpreter": form.get("interpreter"),
+            "access_needs": form.many("access_needs"),
+            "co_mediation": form.flag("co_mediation")}
+
+
+@router.post("/cases/{case_id:int}/session-needs")
+def session_needs(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
+    user = page_user(request, db)
+    check_csrf(user, str(data.get("csrf_token", "")))
+    case = _case(db, case_id)
+    form = Form.posted(data, lists=("access_needs",))
+    try:
+        body = SessionNeedsIn.model_validate(_needs_data(form))
+        set_session_needs(db, case, SessionNeeds(**body.model_dump()), ctx.policy,
+                          now=ctx.now(), actor=user.username)
+    except ValidationError as exc:
+        form.take_validation(exc, known=("session_language", "interpreter", "access_needs"))
+        return _again(request, db, ctx, user, case, "needs", form)
+    except InvalidInput as exc:
+        form.take_invalid(exc)
+        return _again(request, db, ctx, user, case, "needs", form)
+    return _done(case.id, "needs_saved")
 
 
 @router.post("/cases/new")
@@ -285,7 +342,7 @@ def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
     user = page_user(request, db)
     check_csrf(user, str(data.get("csrf_token", "")))
     form = Form.posted(data, lists=("allegation_categories", "parties[0].channels",
-                                    "parties[1].channels"))
+                                    "parties[1].channels", "access_needs"))
     raw: dict[str, Any] = {
         "log_number": form.get("log_number"),
         "incident_date": form.get("incident_date") or None,
@@ -295,7 +352,10 @@ def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
         "injury": form.flag("injury"), "criminal_conduct": form.flag("criminal_conduct"),
         "pending_litigation": form.flag("pending_litigation"),
         "accepts_video": form.flag("accepts_video"), "staff_notes": form.get("staff_notes"),
+        **_needs_data(form),
     }
+    if not raw["interpreter"]:
+        raw.pop("interpreter")  # none chosen: the first a party asked for, if any
     if raw["incident_date"] is None:
         raw.pop("incident_date")
     try:
@@ -306,7 +366,9 @@ def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
             parties=[_new_party(p) for p in body.parties],
             injury=body.injury, criminal_conduct=body.criminal_conduct,
             pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
-            accepts_video=body.accepts_video, co_mediation=body.co_mediation)
+            accepts_video=body.accepts_video, co_mediation=body.co_mediation,
+            session_language=body.session_language, interpreter=body.interpreter,
+            access_needs=body.access_needs)
         case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
     except ValidationError as exc:
         form.take_validation(exc, known=PARTY_KNOWN)

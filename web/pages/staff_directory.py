@@ -40,6 +40,7 @@ from cases.errors import DomainError, InvalidInput
 from cases.importing import import_rows, read_rows
 from cases.models import Mediator, Venue
 from cases.sealing import Sealer
+from cases.session_needs import ACCESS_FEATURES, STEP_FREE
 from web.api.schemas import CalendarIn, MediatorIn, VenueIn
 from web.auth import Principal
 from web.context import Ctx, Db, WebContext
@@ -245,7 +246,8 @@ def _hours_text(venue: Venue) -> str:
 def _venue_form(request: Request, ctx: WebContext, user: Principal, form: Form,
                 venue: Venue | None, status: int = 200) -> Response:
     return render(request, ctx, "staff/venue_form.html", user, status=status, form=form,
-                  venue=venue)
+                  venue=venue, access_features=[(k, v) for k, v in ACCESS_FEATURES.items()
+                                                if k != STEP_FREE])
 
 
 @router.get("/directory/venues/new")
@@ -264,6 +266,7 @@ def edit_venue_page(venue_id: int, request: Request, db: Db, ctx: Ctx) -> Respon
               else "", "capacity": str(v.capacity), "opening_hours": _hours_text(v),
               "time_zone": v.time_zone, "video_url": v.video_url or "",
               "directions": v.directions or "",
+              "features": list(v.features or []),
               "active": "on" if v.active else ""}
     return _venue_form(request, ctx, user, Form(values), v)
 
@@ -275,6 +278,7 @@ def _checked_venue(form: Form) -> tuple[dict[str, Any] | None, VenueIn | None]:
                            "address": form.get("address"),
                            "neutral": form.get("neutral") == "yes",
                            "accessible": form.flag("accessible"),
+                           "features": form.many("features"),
                            "opening_hours": form.get("opening_hours")}
     for name in ("capacity", "time_zone", "video_url", "directions"):
         if form.opt(name) is not None:
@@ -296,7 +300,7 @@ def _checked_venue(form: Form) -> tuple[dict[str, Any] | None, VenueIn | None]:
 def new_venue(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
     user = page_user(request, db)
     check_csrf(user, str(data.get("csrf_token", "")))
-    form = Form.posted(data)
+    form = Form.posted(data, lists=("features",))
     checked, _ = _checked_venue(form)
     if checked is not None:
         try:
@@ -314,7 +318,7 @@ def edit_venue(venue_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) 
     user = page_user(request, db)
     check_csrf(user, str(data.get("csrf_token", "")))
     venue = get_venue(db, venue_id)
-    form = Form.posted(data)
+    form = Form.posted(data, lists=("features",))
     checked, _ = _checked_venue(form)
     if checked is not None:
         checked["active"] = form.flag("active")
