@@ -1,6 +1,6 @@
 """Measure what the ``ics`` package (0.7.x) gets wrong for this service. Not a test.
 
-Run:  .venv/bin/python tests/calendars/measure_ics_library.py
+Run:  .venv/bin/python bench/measure_ics_library.py
 
 It prints one line per requirement of issue 4, OK or FAIL with what was observed, and for
 contrast the answer of ``calendars`` (icalendar + recurring-ical-events). It uses only the
@@ -20,16 +20,16 @@ from ics.attendee import Attendee
 
 from calendars.feeds import parse_busy
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "calendars" / "outlook_central.ics"
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "calendars" / "outlook_central.ics"
 CHI = ZoneInfo("America/Chicago")
 
 
 def report(ok: bool, what: str, seen: str) -> None:
-    print(f"{'OK  ' if ok else 'FAIL'} {what}: {seen}")  # noqa: T201
+    print(f"{'OK  ' if ok else 'FAIL'} {what}: {seen}")
 
 
 def main() -> None:
-    print(f"ics {ics.__version__}")  # noqa: T201
+    print(f"ics {ics.__version__}")
     event = Event(name="Mediation session", begin=datetime(2026, 11, 3, 17, tzinfo=CHI),
                   end=datetime(2026, 11, 3, 18, tzinfo=CHI), uid="s1@example.org")
     calendar = Calendar(events=[event])
@@ -70,7 +70,7 @@ def main() -> None:
            f"(truth {truth.isoformat()}), no error raised")
 
     ours = parse_busy(feed, datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC))
-    print(f"calendars.parse_busy on the same feed: {len(ours)} busy intervals, "  # noqa: T201
+    print(f"calendars.parse_busy on the same feed: {len(ours)} busy intervals, "
           f"first {next(iter(ours)).start.isoformat()}")
 
 

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from web_support import free_port, serve
 
 from cases import service
 from cases.clock import FixedClock
@@ -34,12 +33,13 @@ from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServe
 from notifiers.wiring import build_dispatcher
 from scheduler.candidates import match_and_book
 from settings import Settings
+from tests.support import ROOT
+from tests.support.web import free_port, serve
 from web.app import create_app
 from web.auth import hash_password
 from web.scheduling import rules
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SID, TOKEN, SG_KEY = "AC" + "5" * 32, "browser-auth-token", "SG.browser"

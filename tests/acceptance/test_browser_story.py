@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from web_support import free_port, serve
 
 from cases.clock import FixedClock
 from cases.database import transaction
@@ -32,11 +31,12 @@ from cases.policy import load_policy
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.wiring import build_dispatcher
 from settings import Settings
+from tests.support import ROOT
+from tests.support.web import free_port, serve
 from web.app import create_app
 from web.auth import hash_password
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "story"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SID, TOKEN, SG_KEY = "AC" + "6" * 32, "story-auth-token", "SG.story"

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
 
 from cases import service
 from cases.clock import FixedClock
@@ -24,9 +23,10 @@ from cases.database import transaction
 from cases.models import AuditEvent, Case, Notification
 from scheduler.booking import book
 from scheduler.leader import lock_for
+from tests.support import ROOT
+from tests.support.booking import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
+CHILD = ROOT / "tests" / "support" / "leader_child.py"
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> float:
@@ -60,10 +60,10 @@ class Workers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with open(self.tmp / f"{name}.err", "wb") as errors:  # the child keeps its own copy
             self.procs[name] = subprocess.Popen(
-                [sys.executable, str(HERE / "test_leader_child.py"), "--url", self.url,
+                [sys.executable, str(CHILD), "--url", self.url,
                  "--clock", str(self.clock_file), "--log", str(self.log),
                  "--status", str(self.status_path(name)), "--worker", name],
                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)

@@ -45,9 +45,9 @@ from notifiers.base import Channel, OutgoingMessage
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.sendgrid_email import SendGridEmailNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
+from tests.support import ROOT
 from web.auth import hash_api_token
 
-ROOT = Path(__file__).resolve().parents[1]
 SID, AUTH_TOKEN, SG_KEY = "AC" + "7" * 32, "log-privacy-auth-token", "SG.log-privacy"
 CHICAGO = ZoneInfo("America/Chicago")
 

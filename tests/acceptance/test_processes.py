@@ -14,14 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from notify_support import WebhookServer, emulator_env
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.models import AuditEvent, Case, Notification, Party
 from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
+from tests.support import ROOT
+from tests.support.notify import WebhookServer, emulator_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from main import build_app
 from settings import SettingsError, load_settings, resolve_secret_key, secret_key_path
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 OLD_BUILT_IN_KEY = "dev-only-change-me-0123456789abcdef"  # printed in settings.py until now
 
 

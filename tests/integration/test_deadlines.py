@@ -17,7 +17,7 @@ from cases.errors import DeadlinePassed
 from cases.models import CaseState, Consent, Notification
 from cases.service import NewParty, decide, expire_consents, record_consent
 from notifiers.context import Lookup, ProgramInfo, build_variables
-from tests.factories import make_case, new_case, policy
+from tests.support.factories import make_case, new_case, policy
 
 CHICAGO = ZoneInfo("America/Chicago")
 PROGRAM = ProgramInfo(name="CMP", phone="+13127463594", email="cmp@example.org",

@@ -11,9 +11,8 @@ from cases.clock import FixedClock
 from cases.errors import InvalidInput
 from cases.importing import import_csv
 from cases.models import Case, Mediator, Venue
-from tests.factories import policy
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.support import FIXTURES
+from tests.support.factories import policy
 
 
 def test_case_import_keeps_good_rows_and_names_each_bad_one(db: Session, clock: FixedClock) -> None:

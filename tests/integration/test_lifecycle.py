@@ -11,7 +11,7 @@ from cases.clock import FixedClock
 from cases.errors import DomainError, IllegalTransition, InvalidInput
 from cases.models import AuditEvent, CaseState, Consent, Notification
 from cases.service import decide, expire_consents, record_consent
-from tests.factories import make_case, policy
+from tests.support.factories import make_case, policy
 
 S = CaseState
 

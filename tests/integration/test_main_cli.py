@@ -10,9 +10,7 @@ from cases.database import make_engine
 from cases.models import Mediator
 from cases.sealing import Sealer
 from main import cli
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
+from tests.support import FIXTURES
 
 SECRET_KEY = "a-long-test-secret-key-for-the-cli-0123"
 

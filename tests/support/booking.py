@@ -35,6 +35,8 @@ _numbers = itertools.count(1)
 #: the windows every seeded party and mediator gives unless a test says otherwise: every day,
 #: 08:00-21:00 in Chicago
 EVERY_DAY = [WeeklyWindow(d, time(8), time(21)) for d in range(7)]
+#: office hours on weekdays, 10:00-18:00
+WEEKDAYS = [WeeklyWindow(d, time(10), time(18)) for d in range(5)]
 
 
 def give_windows(db: Session, kind: str, owner_id: int, now: datetime,

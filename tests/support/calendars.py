@@ -1,4 +1,4 @@
-"""Handles on the local servers the calendars tests start (see ``conftest.py``)."""
+"""Handles on the local servers the calendars tests start (``tests/integration/calendars/conftest.py``)."""
 
 from __future__ import annotations
 

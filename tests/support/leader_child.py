@@ -1,4 +1,4 @@
-"""One worker process for ``test_leader.py``, run as a script (this module holds no tests).
+"""One worker process for ``tests/acceptance/test_leader.py``, run as a script (no tests here).
 
 It is what ``main.py worker`` does, with two test doubles: a clock read from a file (the test
 moves time by rewriting it) and a notifier that appends ``<notice id> <worker>`` to a shared log

@@ -1,5 +1,5 @@
-"""Helpers shared by the notification tests (imported by name: pytest puts this folder on
-sys.path)."""
+"""Helpers shared by the notification tests: provider credentials for the emulator, the webhook
+server, and small builders for cases and parties."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Fixtures for the notification tests: the provider emulator as a real server on a loopback
-port, a webhook app served by uvicorn, settings pointing the real SDKs at the emulator, and small
-builders for cases and parties."""
+port, a webhook app served by uvicorn, and settings pointing the real SDKs at the emulator.
+
+A folder whose tests use them imports them into its ``conftest.py``; the servers start once per
+session and each test resets the emulator's state."""
 
 from __future__ import annotations
 
@@ -8,15 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from notify_support import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    FROM_NUMBER,
-    SENDGRID_KEY,
-    SENDGRID_KEYS,
-    WebhookServer,
-    emulator_env,
-)
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, FixedClock, SystemClock
@@ -26,6 +19,15 @@ from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServe
 from notifiers.rendering import Renderer
 from notifiers.wiring import build_dispatcher, build_notifiers
 from settings import Settings
+from tests.support.notify import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    SENDGRID_KEY,
+    SENDGRID_KEYS,
+    WebhookServer,
+    emulator_env,
+)
 from web import webhooks
 
 
@@ -129,3 +131,4 @@ def webhooks_live_system_clock(
     """For tests whose dispatchers run as child processes, on the system clock: the webhooks and
     the emulator (reset to the system clock) use it too, so every process agrees on "now"."""
     yield from _wire_webhooks(webhook_server, settings, session_factory, SystemClock())
+

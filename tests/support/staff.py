@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from web_support import TestClient
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import StaffUser
+from tests.support.web import TestClient
 from web.auth import hash_password
 
 PASSWORD = "correct horse battery"

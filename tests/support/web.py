@@ -1,4 +1,5 @@
-"""Helpers for the web tests (imported by name: pytest puts this folder on sys.path)."""
+"""Helpers for the web tests: the test client, users with API tokens, case bodies, an app served
+by uvicorn on a loopback port."""
 
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cal_servers import LocalWebServer, RadicaleServer, StaticRoute
 
 from cases.clock import FixedClock
+from tests.support.calendars import LocalWebServer, RadicaleServer, StaticRoute
+from tests.support.feeds import google_feed, outlook_feed  # noqa: F401 (fixtures for this folder)
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "calendars"
 RADICALE_USER = "mediator"
 RADICALE_PASSWORD = "s3cret-pass"
 CHICAGO = "America/Chicago"
@@ -127,13 +127,3 @@ def web() -> Iterator[LocalWebServer]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 10, 1, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def outlook_feed() -> bytes:
-    return (FIXTURES / "outlook_central.ics").read_bytes()
-
-
-@pytest.fixture
-def google_feed() -> bytes:
-    return (FIXTURES / "google_chicago.ics").read_bytes()

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cal_servers import LOOPBACK, LocalWebServer, RadicaleServer
 from caldav.davclient import DAVClient
 from icalendar import Calendar
 
@@ -26,6 +25,7 @@ from calendars.memory import MemoryCalendar
 from calendars.url_safety import UnsafeAddress, guard_niquests_session
 from cases.calendar_urls import AllowedHosts, UnsafeCalendarUrl
 from cases.clock import FixedClock
+from tests.support.calendars import LOOPBACK, LocalWebServer, RadicaleServer
 
 
 def u(*args: int) -> datetime:

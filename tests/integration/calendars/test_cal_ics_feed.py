@@ -11,17 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cal_servers import LOOPBACK, LocalWebServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from test_cal_feeds import GOOGLE_BUSY, OUTLOOK_BUSY
 
 from calendars.base import CalendarFeedError, CalendarSource, CalendarSourceError
 from calendars.ics_feed import IcsFeedSource
 from calendars.url_safety import MAX_REDIRECTS, UnsafeAddress, pinned_request
 from cases.calendar_urls import AllowedHosts, UnsafeCalendarUrl
+from tests.support.calendars import LOOPBACK, LocalWebServer
+from tests.support.feeds import GOOGLE_BUSY, OUTLOOK_BUSY
 
 WINDOW = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC))
 SECRET = "/calendar/ical/m.lee%40example.net/private-0a1b2c3d4e5f/basic.ics"

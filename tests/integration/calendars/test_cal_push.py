@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cal_servers import LOOPBACK, RadicaleServer
 from caldav.davclient import DAVClient
 from icalendar import Calendar
-from push_factories import cancel, make_session, reschedule
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +34,9 @@ from cases.models import (
     Venue,
 )
 from cases.sealing import Sealer
-from tests.factories import TEST_SEALER, make_case, make_mediator, make_venue
+from tests.support.calendars import LOOPBACK, RadicaleServer
+from tests.support.factories import TEST_SEALER, make_case, make_mediator, make_venue
+from tests.support.push import cancel, make_session, reschedule
 
 PROGRAM = "Community Mediation Program"
 SEALER = TEST_SEALER  # what the factories seal mediators' calendar secrets with

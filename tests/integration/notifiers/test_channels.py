@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notify_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, SENDGRID_KEY
 
 from notifiers.base import (
     Attachment,
@@ -24,6 +23,7 @@ from notifiers.file_outbox import FileOutboxNotifier
 from notifiers.memory import MemoryNotifier
 from notifiers.sendgrid_email import SendGridEmailNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
+from tests.support.notify import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, SENDGRID_KEY
 
 SMS = OutgoingMessage(7, Channel.SMS, "+13127460001", "Your mediation is booked.")
 EMAIL = OutgoingMessage(

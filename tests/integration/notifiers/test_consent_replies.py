@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from notify_support import WebhookServer, add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +12,7 @@ from cases.clock import FixedClock
 from cases.models import Consent, InboundMessage
 from cases.policy import load_policy
 from notifiers.emulator import EmulatorClient
+from tests.support.notify import WebhookServer, add_case, add_party
 
 PHONE = "+13127460001"
 

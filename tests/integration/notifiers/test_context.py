@@ -15,7 +15,7 @@ from cases.outbox import Channel, NoticeKind, enqueue
 from cases.service import NewParty, decide
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.rendering import Renderer
-from tests.factories import make_case, make_mediator, new_case, policy
+from tests.support.factories import make_case, make_mediator, new_case, policy
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
                       email="cmp@example.org", public_base_url="https://cmp.example.org",

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
-from notify_support import add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +21,7 @@ from notifiers.dispatcher import Dispatcher, DispatchReport
 from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher
 from settings import Settings
+from tests.support.notify import add_case, add_party
 
 
 def _enqueue(

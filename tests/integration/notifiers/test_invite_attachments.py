@@ -17,7 +17,7 @@ from notifiers.dispatcher import Dispatcher
 from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book, cancel, reschedule
-from tests.scheduler.test_booking_seed import (
+from tests.support.booking import (
     RULES,
     SLOT_START,
     calendar_read,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from notify_support import WebhookServer, add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +14,7 @@ from cases.models import AuditEvent, InboundMessage, Notification, Party
 from cases.outbox import NoticeKind, enqueue
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient
+from tests.support.notify import WebhookServer, add_case, add_party
 
 COMPLAINANT = "+13127460001"
 OFFICER = "+13127460002"

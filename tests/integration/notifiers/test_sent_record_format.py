@@ -14,7 +14,7 @@ from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
 from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
-from tests.factories import make_case, policy
+from tests.support.factories import make_case, policy
 
 
 def test_sent_at_written_by_the_dispatcher_compares_equal_to_the_clock(

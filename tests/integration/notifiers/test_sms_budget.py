@@ -19,7 +19,7 @@ from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer, segment_budget
 from notifiers.segments import count_segments
 from notifiers.twilio_sms import TwilioSmsNotifier
-from tests.factories import make_case, policy
+from tests.support.factories import make_case, policy
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
                       email="cmp@example.org", public_base_url="https://cmp.example.org",

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from notify_support import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,7 @@ from cases.outbox import Channel, NoticeKind, enqueue
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient
 from notifiers.signatures import SendGridKeyPair, twilio_signature
+from tests.support.notify import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
 
 PHONE = "+13127460001"
 

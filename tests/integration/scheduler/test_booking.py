@@ -9,17 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import (
-    POLICY,
-    RULES,
-    SLOT_START,
-    add_conflict,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
 
 from cases.clock import FixedClock
 from cases.database import transaction
@@ -33,6 +22,17 @@ from scheduler.booking import (
     book_first_available,
     confirm,
     expire_holds,
+)
+from tests.support.booking import (
+    POLICY,
+    RULES,
+    SLOT_START,
+    add_conflict,
+    make_case,
+    make_mediator,
+    make_venue,
+    notices,
+    option,
 )
 
 

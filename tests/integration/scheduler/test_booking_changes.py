@@ -8,7 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_booking_seed import (
+
+from cases.clock import FixedClock
+from cases.errors import DomainError
+from cases.models import CaseState, Reservation
+from scheduler.booking import SlotTaken, book, cancel, no_show, reschedule, withdraw
+from tests.support.booking import (
     POLICY,
     RULES,
     SLOT_START,
@@ -18,11 +23,6 @@ from test_booking_seed import (
     notices,
     option,
 )
-
-from cases.clock import FixedClock
-from cases.errors import DomainError
-from cases.models import CaseState, Reservation
-from scheduler.booking import SlotTaken, book, cancel, no_show, reschedule, withdraw
 
 
 def resources(db: Session, session_id: int, active: bool = True) -> set[tuple[str, object]]:

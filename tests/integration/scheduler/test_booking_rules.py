@@ -10,7 +10,14 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import (
+
+from cases.clock import FixedClock
+from cases.database import transaction
+from cases.models import AuditEvent, Case, CaseState, MediationSession
+from cases.service import WeeklyWindow
+from scheduler.booking import NotBookable, SlotTaken, book, reschedule
+from scheduler.candidates import match_and_book, read_inputs
+from tests.support.booking import (
     RULES,
     SLOT_START,
     calendar_read,
@@ -19,13 +26,6 @@ from test_booking_seed import (
     make_venue,
     option,
 )
-
-from cases.clock import FixedClock
-from cases.database import transaction
-from cases.models import AuditEvent, Case, CaseState, MediationSession
-from cases.service import WeeklyWindow
-from scheduler.booking import NotBookable, SlotTaken, book, reschedule
-from scheduler.candidates import match_and_book, read_inputs
 
 
 def test_eight_concurrent_bookings_of_one_mediator_keep_the_weekly_limit(

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import (
+
+from calendars.intervals import IntervalSet
+from calendars.memory import MemoryCalendar
+from cases import service
+from cases.clock import FixedClock
+from cases.database import transaction
+from cases.models import Case, MediationSession, MediatorCalendarSnapshot
+from scheduler import jobs
+from scheduler.booking import book
+from scheduler.jobs import JobDeps
+from tests.support.booking import (
     POLICY,
     RULES,
     SLOT_START,
+    WEEKDAYS,
     add_conflict,
     make_case,
     make_mediator,
@@ -18,19 +29,7 @@ from test_booking_seed import (
     option,
 )
 
-from calendars.intervals import IntervalSet
-from calendars.memory import MemoryCalendar
-from cases import service
-from cases.clock import FixedClock
-from cases.database import transaction
-from cases.models import Case, MediationSession, MediatorCalendarSnapshot
-from cases.service import WeeklyWindow
-from scheduler import jobs
-from scheduler.booking import book
-from scheduler.jobs import JobDeps
-
 DEPS = JobDeps(RULES)
-WEEKDAYS = [WeeklyWindow(d, time(10), time(18)) for d in range(5)]
 
 
 def test_expire_consents_returns_the_case_and_tells_staff(

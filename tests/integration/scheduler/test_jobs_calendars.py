@@ -6,15 +6,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import (
-    RULES,
-    SLOT_START,
-    calendar_read,
-    make_case,
-    make_mediator,
-    make_venue,
-)
-from test_jobs import WEEKDAYS
 
 from calendars.base import CalendarSource
 from calendars.intervals import IntervalSet
@@ -28,7 +19,16 @@ from main import calendar_source_for
 from scheduler import jobs
 from scheduler.booking import BookingOption, book
 from scheduler.jobs import JobDeps
-from tests.factories import TEST_SEALER
+from tests.support.booking import (
+    RULES,
+    SLOT_START,
+    WEEKDAYS,
+    calendar_read,
+    make_case,
+    make_mediator,
+    make_venue,
+)
+from tests.support.factories import TEST_SEALER
 from web.api.views import mediator_out
 
 

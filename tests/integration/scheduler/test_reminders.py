@@ -7,15 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from test_booking_seed import (
-    RULES,
-    SLOT_START,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
 
 from cases.clock import FixedClock
 from cases.database import transaction
@@ -35,6 +26,15 @@ from scheduler.reminders import (
     apply_plan,
     plan_reminders,
     trigger_reminder,
+)
+from tests.support.booking import (
+    RULES,
+    SLOT_START,
+    make_case,
+    make_mediator,
+    make_venue,
+    notices,
+    option,
 )
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)

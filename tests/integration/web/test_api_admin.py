@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from conftest import Api
 from sqlalchemy.orm import Session, sessionmaker
-from web_support import TestClient
 
 from cases.clock import FixedClock
 from cases.database import transaction
+from tests.support.api import Api
+from tests.support.web import TestClient
 from web.auth import create_user
 
 

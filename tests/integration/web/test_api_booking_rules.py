@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_api_sessions import mediator, scheduling_case, start_in, venue
-from web_support import case_body
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, MediationSession, Mediator, MediatorCalendarSnapshot
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.web import case_body
 
 MONDAY_MORNINGS = {"windows": [{"weekday": 0, "start": "09:00", "end": "12:00"}]}
 

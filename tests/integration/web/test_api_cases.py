@@ -3,8 +3,8 @@ availability — every success and the bad inputs, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from conftest import Api
-from web_support import case_body
+from tests.support.api import Api
+from tests.support.web import case_body
 
 NOT_FOUND = {"detail": "not found"}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from conftest import Api
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
@@ -14,6 +13,7 @@ from cases.database import transaction
 from cases.models import Case, Consent, Party, StaffUser
 from cases.policy import Policy
 from notifiers.tracking import handle_inbound_sms
+from tests.support.api import Api
 from web.auth import hash_password
 
 PHONE = "+13127460071"

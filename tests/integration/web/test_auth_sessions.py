@@ -13,10 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Api
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from web_support import TestClient
 
 from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory, transaction
@@ -25,6 +23,8 @@ from cases.models import LoginAttempt, StaffUser
 from cases.policy import Policy, load_policy
 from main import build_app
 from settings import Settings
+from tests.support.api import Api
+from tests.support.web import TestClient
 from web.app import create_app
 from web.auth import change_user, create_user, issue_api_token
 

@@ -7,13 +7,12 @@ from types import SimpleNamespace
 
 import click
 from click.testing import CliRunner
-from conftest import Api
 from sqlalchemy.orm import Session, sessionmaker
-from test_api_sessions import mediator, scheduling_case, start_in, venue
 
 from cases.clock import FixedClock
 from cases.policy import Policy
 from settings import Settings
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
 from web import cli
 
 

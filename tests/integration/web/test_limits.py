@@ -10,15 +10,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from conftest import Api
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
-from test_api_sessions import mediator, scheduling_case, start_in, venue
-from web_support import SECRET, TestClient, serve
 
 from cases.clock import FixedClock
 from cases.policy import load_policy
 from settings import load_settings
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.web import SECRET, TestClient, serve
 from web.app import create_app
 
 MiB = 1024 * 1024

@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import Desk, sign_in
-from test_api_sessions import mediator, scheduling_case, start_in, venue
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Case, Notification
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.staff import Desk, sign_in
 
 EVENINGS = [{"weekday": d, "start": "17:00", "end": "21:00"} for d in range(7)]
 

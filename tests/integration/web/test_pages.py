@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
-
-from conftest import Api
-from test_api_sessions import mediator, scheduling_case, start_in, venue
-from web_support import SECRET
 
 from cases.clock import FixedClock
 from cases.links import sign_link
 from notifiers.terms import AGENCY
+from tests.support import ROOT
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.web import SECRET
 from web.pages.i18n import LANGUAGES, STRINGS
 from web.pages.party import windows_from_boxes
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
+TEMPLATES = ROOT / "web" / "templates"
 
 
 def link(api: Api, case: dict[str, object], party_index: int, purpose: str) -> str:

@@ -15,12 +15,12 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
 from sqlalchemy.orm import Session, sessionmaker
-from test_api_sessions import MEDIATOR, VENUE
-from web_support import TestClient, case_body
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import ApiToken, StaffUser
+from tests.support.api import MEDIATOR, VENUE
+from tests.support.web import TestClient, case_body
 from web.auth import hash_api_token
 
 MAX_EXAMPLES = 12

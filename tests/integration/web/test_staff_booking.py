@@ -7,12 +7,11 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Api
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import Desk, field_error, field_value, sign_in
-from test_api_sessions import mediator, scheduling_case, venue
 
 from cases.clock import FixedClock
+from tests.support.api import Api, mediator, scheduling_case, venue
+from tests.support.staff import Desk, field_error, field_value, sign_in
 
 EVENINGS = [{"weekday": d, "start": "17:00", "end": "21:00"} for d in range(7)]
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import Desk, field_error, field_value, sign_in
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, AvailabilityWindow, Mediator, Venue
+from tests.support.api import Api
+from tests.support.staff import Desk, field_error, field_value, sign_in
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import Desk, field_error, field_value, sign_in
-from test_api_sessions import mediator, scheduling_case, start_in, venue
 
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, Case, Party
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.staff import Desk, field_error, field_value, sign_in
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import Api
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import sign_in
-from test_api_sessions import mediator, scheduling_case, start_in, venue
 
 from cases.clock import FixedClock
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.staff import sign_in
 
 
 def test_funnel_charts_and_suppressed_csv(api: Api, session_factory: sessionmaker[Session],

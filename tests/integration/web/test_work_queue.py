@@ -8,12 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from staff_support import Desk, field_error, field_value, sign_in
-from test_api_sessions import mediator, scheduling_case, start_in, venue
-from web_support import SECRET
 
 from cases.clock import FixedClock
 from cases.database import transaction
@@ -21,6 +17,9 @@ from cases.models import AuditEvent, Notification, Party, QueueHandled
 from cases.outbox import Channel, NoticeKind, enqueue
 from notifiers.signatures import twilio_signature
 from settings import Settings, load_settings
+from tests.support.api import Api, mediator, scheduling_case, start_in, venue
+from tests.support.staff import Desk, field_error, field_value, sign_in
+from tests.support.web import SECRET
 
 TOKEN = "test-twilio-auth-token"
 QUESTION = "What is this about? Who is the mediator?"
