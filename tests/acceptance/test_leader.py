@@ -26,8 +26,6 @@ from scheduler.leader import lock_for
 from tests.support import ROOT
 from tests.support.booking import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
 
-CHILD = ROOT / "tests" / "support" / "leader_child.py"
-
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> float:
     """Poll an observable condition until it holds; return how long it took. Never a fixed sleep."""
@@ -63,7 +61,7 @@ class Workers:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with open(self.tmp / f"{name}.err", "wb") as errors:  # the child keeps its own copy
             self.procs[name] = subprocess.Popen(
-                [sys.executable, str(CHILD), "--url", self.url,
+                [sys.executable, "-m", "tests.support.leader_child", "--url", self.url,
                  "--clock", str(self.clock_file), "--log", str(self.log),
                  "--status", str(self.status_path(name)), "--worker", name],
                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)

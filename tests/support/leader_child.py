@@ -1,4 +1,4 @@
-"""One worker process for ``tests/acceptance/test_leader.py``, run as a script (no tests here).
+"""One worker process for ``tests/acceptance/test_leader.py`` (``python -m tests.support.leader_child``).
 
 It is what ``main.py worker`` does, with two test doubles: a clock read from a file (the test
 moves time by rewriting it) and a notifier that appends ``<notice id> <worker>`` to a shared log
@@ -57,7 +57,7 @@ def main() -> None:
     for name in ("url", "clock", "log", "status", "worker"):
         parser.add_argument(f"--{name}", required=True)
     args = parser.parse_args()
-    from test_booking_seed import RULES
+    from tests.support.booking import RULES
 
     engine = make_engine(args.url)
     factory = make_session_factory(engine)

@@ -535,9 +535,8 @@ def test_an_sms_whose_answer_timed_out_is_looked_up_before_the_retry(
     """Twilio takes the message but its answer comes after our client gave up: the send is a
     transient failure whose outcome is unknown. The retry asks Twilio first and records the
     message it holds instead of texting the person again."""
-    from notify_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
-
     from notifiers.twilio_sms import TwilioSmsNotifier
+    from tests.support.notify import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
 
     emulator.set_clock(clock.now())
     impatient = TwilioSmsNotifier(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM_NUMBER,
