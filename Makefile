@@ -56,8 +56,8 @@ lint: $(STAMP)
 #   unit/        pure code and fakes: no database server, no other server; well under a minute.
 #   integration/ SQLite and PostgreSQL, Radicale, the Twilio/SendGrid emulator, the webhooks.
 #   acceptance/  the browser (Chromium), real processes (dispatchers, leader election, serve), the demo.
-# Each lane runs on TEST_WORKERS pytest-xdist workers: the suite mostly waits (PostgreSQL clones,
-# servers, child processes), so two workers on two cores roughly halve it. Every worker has its own
+# Each lane runs on TEST_WORKERS pytest-xdist workers: one pytest process spends much of its time
+# waiting (PostgreSQL clones, servers, child processes), so two keep both cores busy. Every worker has its own
 # template databases, Radicale and emulator on free ports, and tmp folders; the browser tests stay
 # on one worker (--dist loadgroup) because they write the same screenshots.
 TEST_WORKERS ?= 2
