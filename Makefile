@@ -1,8 +1,9 @@
 # Two commands on a fresh machine:
 #   make run   - the service (HTTP + scheduler + dispatcher) on embedded defaults: SQLite in var/,
 #                messages to the local file outbox var/outbox/, no credentials needed.
-#   make test  - lint, type-check and the whole test suite on SQLite and PostgreSQL, then again on
-#                SQLite with the system clock moved 400 days and 6 years ahead (libfaketime).
+#   make test  - lint, type-check and the three test lanes on SQLite and PostgreSQL, then every lane
+#                again on SQLite with the system clock moved 400 days and 6 years ahead (libfaketime).
+#   make unit / make integration / make acceptance - one lane (see "Tests in three lanes" below).
 # Each sets itself up (virtual environment, dependencies, PostgreSQL, Chromium) on first use.
 
 PYTHON ?= python3
@@ -13,7 +14,8 @@ STAMP  := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.service-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run demo test test-now test-moved-clocks lint bench setup postgres chromium axe clean
+.PHONY: run demo test test-now unit integration acceptance test-moved-clocks lint bench setup postgres \
+        chromium axe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,21 +60,45 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+# Tests in three lanes (CONTRIBUTING.md says where a new test goes):
+#   unit/        pure code and fakes: no database server, no other server; well under a minute.
+#   integration/ SQLite and PostgreSQL, Radicale, the Twilio/SendGrid emulator, the webhooks.
+#   acceptance/  the browser (Chromium), real processes (dispatchers, leader election, serve), the demo.
+# Each lane runs on TEST_WORKERS pytest-xdist workers: one pytest process spends much of its time
+# waiting (PostgreSQL clones, servers, child processes), so two keep both cores busy. Every worker has its own
+# template databases, Radicale and emulator on free ports, and tmp folders; the browser tests stay
+# on one worker (--dist loadgroup) because they write the same screenshots.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
 test: test-now test-moved-clocks
 
-test-now: $(STAMP) postgres chromium axe lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test-now: lint unit integration acceptance
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(XDIST) $(PYTEST_ARGS)
+
+integration: $(STAMP) postgres
+	$(BIN)/python -m pytest tests/integration $(XDIST) $(PYTEST_ARGS)
+
+acceptance: $(STAMP) postgres chromium axe
+	$(BIN)/python -m pytest tests/acceptance $(XDIST) $(PYTEST_ARGS)
 
 # The suite must pass on any date: a test that mixes the real clock with a fixed one passes on the
-# day it is written and fails later. tests/moved_clock.py preloads libfaketime (see its docstring);
-# under an outer faketime (FAKETIME set) the clock is already moved, so this step is skipped.
+# day it is written and fails later. So every lane runs again with the system clock moved, because
+# nearly every test touches dates (deadlines, quiet hours, reminders, link expiry, the processes
+# and the browser on the system clock) and which ones do cannot be told from outside. What is
+# saved is only what adds nothing: the moved runs use SQLite alone (the date arithmetic is ours,
+# not the database's; PostgreSQL runs on today's date above) and run on TEST_WORKERS workers.
+# tests/moved_clock.py preloads libfaketime (see its docstring); under an outer faketime (FAKETIME
+# set) the clock is already moved, so this step is skipped.
 MOVED_CLOCKS ?= +400d +6y
 test-moved-clocks: $(STAMP) chromium axe
 	@if [ -n "$$FAKETIME" ]; then echo "clock already moved ($$FAKETIME): skipping test-moved-clocks"; else \
 	  for offset in $(MOVED_CLOCKS); do \
-	    echo "== the suite on SQLite with the clock moved $$offset"; \
-	    CMP_TEST_BACKENDS=sqlite $(BIN)/python tests/moved_clock.py $$offset -m pytest -q $(PYTEST_ARGS) \
-	      || exit 1; \
+	    echo "== every lane on SQLite with the clock moved $$offset"; \
+	    CMP_TEST_BACKENDS=sqlite $(BIN)/python tests/moved_clock.py $$offset -m pytest -q $(XDIST) \
+	      tests/unit tests/integration tests/acceptance $(PYTEST_ARGS) || exit 1; \
 	  done; fi
 
 bench: $(STAMP)

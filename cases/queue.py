@@ -16,7 +16,7 @@ from cases.models import InboundMessage, Notification, Party, QueueHandled
 from cases.outbox import Channel, NoticeKind, default_channels, enqueue
 
 KINDS = ("reply", "change", "failed", "calendar", "declined", "unconfirmed", "landline")
-REPLY_MAX = 120  # keeps the SMS within 3 segments in every language (tests/notifiers)
+REPLY_MAX = 120  # keeps the SMS within 3 segments in every language (tests/unit/notifiers/test_templates.py)
 
 
 def handled_ids(session: Session, kind: str) -> set[int]:

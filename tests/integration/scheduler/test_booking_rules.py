@@ -1,0 +1,168 @@
+"""The rules every booking passes, whoever proposes it: a mediator's weekly limit under a real
+race, the matcher's rules re-checked by ``book()``, and a venue not on neutral ground never
+offered by the matcher."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.clock import FixedClock
+from cases.database import transaction
+from cases.models import AuditEvent, Case, CaseState, MediationSession
+from cases.service import WeeklyWindow
+from scheduler.booking import NotBookable, SlotTaken, book, reschedule
+from scheduler.candidates import match_and_book, read_inputs
+from tests.support.booking import (
+    RULES,
+    SLOT_START,
+    calendar_read,
+    make_case,
+    make_mediator,
+    make_venue,
+    option,
+)
+
+
+def test_eight_concurrent_bookings_of_one_mediator_keep_the_weekly_limit(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    """Eight threads, each with its own session, book eight different slots in one week for a
+    mediator who takes two a week: two win, six are refused by the weekly limit."""
+    now = clock.now()
+    with transaction(session_factory) as db:
+        mediator = make_mediator(db, now, max_sessions_per_week=2)
+        venues = [make_venue(db, now) for _ in range(8)]
+        case_ids = [make_case(db, now).id for _ in range(8)]
+        # Wed 2 Dec to Sat 5 Dec 2026, 12:00 and 15:00 in Chicago: one week, no two overlapping
+        options = [option(mediator, venues[i],
+                          start=SLOT_START + timedelta(days=i % 4, hours=3 * (i // 4)))
+                   for i in range(8)]
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(i: int) -> None:
+        session = session_factory()
+        try:
+            barrier.wait()  # all start together (on SQLite, BEGIN IMMEDIATE then queues them)
+            case = session.get(Case, case_ids[i])
+            assert case is not None
+            book(session, case, options[i], RULES, now=now, actor=f"racer{i}")
+            session.commit()
+            result = "won"
+        except NotBookable as exc:
+            session.rollback()
+            result = str(exc)
+        except SlotTaken as exc:
+            session.rollback()
+            result = str(exc)
+        except Exception as exc:  # anything else fails the test below, with its name
+            session.rollback()
+            result = repr(exc)
+        finally:
+            session.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    refusal = f"not bookable: mediator {mediator.id}: weekly session limit reached (2 a week)"
+    assert sorted(outcomes) == [refusal] * 6 + ["won"] * 2
+    with session_factory() as db:
+        booked = db.scalars(select(MediationSession.status)).all()
+        assert booked == ["booked", "booked"]
+
+
+def test_the_matcher_never_offers_a_venue_that_is_not_neutral(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    now = clock.now()
+    with transaction(session_factory) as db:
+        case_id = make_case(db, now).id
+        make_mediator(db, now)
+        station = make_venue(db, now, neutral=False, name="District 1 station")
+        station_id = station.id
+    with session_factory() as db:
+        assert str(station_id) not in {v.venue_id for v in read_inputs(db, RULES, now=now).venues}
+    run = match_and_book(session_factory, RULES, now=now)
+    assert run.booked == {} and case_id in run.unbooked
+    with transaction(session_factory) as db:
+        library_id = make_venue(db, now).id
+    run = match_and_book(session_factory, RULES, now=now)
+    with session_factory() as db:
+        row = db.get_one(MediationSession, run.booked[case_id])
+        assert row.venue_id == library_id
+
+
+MONDAY_MORNING = [WeeklyWindow(0, time(9), time(12))]
+RULE_CASES = {
+    # name: (mediator fields, venue fields, start, minutes, expected)
+    "ten years out": ({}, {}, datetime(2036, 12, 3, 18, 0, tzinfo=UTC), 90,
+                      "booking deadline"),
+    "a 392-day session": ({}, {}, SLOT_START, 392 * 24 * 60,
+                          "a session of 392 days is outside the policy's 60 min to 180 min"),
+    "too short a session": ({}, {}, SLOT_START, 30, "a session of 30 min is outside"),
+    "closed venue": ({}, {"opening_hours": {"0": [["09:00", "12:00"]]}}, SLOT_START, 90,
+                     "closed at that time"),
+    "a language nobody speaks": ({"languages": ["pl"]}, {}, SLOT_START, 90, "no mediator speaks en"),
+    "mediator takes none that week": ({"max_sessions_per_week": 0}, {}, SLOT_START, 90,
+                                      "takes no sessions"),
+}
+
+
+@pytest.mark.parametrize("name", RULE_CASES)
+def test_book_refuses_what_the_matcher_would_never_propose(
+        db: Session, clock: FixedClock, name: str) -> None:
+    now = clock.now()
+    mediator_fields, venue_fields, start, minutes, expected = RULE_CASES[name]
+    case = make_case(db, now)
+    mediator, venue = make_mediator(db, now, **mediator_fields), make_venue(db, now, **venue_fields)
+    with pytest.raises(NotBookable, match=expected):
+        book(db, case, option(mediator, venue, start=start, minutes=minutes), RULES, now=now,
+             actor="staff", override_reason="agreed by phone")
+    assert case.state == CaseState.SCHEDULING.value
+    assert db.scalars(select(MediationSession)).all() == []
+
+
+def test_calendar_busy_time_refuses_a_booking_but_not_its_own_session(
+        db: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    mediator = make_mediator(db, now, calendar_kind="ics", calendar_url="https://c.example/m.ics")
+    venue = make_venue(db, now)
+    dentist = (SLOT_START - timedelta(hours=1), SLOT_START + timedelta(minutes=15))
+    calendar_read(db, mediator, now, [dentist])
+    with pytest.raises(NotBookable, match="busy in their own calendar"):
+        book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+    later = SLOT_START + timedelta(hours=2)
+    row = book(db, make_case(db, now), option(mediator, venue, start=later), RULES, now=now,
+               actor="staff")
+    # the pushed event of the session itself comes back in the next read: it does not block it
+    calendar_read(db, mediator, now, [dentist, (row.starts_at, row.ends_at)])
+    moved = reschedule(db, row, option(mediator, venue, start=later + timedelta(minutes=30)),
+                       RULES, now=now, actor="staff", reason="later")
+    assert moved.session.starts_at == later + timedelta(minutes=30)
+
+
+def test_windows_are_overridden_only_with_a_reason_that_is_audited(
+        db: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    case = make_case(db, now, windows=MONDAY_MORNING)
+    mediator, venue = make_mediator(db, now, windows=MONDAY_MORNING), make_venue(db, now)
+    with pytest.raises(NotBookable) as refused:
+        book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
+    assert [r.split(":")[0] for r in refused.value.reasons] == [
+        *(f"party {p.id} ({p.role})" for p in case.parties), f"mediator {mediator.id}"]
+    row = book(db, case, option(mediator, venue), RULES, now=now, actor="staff",
+               override_reason="agreed by phone")
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "session.booked")).one()
+    assert (event.subject_id, event.detail["override_reason"]) == (row.id, "agreed by phone")
+    assert len(event.detail["outside_windows"]) == 3
+    with pytest.raises(NotBookable, match="override_reason"):
+        reschedule(db, row, option(mediator, venue, start=SLOT_START + timedelta(days=1)),
+                   RULES, now=now, actor="staff", reason="moved")
