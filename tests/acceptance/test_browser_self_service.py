@@ -86,7 +86,7 @@ def _seed(factory: sessionmaker[Session], clock: FixedClock, calendar_url: str,
             training_expires_on=now.date().replace(year=now.year + 2), calendar_kind="caldav",
             calendar_url=calendar_url, calendar_username=radicale.username,
             calendar_secret=radicale.password), now=now, actor="seed", sealer=sealer,
-            allowed=LOOPBACK)
+            allowed=LOOPBACK, qualification=policy.qualification)
         add_venue(s, NewVenue(name="Harold Washington Library",
                               address="400 S State St, Chicago, IL", neutral=True,
                               opening_hours=parse_opening_hours("mon-sat 09:00-20:00")),

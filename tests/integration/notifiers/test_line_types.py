@@ -24,9 +24,10 @@ from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.twilio_lookup import TwilioLineTypeLookup, line_check_from
 from notifiers.wiring import build_dispatcher, build_line_checker, build_notifiers
 from scheduler import jobs
-from scheduler.booking import Rules
 from scheduler.jobs import JobDeps
+from scheduler.wiring import booking_rules, worker_config
 from settings import Settings
+from tests.support import FIXTURES
 from tests.support.factories import make_case, new_case, policy
 from web.queue import build as build_queue
 
@@ -45,7 +46,7 @@ def lookups(emulator: EmulatorClient, emulator_server: EmulatorHTTPServer) -> It
 def deps(settings: Settings) -> JobDeps:
     checker = build_line_checker(settings)
     assert checker is not None
-    return JobDeps(Rules.from_settings(policy(), settings), line_checker=checker)
+    return JobDeps(booking_rules(policy(), settings), line_checker=checker)
 
 
 def _intake(factory: sessionmaker[Session], clock: FixedClock, *, phone: str,
@@ -204,7 +205,7 @@ def test_a_lookup_that_times_out_is_retried_with_a_longer_wait(
         lookups: EmulatorClient) -> None:
     quick = build_line_checker(settings.model_copy(update={"line_lookup_timeout_seconds": 0.3}))
     assert quick is not None
-    deps = JobDeps(Rules.from_settings(policy(), settings), line_checker=quick)
+    deps = JobDeps(booking_rules(policy(), settings), line_checker=quick)
     lookups.fault(channel="lookup", to=LANDLINE, delay_ms=1500, times=2)  # slower than the timeout
     _intake(session_factory, clock, phone=LANDLINE, email=None)
 
@@ -258,7 +259,7 @@ def test_without_twilio_nothing_is_looked_up_and_texts_go_to_the_file_outbox(
         session_factory: sessionmaker[Session], clock: FixedClock, tmp_path: object) -> None:
     plain = Settings(outbox_dir=tmp_path, secret_key="x" * 40)  # type: ignore[call-arg, arg-type]
     assert build_line_checker(plain) is None
-    deps = JobDeps(Rules.from_settings(policy(), plain), line_checker=None)
+    deps = JobDeps(booking_rules(policy(), plain), line_checker=None)
     _, party_id = _intake(session_factory, clock, phone=LANDLINE)
 
     assert jobs.check_phone_lines(session_factory, clock, deps) is None
@@ -279,12 +280,11 @@ def test_the_domain_rule_only_a_landline_is_not_texted() -> None:
 def test_numbers_imported_from_csv_are_checked_too(
         session_factory: sessionmaker[Session], clock: FixedClock, lookups: EmulatorClient,
         deps: JobDeps) -> None:
-    from pathlib import Path
 
     from cases.importing import import_csv
 
     with transaction(session_factory) as session:
-        report = import_csv(session, Path("tests/fixtures/cases.csv"), "cases", policy=policy(),
+        report = import_csv(session, FIXTURES / "cases.csv", "cases", policy=policy(),
                             now=clock.now(), actor="import")
     assert report.imported > 0
     with session_factory() as session:
@@ -319,9 +319,9 @@ def test_the_email_to_a_party_on_a_landline_does_not_ask_them_to_text(
 def test_the_worker_runs_the_lookups_as_a_leader_job_wired_from_settings(
         settings: Settings, tmp_path: object) -> None:
     from main import build_app, job_deps
-    from scheduler.service import WorkerConfig, leader_jobs
+    from scheduler.service import leader_jobs
 
-    config = WorkerConfig.from_settings(settings.model_copy(
+    config = worker_config(settings.model_copy(
         update={"line_lookup_interval_seconds": 42.0}))
     job, trigger = leader_jobs(config)["check_phone_lines"]
     assert job is jobs.check_phone_lines and trigger.interval == timedelta(seconds=42)
