@@ -15,6 +15,7 @@ from cases import audit, suppressions
 from cases.database import insert_ignoring_duplicates
 from cases.errors import DeadlinePassed, DomainError
 from cases.models import (
+    AuditEvent,
     Case,
     Consent,
     ConsentStatus,
@@ -70,15 +71,18 @@ def record_delivery_status(
             None,
             provider_message_id,
         ):
-            audit.record(session, at=now, actor=ACTOR, action="notice.duplicate_detected",
+            _duplicate_detected(session, candidate, provider_message_id, now)
+        elif candidate is not None and candidate.provider_message_id is None:
+            # The report of an attempt whose answer was lost, before any attempt is recorded:
+            # kept, so that a resend recorded later is known to be the second copy.
+            audit.record(session, at=now, actor=ACTOR, action="notice.reported_before_record",
                          case_id=candidate.case_id, subject_kind="notification",
                          subject_id=candidate.id, provider_message_id=provider_message_id,
-                         recorded_message_id=candidate.provider_message_id)  # fmt: skip
-            alert_staff(session, candidate, "duplicate_send",
-                   f"notice #{candidate.id} reached the provider twice", now)  # fmt: skip
+                         status=status)  # fmt: skip
         return None
     if row is None:
         return None
+    _earlier_copies_reported(session, row, now)
     if status in DELIVERED and row.status in (
         NotificationStatus.SENT.value,
         NotificationStatus.SENDING.value,
@@ -104,6 +108,35 @@ def record_delivery_status(
         )
         fall_back(session, row, party, now, actor=ACTOR)
     return row
+
+
+def _duplicate_detected(session: Session, row: Notification, provider_message_id: str,
+                        now: datetime) -> None:
+    audit.record(session, at=now, actor=ACTOR, action="notice.duplicate_detected",
+                 case_id=row.case_id, subject_kind="notification", subject_id=row.id,
+                 provider_message_id=provider_message_id,
+                 recorded_message_id=row.provider_message_id)  # fmt: skip
+    alert_staff(session, row, "duplicate_send", f"notice #{row.id} reached the provider twice", now)
+
+
+def _earlier_copies_reported(session: Session, row: Notification, now: datetime) -> None:
+    """A report for the recorded message: any copy reported before the record was made (its
+    answer lost, then sent again) is a duplicate, recorded once and shown to staff."""
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.case_id == row.case_id if row.case_id is not None else AuditEvent.case_id.is_(None),
+            AuditEvent.subject_kind == "notification",
+            AuditEvent.subject_id == row.id,
+            AuditEvent.action.in_(["notice.reported_before_record", "notice.duplicate_detected"]),
+        )
+    ).all()
+    known = {e.detail.get("provider_message_id") for e in events if e.action == "notice.duplicate_detected"}
+    for event in events:
+        copy = event.detail.get("provider_message_id")
+        if (event.action == "notice.reported_before_record" and copy not in known
+                and copy != row.provider_message_id):
+            known.add(copy)
+            _duplicate_detected(session, row, str(copy), now)
 
 
 def fall_back(

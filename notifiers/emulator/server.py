@@ -8,6 +8,8 @@ SendGrid: ``POST /v3/mail/send`` (Bearer auth, JSON validated as v3 does, 202 + 
 Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stats``,
 ``POST reset``, ``POST faults/clear``, ``POST clock`` ({"now": ISO time}: stamps messages as if then),
 ``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
+``POST answer-faults`` ({"mode": "dropped"|"lost", "to", "channel", "times"}: the connection closes
+with no reply, before the message is recorded or after),
 ``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
 configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
@@ -33,7 +35,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, Received
+from notifiers.emulator.state import TWILIO_MAGIC_TO, AnswerFault, EmulatorState, Fault, Received
 from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
 from notifiers.signatures import (
     SENDGRID_SIGNATURE_HEADER,
@@ -271,6 +273,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": "1"} if fault.status == 429 else None
             self._reply(fault.status, _twilio_error(fault.status, fault.code or code, text), headers)
             return
+        lost = state.take_answer_fault("sms", to)
+        if lost == "dropped":
+            self._hang_up()
+            return
         callback = form.get("StatusCallback")
         notice = None
         if callback:
@@ -286,6 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
             status_callback=callback,
         )
         state.record(message)
+        if lost == "lost":
+            self._hang_up()
+            return
         self._reply(201, self._twilio_message_json(message))
 
     # -- SendGrid ---------------------------------------------------------------------------
@@ -314,6 +323,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.status is not None:
             self._reply(fault.status, _sendgrid_error(f"emulated error {fault.status}", None))
             return
+        lost = state.take_answer_fault("email", to)
+        if lost == "dropped":
+            self._hang_up()
+            return
         custom_args = dict(mail.get("custom_args") or {})
         for personalization in mail["personalizations"]:
             custom_args.update(personalization.get("custom_args") or {})
@@ -338,7 +351,14 @@ class _Handler(BaseHTTPRequestHandler):
                 custom_args=custom_args,
             )
         )
+        if lost == "lost":
+            self._hang_up()
+            return
         self._reply(202, None, {"X-Message-Id": message_id})
+
+    def _hang_up(self) -> None:
+        """Close the connection without a reply: the client cannot tell whether it was sent."""
+        self.close_connection = True
 
     # -- controls ---------------------------------------------------------------------------
     def _control(self, name: str) -> None:
@@ -355,6 +375,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": True})
         elif name == "faults":
             state.add_fault(Fault(**body))
+            self._reply(200, {"ok": True})
+        elif name == "answer-faults":
+            state.add_answer_fault(AnswerFault(**body))
             self._reply(200, {"ok": True})
         elif name == "status-callbacks":
             one = state.by_sid.get(str(body.get("sid")))
