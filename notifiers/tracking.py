@@ -15,7 +15,6 @@ from cases import audit, suppressions
 from cases.database import insert_ignoring_duplicates
 from cases.errors import DeadlinePassed, DomainError
 from cases.models import (
-    AuditEvent,
     Case,
     Consent,
     ConsentStatus,
@@ -63,7 +62,10 @@ def record_delivery_status(
     now: datetime,
 ) -> Notification | None:
     """Apply a delivery report. Reports for a message id the row does not hold, but naming the
-    row's notice id, are a second send of one notice: recorded and reported to staff."""
+    row's notice id, are a second send of one notice: recorded and reported to staff. A report
+    naming a notice that has recorded no message yet is of an attempt whose answer was lost: that
+    message is the notice's (recorded, as ``found_already_sent``), so it is not sent again, and any
+    other copy reported later is a duplicate."""
     row = session.scalar(select(Notification).where(Notification.provider_message_id == provider_message_id))
     if row is None and notice_id is not None:
         candidate = session.get(Notification, notice_id)
@@ -72,17 +74,13 @@ def record_delivery_status(
             provider_message_id,
         ):
             _duplicate_detected(session, candidate, provider_message_id, now)
-        elif candidate is not None and candidate.provider_message_id is None:
-            # The report of an attempt whose answer was lost, before any attempt is recorded:
-            # kept, so that a resend recorded later is known to be the second copy.
-            audit.record(session, at=now, actor=ACTOR, action="notice.reported_before_record",
-                         case_id=candidate.case_id, subject_kind="notification",
-                         subject_id=candidate.id, provider_message_id=provider_message_id,
-                         status=status)  # fmt: skip
-        return None
+            return None
+        if (candidate is not None and candidate.provider_message_id is None
+                and candidate.status in _UNRECORDED):
+            _adopt(session, candidate, provider_message_id, now)
+            row = candidate
     if row is None:
         return None
-    _earlier_copies_reported(session, row, now)
     if status in DELIVERED and row.status in (
         NotificationStatus.SENT.value,
         NotificationStatus.SENDING.value,
@@ -119,24 +117,21 @@ def _duplicate_detected(session: Session, row: Notification, provider_message_id
     alert_staff(session, row, "duplicate_send", f"notice #{row.id} reached the provider twice", now)
 
 
-def _earlier_copies_reported(session: Session, row: Notification, now: datetime) -> None:
-    """A report for the recorded message: any copy reported before the record was made (its
-    answer lost, then sent again) is a duplicate, recorded once and shown to staff."""
-    events = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.case_id == row.case_id if row.case_id is not None else AuditEvent.case_id.is_(None),
-            AuditEvent.subject_kind == "notification",
-            AuditEvent.subject_id == row.id,
-            AuditEvent.action.in_(["notice.reported_before_record", "notice.duplicate_detected"]),
-        )
-    ).all()
-    known = {e.detail.get("provider_message_id") for e in events if e.action == "notice.duplicate_detected"}
-    for event in events:
-        copy = event.detail.get("provider_message_id")
-        if (event.action == "notice.reported_before_record" and copy not in known
-                and copy != row.provider_message_id):
-            known.add(copy)
-            _duplicate_detected(session, row, str(copy), now)
+#: a notice whose attempts' outcome is unknown (its answer lost), or given up on
+_UNRECORDED = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value,
+               NotificationStatus.DEAD.value)
+
+
+def _adopt(session: Session, row: Notification, provider_message_id: str, now: datetime) -> None:
+    """The provider holds a message of ``row`` that no attempt recorded: it is the record."""
+    audit.record(session, at=now, actor=ACTOR, action="notice.found_already_sent",
+                 case_id=row.case_id, subject_kind="notification", subject_id=row.id,
+                 provider_message_id=provider_message_id, via="delivery_report",
+                 previous_status=row.status)  # fmt: skip
+    row.provider_message_id = provider_message_id
+    row.status = NotificationStatus.SENT.value
+    row.sent_at = row.sent_at or now
+    row.claimed_by = row.claimed_until = row.unconfirmed_since = row.next_attempt_at = None
 
 
 def fall_back(
