@@ -46,6 +46,9 @@ from sim.world import World
 
 log = logging.getLogger(__name__)
 STEP = timedelta(hours=1)
+#: actions after which the matcher has something new to look at
+MATCH_AFTER = frozenset({"give_availability", "staff_cancel", "staff_reschedule", "staff_no_show",
+                         "mediator_declines", "party_withdraws"})
 
 
 @dataclass(order=True)
@@ -98,6 +101,8 @@ class Sim:
         self.broken_calendars: dict[int, tuple[str, datetime]] = {}
         self.new_messages: list[Message] = []
         self.seen_messages = 0
+        self.match_wanted = False
+        self.last_match = world.now() - timedelta(days=1)
         self.handlers: dict[str, Callable[..., Any]] = {**BEHAVIOURS, **STAFF_ACTIONS}
         world.calendar_for = lambda m: faults.calendar_for(self, m.id)
         for invariant in self.invariants:
@@ -168,6 +173,7 @@ class Sim:
                 event = heapq.heappop(self.events)
                 world.clock.set(max(event.at, self.now()))
                 self._act(event)
+                self.match_wanted = self.match_wanted or event.kind in MATCH_AFTER
             world.clock.set(step_end)
             faults.count_dst(self, before, step_end)
             faults.inject(self)
@@ -193,8 +199,11 @@ class Sim:
         world, local = self.world, self.local(self.now())
         jobs.expire_consents(world.factory, world.clock, world.deps)
         jobs.expire_holds(world.factory, world.clock, world.deps)
-        jobs.plan_reminders(world.factory, world.clock, world.deps)
-        if step % 6 == 0 and self._waiting():
+        if step % 6 == 0:
+            jobs.plan_reminders(world.factory, world.clock, world.deps)
+        if self._match_due() and self._waiting():
+            self.last_match = self.now()
+            self.match_wanted = False
             jobs.match_new_cases(world.factory, world.clock, world.deps)
             if self.rng.random() < 0.02:  # a second scheduler, after a failover, runs it again
                 jobs.match_new_cases(world.factory, world.clock, world.deps)
@@ -203,6 +212,13 @@ class Sim:
             jobs.daily_digest(world.factory, world.clock, world.deps)
         if local.hour == 9 and local.weekday() < 5:
             staff_sweep(self)
+
+    def _match_due(self) -> bool:
+        """The matcher runs when something changed (windows given, a session freed) and at
+        least once a day while cases wait: the rows decide, so running it more often books
+        nothing more."""
+        return (self.match_wanted and self.now() - self.last_match >= timedelta(hours=3)) or (
+            self.now() - self.last_match >= timedelta(hours=24))
 
     def _waiting(self) -> bool:
         with self.world.factory() as session:

@@ -16,6 +16,7 @@ import json
 import random
 import secrets
 import tempfile
+import time
 import urllib.parse
 import warnings
 from collections.abc import Callable
@@ -131,7 +132,8 @@ class World:
 
     def sync_provider_clock(self) -> None:
         """The emulator stamps what it accepts with the simulated time (``date_created``)."""
-        self.emulator.set_clock(self.clock.now())
+        state = self.emulator_server.state  # in-process: the same as ``POST /_emulator/clock``
+        state.clock_offset = self.clock.now().timestamp() - time.time()
 
     # -- the provider's side ----------------------------------------------------------------
     def inbound_sms(self, sender: str, body: str) -> str:
