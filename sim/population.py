@@ -219,8 +219,6 @@ def consent_reply(sim: Sim, *, case_id: int, party_id: int, person: int, granted
     who = sim.ledger.people[person]
     if who.phone and not who.landline:
         meaning = sim.world.inbound_sms(who.phone, (YES if granted else NO)[who.language])
-        if sim.rng.random() < sim.rates.webhook_retry:
-            sim.faults.count("webhook delivered twice")
         if meaning in ("consent_yes", "consent_no", "too_late"):
             return
     sim.schedule(sim.business_time(sim.now()), "staff_takes_consent", case_id=case_id,

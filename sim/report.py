@@ -80,6 +80,7 @@ def render(sim: Sim, backend: str, seconds: float) -> str:
     survived = sim.faults.survived([v.step for v in result.violations])
     for name, n in sorted(sim.faults.injected.items()):
         lines.append(f"  {name:<36} {n:>5} / {survived[name]}")
+    lines.append("actions: " + ", ".join(f"{k} {n}" for k, n in sorted(result.actions.items())))
     if result.refused:
         lines.append("actions the service refused (the world had moved on): "
                      + ", ".join(f"{k} {n}" for k, n in sorted(result.refused.items())))

@@ -73,6 +73,7 @@ class Result:
     checks: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
 
 
 class Sim:
@@ -187,6 +188,7 @@ class Sim:
 
     def _act(self, event: Event) -> None:
         handler = referral if event.kind == "referral" else self.handlers[event.kind]
+        self.result.actions[event.kind] += 1
         try:
             if event.kind == "referral":
                 handler(self)

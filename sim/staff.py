@@ -222,7 +222,7 @@ def manual_booking(sim: Sim, case_id: int) -> None:
                     return
                 booking.book(session, case, option, sim.world.rules, now=sim.now(), actor=STAFF,
                              override_reason="agreed by phone with both parties")
-            sim.faults.count("staff booked by hand")
+            sim.result.actions["staff booked by hand"] += 1
             return
         except (booking.NotBookable, booking.SlotTaken, booking.NotSchedulable):
             continue
