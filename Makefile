@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run demo test test-now test-moved-clocks lint bench setup postgres chromium axe clean
+.PHONY: run demo test test-now test-moved-clocks lint bench simulate setup postgres chromium axe clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,13 @@ test-moved-clocks: $(STAMP) chromium axe
 bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/matching.py
+
+# A seeded simulated year of the program (sim/) on SQLite and on PostgreSQL, every invariant
+# checked after every step; exits non-zero (printing the replay command) on any violation.
+SIM_SEED ?= 2027
+SIM_DAYS ?= 365
+simulate: $(STAMP) postgres
+	$(BIN)/python -m sim --backend sqlite --backend postgres --seed $(SIM_SEED) --days $(SIM_DAYS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -7,18 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from datetime import UTC, datetime, timedelta
 
-from sim.runner import Sim
-from sim.world import World
-
-
-def start_of(seed: int) -> datetime:
-    """A Monday 09:00 in Chicago somewhere in 2027, chosen by the seed (every year crosses both
-    DST changes; where they fall in the run depends on the seed)."""
-    monday = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)
-    return monday + timedelta(weeks=seed % 52)
+from sim.runner import simulate
 
 
 def database(backend: str, seed: int) -> tuple[str, object]:
@@ -53,23 +43,12 @@ def database(backend: str, seed: int) -> tuple[str, object]:
 
 
 def run(backend: str, seed: int, days: float, until_step: int | None = None) -> tuple[str, bool]:
-    from sim.report import render
-
     url, drop = database(backend, seed)
-    world = World(url, start_of(seed), seed)
-    began = time.monotonic()
     try:
-        sim = Sim(world, days=days)
-        sim.run(until_step)
-        report = render(sim, backend, time.monotonic() - began)
-        violations = sim.result.violations
+        sim, report = simulate(url, seed=seed, days=days, backend=backend, until_step=until_step)
     finally:
-        world.close()
         drop()  # type: ignore[operator]
-    if violations:
-        report += (f"\nreplay: python -m sim --backend {backend} --seed {seed} --days {days:g} "
-                   f"--until-step {violations[0].step}")
-    return report, not violations
+    return report, not sim.result.violations
 
 
 def main(argv: list[str] | None = None) -> int:

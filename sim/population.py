@@ -62,6 +62,8 @@ class Rates:
     consent_late: float = 0.05
     consent_question: float = 0.05  # the rest never answer
     stop: float = 0.04
+    stop_within_days: float = 20
+    consent_within_days: float = 9
     restart: float = 0.4
     reschedule: float = 0.08
     staff_cancel: float = 0.02
@@ -72,7 +74,7 @@ class Rates:
     mediator_decline: float = 0.04
     calendar_change: float = 0.05
     staff_reminder: float = 0.05
-    webhook_retry: float = 0.03  # Twilio posts the same inbound text twice
+    manual_booking_after_days: float = 14  # staff book by hand a case the matcher has not placed
 
 
 @dataclass
@@ -283,7 +285,7 @@ def plan_consent(sim: Sim, case_id: int, parties: list[tuple[int, int]], deadlin
         answer = answer_of(sim)
         granted = answer != "no" and rng.random() < 0.95 if answer != "no" else False
         if answer in ("yes", "no"):
-            at = now + timedelta(hours=rng.uniform(0.2, 24 * 9))
+            at = now + timedelta(hours=rng.uniform(0.2, 24 * sim.rates.consent_within_days))
             sim.schedule(at, "consent_reply", case_id=case_id, party_id=party_id,
                          person=person, granted=granted)
         elif answer == "late":
@@ -293,7 +295,8 @@ def plan_consent(sim: Sim, case_id: int, parties: list[tuple[int, int]], deadlin
             sim.schedule(now + timedelta(hours=rng.uniform(1, 72)), "question",
                          case_id=case_id, party_id=party_id, person=person, granted=granted)
         if rng.random() < sim.rates.stop:
-            sim.schedule(now + timedelta(hours=rng.uniform(0.5, 24 * 20)), "text_stop",
+            sim.schedule(now + timedelta(hours=rng.uniform(0.5, 24 * sim.rates.stop_within_days)),
+                         "text_stop",
                          person=person)
 
 

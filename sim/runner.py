@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,7 @@ from sim.faults import FaultLog, FaultRates
 from sim.invariants import Invariant, Message, all_invariants, messages_of
 from sim.population import BEHAVIOURS, Ledger, Rates, build_directory
 from sim.staff import STAFF_ACTIONS, plan_session, referral, staff_sweep
-from sim.world import World
+from sim.world import Parts, World
 
 log = logging.getLogger(__name__)
 STEP = timedelta(hours=1)
@@ -199,7 +200,8 @@ class Sim:
 
     def _jobs(self, step: int) -> None:
         world, local = self.world, self.local(self.now())
-        jobs.expire_consents(world.factory, world.clock, world.deps)
+        self.override("expire_consents", jobs.expire_consents)(world.factory, world.clock,
+                                                                world.deps)
         jobs.expire_holds(world.factory, world.clock, world.deps)
         if step % 6 == 0:
             jobs.plan_reminders(world.factory, world.clock, world.deps)
@@ -279,3 +281,34 @@ class Sim:
                     seen.add(text)
                     self.result.violations.append(Violation(step, self.now(), invariant.name,
                                                             text))
+
+
+def start_of(seed: int) -> datetime:
+    """A Monday 09:00 in Chicago somewhere in 2027, chosen by the seed (a year crosses both DST
+    changes; where they fall in the run depends on the seed)."""
+    return datetime(2027, 1, 4, 15, 0, tzinfo=UTC) + timedelta(weeks=seed % 52)
+
+
+def simulate(url: str, *, seed: int, days: float, backend: str = "", parts: Parts | None = None,
+             rates: Rates | None = None, fault_rates: FaultRates | None = None,
+             until_step: int | None = None, command: str = "python -m sim") -> tuple[Sim, str]:
+    """One run on the migrated database at ``url``: the finished simulation and its report."""
+    from sim.report import render
+
+    world = World(url, start_of(seed), seed, parts)
+    began = monotonic()
+    sim = Sim(world, days=days, rates=rates, fault_rates=fault_rates)
+    try:
+        sim.run(until_step)
+        report = render(sim, backend or world.engine.dialect.name, monotonic() - began)
+    finally:
+        for invariant in sim.invariants:
+            capture = getattr(invariant, "capture", None)
+            if capture is not None:
+                logging.getLogger().removeHandler(capture)
+        world.close()
+    if sim.result.violations:
+        first = sim.result.violations[0].step
+        report += (f"\nreplay: {command} --backend {backend or world.engine.dialect.name} "
+                   f"--seed {seed} --days {days:g} --until-step {first}")
+    return sim, report

@@ -47,8 +47,9 @@ def staff_decide(sim: Sim, *, case_id: int) -> None:
         reason = None
         if not eligible and sim.rng.random() < sim.rates.staff_override and not case.injury:
             eligible, reason = True, "reviewed with the investigator: suitable for mediation"
-        service.decide(session, case, eligible=eligible, reason=reason, policy=sim.world.policy,
-                       now=sim.now(), actor=STAFF)
+        decide = sim.override("decide", service.decide)
+        decide(session, case, eligible=eligible, reason=reason, policy=sim.world.policy,
+               now=sim.now(), actor=STAFF)
         parties = [(p.id, sim.case_people[case_id][p.id]) for p in case.parties]
         deadline = case.consent_deadline
     if eligible and deadline is not None:
@@ -191,7 +192,8 @@ def staff_sweep(sim: Sim) -> None:
             service.return_case(session, case, "booking deadline passed", now=now, actor=STAFF)
         waiting = session.scalars(select(Case.id).where(
             Case.state == CaseState.SCHEDULING.value,
-            Case.updated_at <= now - timedelta(days=14)).order_by(Case.id)).all()
+            Case.updated_at <= now - timedelta(days=sim.rates.manual_booking_after_days))
+            .order_by(Case.id)).all()
     for case_id in waiting:
         manual_booking(sim, case_id)
 

@@ -75,6 +75,8 @@ class Parts:
     inbound_sms: Callable[[World, str, str], str] | None = None
     #: the dispatcher's policy (quiet hours, attempts); None: the settings' own
     dispatch_policy: DispatchPolicy | None = None
+    #: the program's policy; None: the policy file's
+    policy: Policy | None = None
     #: staff actions and jobs a double may replace: name -> callable (see ``sim.population``)
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
@@ -104,7 +106,7 @@ class World:
             sendgrid_base_url=self.emulator_server.url, public_base_url=PUBLIC_URL,
             sendgrid_webhook_public_key=self.keys.public_key_b64,
             secret_key=SecretStr(secrets.token_urlsafe(48)), outbox_dir=self.workdir / "outbox")
-        self.policy: Policy = load_policy(self.settings.policy_file)
+        self.policy: Policy = self.parts.policy or load_policy(self.settings.policy_file)
         self.rules = Rules.from_settings(self.policy, self.settings)
         self.notifiers = {channel: self.parts.notifier(channel, notifier, self.settings)
                           for channel, notifier in build_notifiers(self.settings).items()}
