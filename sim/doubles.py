@@ -156,7 +156,7 @@ DOUBLES: dict[str, Double] = {
         "quiet hours", 3, lambda: Parts(dispatch_policy=DispatchPolicy(quiet_hours_start=0,
                                                                        quiet_hours_end=0)), BUSY),
     "reminder_after_cancel": Double(
-        "after a cancellation", 7, lambda: Parts(overrides={
+        "after a cancellation", 10, lambda: Parts(overrides={
             "cancel": _cancel_keeping_reminders, "dispatch": _dispatch_only}),
         replace(BUSY, staff_cancel=1.0)),
     "duplicate_after_lost_answer": Double(
