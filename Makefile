@@ -14,8 +14,8 @@ STAMP  := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.service-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run demo test test-now unit integration acceptance test-moved-clocks lint bench setup postgres \
-        chromium axe clean
+.PHONY: run demo test test-now unit integration acceptance test-moved-clocks lint bench simulate \
+        setup postgres chromium axe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,13 @@ test-moved-clocks: $(STAMP) chromium axe
 bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/matching.py
+
+# A seeded simulated year of the program (sim/) on SQLite and on PostgreSQL, every invariant
+# checked after every step; exits non-zero (printing the replay command) on any violation.
+SIM_SEED ?= 2027
+SIM_DAYS ?= 365
+simulate: $(STAMP) postgres
+	$(BIN)/python -m sim --backend sqlite --backend postgres --seed $(SIM_SEED) --days $(SIM_DAYS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -67,7 +67,10 @@ def record_delivery_status(
     now: datetime,
 ) -> Notification | None:
     """Apply a delivery report. Reports for a message id the row does not hold, but naming the
-    row's notice id, are a second send of one notice: recorded and reported to staff."""
+    row's notice id, are a second send of one notice: recorded and reported to staff. A report
+    naming a notice that has recorded no message yet is of an attempt whose answer was lost: that
+    message is the notice's (recorded, as ``found_already_sent``), so it is not sent again, and any
+    other copy reported later is a duplicate."""
     row = session.scalar(select(Notification).where(Notification.provider_message_id == provider_message_id))
     if row is None and notice_id is not None:
         candidate = session.get(Notification, notice_id)
@@ -75,13 +78,12 @@ def record_delivery_status(
             None,
             provider_message_id,
         ):
-            audit.record(session, at=now, actor=ACTOR, action="notice.duplicate_detected",
-                         case_id=candidate.case_id, subject_kind="notification",
-                         subject_id=candidate.id, provider_message_id=provider_message_id,
-                         recorded_message_id=candidate.provider_message_id)  # fmt: skip
-            alert_staff(session, candidate, "duplicate_send",
-                   f"notice #{candidate.id} reached the provider twice", now)  # fmt: skip
-        return None
+            _duplicate_detected(session, candidate, provider_message_id, now)
+            return None
+        if (candidate is not None and candidate.provider_message_id is None
+                and candidate.status in _UNRECORDED):
+            _adopt(session, candidate, provider_message_id, now)
+            row = candidate
     if row is None:
         return None
     if status in DELIVERED and row.status in (
@@ -109,6 +111,32 @@ def record_delivery_status(
         )
         fall_back(session, row, party, now, actor=ACTOR)
     return row
+
+
+def _duplicate_detected(session: Session, row: Notification, provider_message_id: str,
+                        now: datetime) -> None:
+    audit.record(session, at=now, actor=ACTOR, action="notice.duplicate_detected",
+                 case_id=row.case_id, subject_kind="notification", subject_id=row.id,
+                 provider_message_id=provider_message_id,
+                 recorded_message_id=row.provider_message_id)  # fmt: skip
+    alert_staff(session, row, "duplicate_send", f"notice #{row.id} reached the provider twice", now)
+
+
+#: a notice whose attempts' outcome is unknown (its answer lost), or given up on
+_UNRECORDED = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value,
+               NotificationStatus.DEAD.value)
+
+
+def _adopt(session: Session, row: Notification, provider_message_id: str, now: datetime) -> None:
+    """The provider holds a message of ``row`` that no attempt recorded: it is the record."""
+    audit.record(session, at=now, actor=ACTOR, action="notice.found_already_sent",
+                 case_id=row.case_id, subject_kind="notification", subject_id=row.id,
+                 provider_message_id=provider_message_id, via="delivery_report",
+                 previous_status=row.status)  # fmt: skip
+    row.provider_message_id = provider_message_id
+    row.status = NotificationStatus.SENT.value
+    row.sent_at = row.sent_at or now
+    row.claimed_by = row.claimed_until = row.unconfirmed_since = row.next_attempt_at = None
 
 
 def fall_back(

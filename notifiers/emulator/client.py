@@ -39,6 +39,12 @@ class EmulatorClient:
              "delay_ms": delay_ms},
         )  # fmt: skip
 
+    def answer_fault(self, *, mode: str = "lost", to: str | None = None,
+                     channel: str | None = None, times: int | None = 1) -> None:
+        """The next matching request closes with no reply: ``lost`` after the message is
+        recorded (accepted, answer lost), ``dropped`` before (never reached the provider)."""
+        self._post("answer-faults", {"mode": mode, "to": to, "channel": channel, "times": times})
+
     def set_clock(self, now: datetime) -> None:
         """Stamp messages from now on as if the time were ``now`` (and moving on from there)."""
         self._post("clock", {"now": now.isoformat()})

@@ -8,6 +8,8 @@ SendGrid: ``POST /v3/mail/send`` (Bearer auth, JSON validated as v3 does, 202 + 
 Test controls under ``/_emulator/``: ``GET messages`` (``?since=N``), ``GET stats``,
 ``POST reset``, ``POST faults/clear``, ``POST clock`` ({"now": ISO time}: stamps messages as if then),
 ``POST faults`` ({"to", "channel", "status", "code", "times", "delay_ms"}),
+``POST answer-faults`` ({"mode": "dropped"|"lost", "to", "channel", "times"}: the connection closes
+with no reply, before the message is recorded or after),
 ``POST status-callbacks`` ({"sid"|"all", "status"}: Twilio-signed form POSTs to each message's
 StatusCallback), ``POST sendgrid-events`` ({"sid"|"all", "event"}: ECDSA-signed JSON to the
 configured event URL), ``POST inbound`` ({"from", "body", "url"}: a Twilio-signed inbound SMS),
@@ -37,7 +39,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from notifiers.emulator import lookups
-from notifiers.emulator.state import TWILIO_MAGIC_TO, EmulatorState, Fault, RateLimit, Received
+from notifiers.emulator.state import (
+    TWILIO_MAGIC_TO,
+    AnswerFault,
+    EmulatorState,
+    Fault,
+    RateLimit,
+    Received,
+)
 from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
 from notifiers.signatures import (
     SENDGRID_SIGNATURE_HEADER,
@@ -279,6 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._refused_over_rate(sender or form.get("MessagingServiceSid", "")):
             return
+        lost = state.take_answer_fault("sms", to)
+        if lost == "dropped":
+            self._hang_up()
+            return
         callback = form.get("StatusCallback")
         notice = None
         if callback:
@@ -294,6 +307,9 @@ class _Handler(BaseHTTPRequestHandler):
             status_callback=callback,
         )
         state.record(message)
+        if lost == "lost":
+            self._hang_up()
+            return
         self._reply(201, self._twilio_message_json(message))
 
     # -- SendGrid ---------------------------------------------------------------------------
@@ -324,6 +340,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._refused_over_rate(config.sendgrid_api_key):
             return
+        lost = state.take_answer_fault("email", to)
+        if lost == "dropped":
+            self._hang_up()
+            return
         custom_args = dict(mail.get("custom_args") or {})
         for personalization in mail["personalizations"]:
             custom_args.update(personalization.get("custom_args") or {})
@@ -349,6 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
                 custom_args=custom_args,
             )
         )
+        if lost == "lost":
+            self._hang_up()
+            return
         self._reply(202, None, {"X-Message-Id": message_id})
 
     def _refused_over_rate(self, sender: str) -> bool:
@@ -373,6 +396,10 @@ class _Handler(BaseHTTPRequestHandler):
             retry_after=int(body.get("retry_after", 1))))  # fmt: skip
         self._reply(200, {"ok": True})
 
+    def _hang_up(self) -> None:
+        """Close the connection without a reply: the client cannot tell whether it was sent."""
+        self.close_connection = True
+
     # -- controls ---------------------------------------------------------------------------
     def _control(self, name: str) -> None:
         body = self._json_body()
@@ -396,6 +423,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": True})
         elif name == "faults":
             state.add_fault(Fault(**body))
+            self._reply(200, {"ok": True})
+        elif name == "answer-faults":
+            state.add_answer_fault(AnswerFault(**body))
             self._reply(200, {"ok": True})
         elif name == "status-callbacks":
             one = state.by_sid.get(str(body.get("sid")))

@@ -34,6 +34,29 @@ class Fault:
         return (self.channel in (None, channel)) and (self.to in (None, to))
 
 
+#: ``AnswerFault.mode``: the request never reaches the provider ("dropped") or it is accepted and
+#: recorded but its answer never reaches the client ("lost"); either way the client sees the
+#: connection close with no reply (what a timeout looks like to it), at once, with no waiting.
+ANSWER_FAULT_MODES = ("dropped", "lost")
+
+
+@dataclass
+class AnswerFault:
+    """A scripted lost answer. ``to``/``channel`` None match everything; ``times`` None is forever."""
+
+    mode: str = "lost"
+    to: str | None = None
+    channel: str | None = None
+    times: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in ANSWER_FAULT_MODES:
+            raise ValueError(f"mode must be one of {ANSWER_FAULT_MODES}, not {self.mode!r}")
+
+    def matches(self, channel: str, to: str) -> bool:
+        return (self.channel in (None, channel)) and (self.to in (None, to))
+
+
 @dataclass
 class Received:
     sid: str
@@ -72,6 +95,7 @@ class EmulatorState:
         self.messages: list[Received] = []
         self.by_sid: dict[str, Received] = {}
         self.faults: list[Fault] = []
+        self.answer_faults: list[AnswerFault] = []
         self.opted_out: set[str] = set()
         self.requests = 0
         self.rejected = 0
@@ -93,6 +117,7 @@ class EmulatorState:
             self.messages.clear()
             self.by_sid.clear()
             self.faults.clear()
+            self.answer_faults.clear()
             self.opted_out.clear()
             self.requests = 0
             self.rejected = 0
@@ -142,6 +167,23 @@ class EmulatorState:
                 self.rate_limited += 1
                 return limit.retry_after
             limit.last_accepted = now
+            return None
+
+    def add_answer_fault(self, fault: AnswerFault) -> None:
+        with self._lock:
+            self.answer_faults.append(fault)
+
+    def take_answer_fault(self, channel: str, to: str) -> str | None:
+        """Consume the first matching lost-answer fault: its mode, or None."""
+        with self._lock:
+            for fault in list(self.answer_faults):
+                if not fault.matches(channel, to):
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.answer_faults.remove(fault)
+                return fault.mode
             return None
 
     def record(self, message: Received) -> None:
