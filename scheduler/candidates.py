@@ -34,7 +34,6 @@ from cases.models import (
     MediatorConflict,
     Party,
     PartyRole,
-    SessionStatus,
     Venue,
 )
 from scheduler import profiles
@@ -48,7 +47,7 @@ from scheduler.matching import (
     VenueProfile,
     match,
 )
-from scheduler.profiles import ACTIVE, person_key
+from scheduler.profiles import ACTIVE, WEEKLY_LOAD, person_key
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
         for p in case.parties:
             names[p.full_name.casefold()].add(person_key(p))
     sessions = [s for s in session.scalars(select(MediationSession).where(
-        MediationSession.status.in_((*ACTIVE, SessionStatus.COMPLETED.value))))
+        MediationSession.status.in_(WEEKLY_LOAD)))
         if moving is None or s.id != moving.id]
     stars_by_case: dict[int, list[str]] = defaultdict(list)
     for p in session.scalars(select(Party).where(Party.officer_star.is_not(None))):

@@ -58,7 +58,7 @@ from scheduler.matching.eligibility import (
     training_of,
     venue_problem,
 )
-from scheduler.profiles import ACTIVE
+from scheduler.profiles import ACTIVE, WEEKLY_LOAD
 from scheduler.reminders import ReminderOffsets
 
 
@@ -238,7 +238,7 @@ def _mediator_problems(session: Session, m: Mediator, request: CaseRequest,
     start, end = option.start, option.end
     sessions = [s for s in session.scalars(select(MediationSession).where(
         (MediationSession.mediator_id == m.id) | (MediationSession.co_mediator_id == m.id),
-        MediationSession.status.in_((*ACTIVE, SessionStatus.COMPLETED.value))))
+        MediationSession.status.in_(WEEKLY_LOAD)))
         if moving is None or s.id != moving.id]
     case_ids = {s.case_id for s in sessions if s.status == SessionStatus.COMPLETED.value}
     stars: dict[int, list[str]] = defaultdict(list)

@@ -37,6 +37,9 @@ Span = tuple[datetime, datetime]
 
 #: session statuses that take their resources
 ACTIVE = (SessionStatus.HELD.value, SessionStatus.BOOKED.value)
+#: sessions that used up a place in the mediator's week: still to come, held, or attended by the
+#: mediator while a party stayed away. A cancelled one gives its place back.
+WEEKLY_LOAD = (*ACTIVE, SessionStatus.COMPLETED.value, SessionStatus.NO_SHOW.value)
 
 
 def match_policy(policy: Policy, time_zone: str) -> MatchPolicy:
@@ -129,14 +132,14 @@ def mediator_profile(mediator: Mediator, *, sessions: Sequence[MediationSession]
                      names: Mapping[str, set[str]], stars_by_case: Mapping[int, Sequence[str]],
                      windows: Sequence[AvailabilityWindow], tz: ZoneInfo, start: datetime,
                      end: datetime) -> MediatorProfile:
-    """The mediator with ``sessions`` (theirs: active and completed), their calendar's busy
+    """The mediator with ``sessions`` (theirs: at least those in ``WEEKLY_LOAD``), their calendar's busy
     times, their declared conflicts resolved through ``names`` (a casefolded name -> person
     keys) and their availability expanded over [start, end)."""
     busy: list[Span] = [(s.starts_at, s.ends_at) for s in sessions if s.status in ACTIVE]
     busy += calendar
     by_week: dict[tuple[int, int], int] = defaultdict(int)
     for s in sessions:
-        if s.status in ACTIVE:
+        if s.status in WEEKLY_LOAD:
             iso = s.starts_at.astimezone(tz).isocalendar()
             by_week[(iso[0], iso[1])] += 1
     ties: set[str] = set()

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases import service
 from cases.clock import FixedClock
 from cases.database import transaction
-from cases.models import AuditEvent, Case, CaseState, MediationSession
+from cases.models import AuditEvent, Case, CaseState, MediationSession, Outcome
 from cases.service import WeeklyWindow
-from scheduler.booking import NotBookable, SlotTaken, book, reschedule
+from scheduler.booking import NotBookable, SlotTaken, book, no_show, reschedule
 from scheduler.candidates import match_and_book, read_inputs
 from tests.support.booking import (
     RULES,
@@ -26,6 +28,45 @@ from tests.support.booking import (
     make_venue,
     option,
 )
+
+
+@pytest.mark.parametrize("held", ["successful", "no_show"])
+def test_a_session_already_held_this_week_still_counts_towards_the_weekly_limit(
+        session_factory: sessionmaker[Session], clock: FixedClock, held: str) -> None:
+    """A mediator who takes one session a week mediated on Monday (the outcome is recorded, or
+    nobody came): a second session that Friday is refused, by ``book()`` and by the matcher.
+    Before, only held and booked sessions were counted, so a week's limit reset as soon as its
+    first session was over."""
+    now = clock.now()
+    with transaction(session_factory) as db:
+        mediator = make_mediator(db, now, max_sessions_per_week=1)
+        venue = make_venue(db, now)
+        first = make_case(db, now)
+        monday = SLOT_START - timedelta(days=2)  # Mon 30 Nov 2026, 12:00 in Chicago
+        book(db, first, option(mediator, venue, start=monday), RULES, now=now, actor="staff")
+        second_id = make_case(db, now).id
+    after = monday + timedelta(hours=2)  # once the session is over
+    with transaction(session_factory) as db:
+        case = db.get_one(Case, first.id)
+        if held == "successful":
+            service.record_outcome(db, case, Outcome.SUCCESSFUL, now=after, actor="staff")
+        else:
+            row = db.scalars(select(MediationSession).where(
+                MediationSession.case_id == first.id)).one()
+            no_show(db, row, RULES, reason="the complainant did not come", now=after,
+                    actor="staff")
+        assert db.scalars(select(MediationSession.status).where(
+            MediationSession.case_id == first.id)).one() != "booked"
+    friday = SLOT_START + timedelta(days=2)  # Fri 4 Dec 12:00 in Chicago: the same ISO week
+    with transaction(session_factory) as db:
+        case = db.get_one(Case, second_id)
+        with pytest.raises(NotBookable, match="weekly"):
+            book(db, case, option(mediator, venue, start=friday), RULES, now=after,
+                 actor="staff")
+        offered = read_inputs(db, RULES, now=after)
+        profile = next(m for m in offered.mediators if m.mediator_id == str(mediator.id))
+        iso = friday.astimezone(ZoneInfo("America/Chicago")).isocalendar()
+        assert profile.sessions_by_week.get((iso[0], iso[1])) == 1
 
 
 def test_eight_concurrent_bookings_of_one_mediator_keep_the_weekly_limit(
