@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cases.clock import Clock
 from cases.models import Case, Party
+from notifiers.context import ProgramInfo
 from notifiers.signatures import SendGridKeyPair
 from web import webhooks
 
@@ -24,6 +25,11 @@ SENDGRID_KEY = "SG.test-key"
 FROM_NUMBER = "+13125550100"
 SENDGRID_KEYS = SendGridKeyPair.generate()
 _numbers = itertools.count(1)
+
+#: the program as the notices name it, for tests that render or send them
+PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
+                      email="mediation@example.org", public_base_url="http://127.0.0.1:8000",
+                      link_secret="s" * 32)
 
 
 def free_port() -> int:

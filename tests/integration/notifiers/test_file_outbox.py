@@ -16,19 +16,16 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import MediationSession
 from notifiers.base import Attachment, Channel, OutgoingMessage, Receipt
-from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
 from notifiers.file_outbox import FileOutboxNotifier, safe_filename
 from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book
 from tests.support.booking import RULES, SLOT_START, make_case, make_mediator, make_venue
+from tests.support.notify import PROGRAM
 
 ATTACHMENT_LINE = re.compile(r"^Attachment: (\S+) \(([^,]+), (\d+) bytes\) -> (\S+)$", re.M)
 
-PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
-                      email="mediation@example.org", public_base_url="http://127.0.0.1:8000",
-                      link_secret="s" * 32)
 
 
 class Recording:

@@ -36,10 +36,10 @@ def test_cli_decide_remind_cancel_and_users(
     session = api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
                                               "venue_id": v["id"],
                                               "starts_at": start_in(clock)}).json()
-    before = set(outbox.glob("notice-*")) if outbox.exists() else set()
+    before = set(outbox.glob("notice-*.txt")) if outbox.exists() else set()
     code, out = run(deps, "remind", "--session", str(session["id"]))
     assert code == 0 and "reminder(s) queued" in out
-    sent_now = set(outbox.glob("notice-*")) - before
+    sent_now = set(outbox.glob("notice-*.txt")) - before  # the messages, not their invite files
     reminders = [p for p in sent_now if "eminder" in p.read_text(encoding="utf-8")]
     assert reminders, "the reminder should go out at once, not wait for a worker"
     assert f"{len(sent_now)} message(s) sent now" in out
