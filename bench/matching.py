@@ -92,9 +92,14 @@ from __future__ import annotations
 import argparse
 import math
 import resource
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
+
+# run as a script (``python bench/x.py``), the project root is not on the path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.aims import Aims, measure
 from bench.bounds import cpsat, flow_bound, lp_bound, pdlp_bound

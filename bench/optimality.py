@@ -17,8 +17,13 @@ solution better than a proven optimum would mean it is tighter; either stops the
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+# run as a script (``python bench/x.py``), the project root is not on the path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.aims import Aims, key, measure
 from bench.bounds import cpsat
