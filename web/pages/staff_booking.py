@@ -64,6 +64,29 @@ def place_reasons(form: Form, reasons: tuple[str, ...] | list[str], *,
         form.errors[name] = f"{current} {text}." if current else f"{text}."
 
 
+#: what booking or moving a session may raise that the form shows (see :func:`refused_on_form`)
+REFUSALS = (ValidationError, DomainError, IntegrityError)
+
+
+def refused_on_form(form: Form, exc: Exception, *, co_mediator_id: int | None) -> None:
+    """Why booking or moving a session was refused, beside the field it concerns; what is not
+    a refusal (an integrity error other than the slot guard) is raised again. One mapping for the
+    booking and the reschedule form, so the two cannot show the same refusal differently."""
+    if isinstance(exc, ValidationError):
+        form.take_validation(exc)
+    elif isinstance(exc, NotBookable):
+        place_reasons(form, exc.reasons, co_mediator_id=co_mediator_id)
+    elif isinstance(exc, SlotTaken) or (isinstance(exc, IntegrityError) and is_slot_taken(exc)):
+        form.add("starts_local", "Someone or the room was booked at that time just now; "
+                                 "choose another time.")
+    elif isinstance(exc, InvalidInput):
+        form.take_invalid(exc)
+    elif isinstance(exc, DomainError):
+        form.add("_form", str(exc))
+    else:
+        raise exc
+
+
 def _local_input(value: datetime, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
@@ -182,19 +205,8 @@ def book(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Resp
                             co_mediator_id=body.co_mediator_id, actor=user.username,
                             override_reason=body.override_reason)
             db.flush()
-        except ValidationError as exc:
-            form.take_validation(exc)
-        except NotBookable as exc:
-            place_reasons(form, exc.reasons, co_mediator_id=co_id)
-        except (SlotTaken, IntegrityError) as exc:
-            if isinstance(exc, IntegrityError) and not is_slot_taken(exc):
-                raise
-            form.add("starts_local", "Someone or the room was booked at that time just now; "
-                                     "choose another time.")
-        except InvalidInput as exc:
-            form.take_invalid(exc)
-        except DomainError as exc:
-            form.add("_form", str(exc))
+        except REFUSALS as exc:
+            refused_on_form(form, exc, co_mediator_id=co_id)
     if not form.ok:
         db.rollback()
         return booking_view(request, db, ctx, user, service.get_case(db, case_id), form, 422)
@@ -247,17 +259,8 @@ def reschedule(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted
                                   reason=body.reason, actor=user.username,
                                   override_reason=body.override_reason)
             db.flush()
-        except ValidationError as exc:
-            form.take_validation(exc)
-        except NotBookable as exc:
-            place_reasons(form, exc.reasons, co_mediator_id=None)
-        except (SlotTaken, IntegrityError) as exc:
-            if isinstance(exc, IntegrityError) and not is_slot_taken(exc):
-                raise
-            form.add("starts_local", "Someone or the room was booked at that time just now; "
-                                     "choose another time.")
-        except DomainError as exc:
-            form.add("_form", str(exc))
+        except REFUSALS as exc:
+            refused_on_form(form, exc, co_mediator_id=None)
     if not form.ok:
         db.rollback()
         return reschedule_view(request, db, ctx, user, _session(db, session_id), form, 422)
