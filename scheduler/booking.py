@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,8 +60,8 @@ from scheduler.constraints import BookingOption, NotBookable, Rules, check_optio
 from scheduler.profiles import ACTIVE
 
 __all__ = ["ACTIVE", "BookingOption",
-           "HoldExpired", "NotBookable", "NotSchedulable", "Rules", "SlotTaken", "book",
-           "book_first_available", "cancel", "check_option", "confirm", "expire_holds",
+           "NotBookable", "NotSchedulable", "Rules", "SlotTaken", "book",
+           "book_first_available", "cancel", "check_option",
            "no_show", "reschedule", "withdraw"]
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,6 @@ class SlotTaken(DomainError):
 
 class NotSchedulable(NotBookable):
     """The case cannot take a booking now (not in scheduling, or it already has a session)."""
-
-
-class HoldExpired(DomainError):
-    pass
 
 
 def is_slot_taken(exc: IntegrityError) -> bool:
@@ -147,9 +143,8 @@ def _staff_alert(session: Session, case: Case, alert: str, *, now: datetime, occ
 # --- booking ---------------------------------------------------------------------------------
 
 def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, now: datetime,
-         actor: str, hold_for: timedelta | None = None,
-         override_reason: str | None = None) -> MediationSession:
-    """Book ``option`` for ``case``, or hold it for ``hold_for`` until :func:`confirm`.
+         actor: str, override_reason: str | None = None) -> MediationSession:
+    """Book ``option`` for ``case``: confirmations go out and reminders are planned.
 
     ``override_reason`` (a member of staff's, like "agreed by phone") lets the session fall
     outside the windows the parties and mediators gave; it is recorded in the audit. Every other
@@ -170,13 +165,11 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
     reasons = found.refusals(override_reason)
     if reasons:
         raise NotBookable(reasons)
-    held = hold_for is not None
     row = MediationSession(
         case_id=case.id, mediator_id=option.mediator_ids[0],
         co_mediator_id=option.mediator_ids[1] if len(option.mediator_ids) > 1 else None,
         venue_id=option.venue_id, starts_at=option.start, ends_at=option.end,
-        status=(SessionStatus.HELD if held else SessionStatus.BOOKED).value,
-        hold_expires_at=now + hold_for if hold_for is not None else None,
+        status=SessionStatus.BOOKED.value,
         uid=new_session_uid(), sequence=0,
         interpreter=case.interpreter or next((p.interpreter for p in case.parties
                                               if p.interpreter), None),
@@ -185,13 +178,14 @@ def book(session: Session, case: Case, option: BookingOption, rules: Rules, *, n
         session.add(row)
         session.flush()
         _take(session, row, option, rules.policy)
-    audit.record(session, at=now, actor=actor, action="session.held" if held else "session.booked",
+    audit.record(session, at=now, actor=actor, action="session.booked",
                  case_id=case.id, subject_kind="session", subject_id=row.id,
                  mediators=list(option.mediator_ids), venue_id=option.venue_id,
                  starts_at=option.start.isoformat(), ends_at=option.end.isoformat(),
                  **_override(found.windows, override_reason))
-    if not held:
-        _confirmed(session, case, row, rules, now=now, actor=actor)
+    lifecycle.transition(session, case, CaseState.BOOKED, at=now, actor=actor)
+    _notify(session, row, NoticeKind.BOOKING_CONFIRMATION, now=now)
+    reminders.apply_plan(session, row, rules.offsets, now)
     return row
 
 
@@ -200,46 +194,6 @@ def _override(windows: Sequence[str], reason: str | None) -> dict[str, object]:
     if not windows:
         return {}
     return {"outside_windows": list(windows), "override_reason": (reason or "").strip()}
-
-
-def _confirmed(session: Session, case: Case, row: MediationSession, rules: Rules, *,
-               now: datetime, actor: str) -> None:
-    lifecycle.transition(session, case, CaseState.BOOKED, at=now, actor=actor)
-    _notify(session, row, NoticeKind.BOOKING_CONFIRMATION, now=now)
-    reminders.apply_plan(session, row, rules.offsets, now)
-
-
-def confirm(session: Session, row: MediationSession, rules: Rules, *, now: datetime,
-            actor: str) -> MediationSession:
-    """Turn a hold into a booking: confirmations go out and reminders are planned."""
-    if row.status == SessionStatus.CANCELLED.value and row.cancel_reason == "hold expired":
-        raise HoldExpired(f"the hold on session {row.id} expired")
-    if row.status != SessionStatus.HELD.value:
-        raise DomainError(f"session {row.id} is {row.status}, not held")
-    if row.hold_expires_at is not None and row.hold_expires_at <= now:
-        raise HoldExpired(f"the hold on session {row.id} expired")
-    row.status = SessionStatus.BOOKED.value
-    row.hold_expires_at = None
-    row.updated_at = now
-    audit.record(session, at=now, actor=actor, action="session.confirmed", case_id=row.case_id,
-                 subject_kind="session", subject_id=row.id)
-    _confirmed(session, row.case, row, rules, now=now, actor=actor)
-    return row
-
-
-def expire_holds(session: Session, *, now: datetime) -> list[int]:
-    """Holds past their expiry free their reservations (nobody was told of them)."""
-    rows = session.scalars(select(MediationSession).where(
-        MediationSession.status == SessionStatus.HELD.value,
-        MediationSession.hold_expires_at <= now).order_by(MediationSession.id)).all()
-    for row in rows:
-        row.status = SessionStatus.CANCELLED.value
-        row.cancel_reason = "hold expired"
-        row.updated_at = now
-        _release(session, row)
-        audit.record(session, at=now, actor=audit.SYSTEM, action="session.hold_expired",
-                     case_id=row.case_id, subject_kind="session", subject_id=row.id)
-    return [r.id for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +207,7 @@ class FirstAvailable:
 
 def book_first_available(factory: sessionmaker[Session], case_id: int,
                          options: Sequence[BookingOption], rules: Rules, *, now: datetime,
-                         actor: str = "matcher", hold_for: timedelta | None = None
-                         ) -> FirstAvailable:
+                         actor: str = "matcher") -> FirstAvailable:
     """Try ``options`` best first, each in a transaction of its own; the first to commit wins."""
     failures: list[tuple[BookingOption, str]] = []
     for option in options:
@@ -263,7 +216,7 @@ def book_first_available(factory: sessionmaker[Session], case_id: int,
                 case = session.get(Case, case_id)
                 if case is None:
                     raise NotFound("case", case_id)
-                row = book(session, case, option, rules, now=now, actor=actor, hold_for=hold_for)
+                row = book(session, case, option, rules, now=now, actor=actor)
             return FirstAvailable(row, option, tuple(failures))
         except SlotTaken as exc:
             failures.append((option, str(exc)))

@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -149,8 +149,8 @@ def option_of(booking: Booking) -> BookingOption:
 
 
 def match_and_book(factory: sessionmaker[Session], rules: Rules, *, now: datetime,
-                   matcher: Matcher = match, actor: str = "matcher", rounds: int = 3,
-                   hold_for: timedelta | None = None) -> MatchRun:
+                   matcher: Matcher = match, actor: str = "matcher", rounds: int = 3
+                   ) -> MatchRun:
     """Match every case waiting for a session and book the proposals; re-match race losers."""
     booked: dict[int, int] = {}
     unbooked: dict[int, str] = {}
@@ -170,7 +170,7 @@ def match_and_book(factory: sessionmaker[Session], rules: Rules, *, now: datetim
         for proposal in result.bookings:
             case_id = int(proposal.case_id)
             outcome = book_first_available(factory, case_id, [option_of(proposal)], rules,
-                                           now=now, actor=actor, hold_for=hold_for)
+                                           now=now, actor=actor)
             if outcome.session is not None:
                 booked[case_id] = outcome.session.id
                 unbooked.pop(case_id, None)

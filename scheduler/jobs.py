@@ -44,7 +44,7 @@ from cases.models import (
 )
 from cases.outbox import NoticeKind, enqueue
 from cases.phone_lines import LineChecker
-from scheduler import booking, reminders
+from scheduler import reminders
 from scheduler.booking import Rules
 from scheduler.candidates import Matcher, MatchRun, match_and_book
 from scheduler.line_checks import LineCheckReport, check_due_numbers
@@ -131,11 +131,6 @@ def expire_consents(factory: SessionFactory, clock: Clock, deps: JobDeps) -> lis
     """Cases whose consent deadline passed return to investigation; staff are told."""
     with transaction(factory) as session:
         return service.expire_consents(session, now=clock.now())
-
-
-def expire_holds(factory: SessionFactory, clock: Clock, deps: JobDeps) -> list[int]:
-    with transaction(factory) as session:
-        return booking.expire_holds(session, now=clock.now())
 
 
 def plan_reminders(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:

@@ -1,7 +1,7 @@
 """The background scheduler service: APScheduler 3 decides *when* to look, the rows decide *what*.
 
 Why a ``MemoryJobStore`` and not a persistent one: nothing about *what* is due lives in
-APScheduler. Reminders, consent deadlines, holds and the outbox are rows with their own due
+APScheduler. Reminders, consent deadlines and the outbox are rows with their own due
 times; every job (:mod:`scheduler.jobs`) reads ``now`` once and queries for what is due, so a job
 that ran late, twice or after a restart does the right thing. The schedule itself is code (this
 module), rebuilt on every start. A persistent job store would add nothing but the risk APScheduler
@@ -75,7 +75,6 @@ def leader_jobs(config: WorkerConfig) -> dict[str, tuple[Job, Any]]:
     return {
         "expire_consents": (jobs.expire_consents,
                             seconds(seconds=config.expire_interval_seconds)),
-        "expire_holds": (jobs.expire_holds, seconds(seconds=config.expire_interval_seconds)),
         "plan_reminders": (jobs.plan_reminders,
                            seconds(minutes=config.plan_interval_minutes)),
         "match_new_cases": (jobs.match_new_cases,

@@ -1,7 +1,7 @@
 """The simulation loop: one step is one simulated hour.
 
 In each step the people's and staff's actions that fall due run at their own instants; then, at
-the hour, faults may start, the scheduler's jobs run (consent expiry, holds, reminder plans, the
+the hour, faults may start, the scheduler's jobs run (consent expiry, reminder plans, the
 matcher every three hours, the daily digest, staff's morning sweep), the outbox is dispatched
 through the real SDKs to the emulator, the provider's delivery reports come back through the
 webhooks, and every invariant is checked. Nothing sleeps; the clock only moves when told.
@@ -202,7 +202,6 @@ class Sim:
         world, local = self.world, self.local(self.now())
         self.override("expire_consents", jobs.expire_consents)(world.factory, world.clock,
                                                                 world.deps)
-        jobs.expire_holds(world.factory, world.clock, world.deps)
         if step % 6 == 0:
             jobs.plan_reminders(world.factory, world.clock, world.deps)
         if self._match_due() and self._waiting():

@@ -12,16 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.database import transaction
-from cases.models import Case, CaseState, MediationSession, Reservation, SessionStatus
+from cases.models import Case, CaseState, MediationSession, Reservation
 from scheduler.booking import (
     BookingOption,
-    HoldExpired,
     NotBookable,
     SlotTaken,
     book,
     book_first_available,
-    confirm,
-    expire_holds,
 )
 from tests.support.booking import (
     POLICY,
@@ -212,39 +209,6 @@ def test_book_first_available_falls_through_to_the_next_option(
                                   RULES, now=now)
     assert result.option == later and result.session is not None
     assert [why for _, why in result.failures] == [f"slot taken: {SLOT_START.isoformat()}"]
-
-
-def test_a_hold_expires_and_frees_the_slot(db: Session, clock: FixedClock) -> None:
-    now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
-    case = make_case(db, now)
-    held = book(db, case, option(mediator, venue), RULES, now=now, actor="staff",
-                hold_for=timedelta(minutes=30))
-    db.commit()
-    assert (held.status, case.state) == ("held", "scheduling")
-    assert notices(db, kind="booking_confirmation") == []  # nobody is told of a hold
-    other = make_case(db, now)
-    with pytest.raises(SlotTaken):
-        book(db, other, option(mediator, venue), RULES, now=now, actor="staff")
-
-    later = clock.advance(timedelta(minutes=31))
-    assert expire_holds(db, now=later) == [held.id]
-    with pytest.raises(HoldExpired):
-        confirm(db, held, RULES, now=later, actor="staff")
-    assert held.status == SessionStatus.CANCELLED.value
-    assert book(db, other, option(mediator, venue), RULES, now=later, actor="staff").status == \
-        "booked"
-
-
-def test_a_confirmed_hold_becomes_a_booking(db: Session, clock: FixedClock) -> None:
-    now = clock.now()
-    case = make_case(db, now)
-    held = book(db, case, option(make_mediator(db, now), make_venue(db, now)), RULES, now=now,
-                actor="staff", hold_for=timedelta(minutes=30))
-    confirm(db, held, RULES, now=clock.advance(timedelta(minutes=10)), actor="staff")
-    assert (held.status, held.hold_expires_at, case.state) == ("booked", None, "booked")
-    assert len(notices(db, kind="booking_confirmation")) == 4  # sms+email, email, mediator
-    assert expire_holds(db, now=clock.advance(timedelta(hours=1))) == []
 
 
 def test_a_case_gets_one_active_session(db: Session, clock: FixedClock) -> None:

@@ -55,15 +55,6 @@ def test_expire_consents_returns_the_case_and_tells_staff(
         assert [n.context["alert"] for n in notices(db, kind="staff_alert")] == ["case_returned"]
 
 
-def test_expire_holds_job(session_factory: sessionmaker[Session], clock: FixedClock) -> None:
-    now = clock.now()
-    with transaction(session_factory) as db:
-        held = book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)),
-                    RULES, now=now, actor="staff", hold_for=timedelta(minutes=15))
-    clock.advance(timedelta(minutes=16))
-    assert jobs.expire_holds(session_factory, clock, DEPS) == [held.id]
-
-
 def test_matcher_books_new_cases_and_never_a_conflicted_mediator(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
