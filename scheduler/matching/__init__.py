@@ -23,7 +23,8 @@ from scheduler.matching.model import (
     VenueProfile,
 )
 from scheduler.matching.reasons import explain
-from scheduler.matching.solver import Placement, SolveOptions, State, solve
+from scheduler.matching.solver import solve
+from scheduler.matching.state import Placement, SolveOptions, State
 
 __all__ = [
     "Booking",

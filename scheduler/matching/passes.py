@@ -8,10 +8,7 @@ first, and stop at an attempt budget so that large inputs stay bounded. See
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from scheduler.matching.solver import Placement, SolveOptions, State
+from scheduler.matching.state import Placement, SolveOptions, State
 
 
 def by_age(state: State) -> list[int]:

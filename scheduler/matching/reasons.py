@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.matching.eligibility import Problem, distance_km, has_conflict, venue_usable
 from scheduler.matching.model import STEP_FREE
-from scheduler.matching.solver import State
+from scheduler.matching.state import State
 
 LANGUAGE_NAMES = {
     "en": "English", "es": "Spanish", "pl": "Polish", "zh": "Chinese", "ar": "Arabic",
