@@ -33,9 +33,9 @@ from web.api import (
     users,
     venues,
 )
-from web.auth import LoginThrottle
 from web.body_limit import BodyLimit, limits_by_prefix
 from web.context import WebContext
+from web.login_throttle import LoginThrottle
 from web.pages import (
     filters,
     mediator_pages,

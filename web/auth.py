@@ -1,5 +1,5 @@
 """Who is asking: staff passwords (argon2), signed session cookies with CSRF tokens, hashed API
-tokens, roles, and a sign-in limit kept in the database and driven by the injected clock.
+tokens and roles. The sign-in limit is :mod:`web.login_throttle`.
 
 Roles nest: an admin can do what staff can, staff can do what a viewer can. A viewer sees reports
 only, which carry no personal data.
@@ -23,13 +23,11 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from cases.clock import Clock
-from cases.database import transaction
 from cases.errors import InvalidInput
-from cases.models import ApiToken, LoginAttempt, StaffRole, StaffUser
+from cases.models import ApiToken, StaffRole, StaffUser
 from web.context import Db, get_context
 
 SESSION_COOKIE = "cmp_session"
@@ -192,55 +190,6 @@ def issue_api_token(session: Session, user: StaffUser, name: str, now: datetime)
     session.add(row)
     session.flush()
     return row, plain
-
-
-# --- sign-in limit ------------------------------------------------------------------------------
-
-class LoginThrottle:
-    """At most ``per_account`` failed sign-ins to one account (from any address) and
-    ``per_address`` from one source address (to any accounts) within ``window``.
-
-    Kept in the database (``login_attempts``), so every process serving the same database shares
-    it and a restart forgets nothing. Each attempt is recorded and committed *before* the password
-    is checked and the count includes it, so attempts racing in parallel cannot slip past the
-    limit. Time comes from the injected clock, so tests move it instead of sleeping.
-    """
-
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, *,
-                 per_account: int = 5, per_address: int = 10,
-                 window: timedelta = timedelta(minutes=15)) -> None:
-        self._factory = session_factory
-        self._clock = clock
-        self.per_account = per_account
-        self.per_address = per_address
-        self.window = window
-
-    def attempt(self, username: str, address: str) -> bool:
-        """Record an attempt; ``False`` when the account or the address is over its limit.
-
-        Commits in transactions of its own, so call it before the request's session has written
-        or read anything (SQLite has one writer at a time).
-        """
-        account, now = _account(username), self._clock.now()
-        since = now - self.window
-        with transaction(self._factory) as session:
-            session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
-            session.add(LoginAttempt(account=account, address=address[:64], at=now))
-        with transaction(self._factory) as session:
-            recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at > since)
-            by_account = session.scalar(recent.where(LoginAttempt.account == account)) or 0
-            by_address = session.scalar(recent.where(LoginAttempt.address == address[:64])) or 0
-        return by_account <= self.per_account and by_address <= self.per_address
-
-    @staticmethod
-    def succeeded(session: Session, username: str) -> None:
-        """The account's attempts are forgiven (those of the address to other accounts are not),
-        in the caller's transaction."""
-        session.execute(delete(LoginAttempt).where(LoginAttempt.account == _account(username)))
-
-
-def _account(username: str) -> str:
-    return username.strip().lower()[:64]
 
 
 def client_ip(request: Request) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -15,9 +15,7 @@ from cases.clock import Clock
 from cases.database import transaction
 from cases.policy import Policy
 from settings import Settings
-
-if TYPE_CHECKING:
-    from web.auth import LoginThrottle
+from web.login_throttle import LoginThrottle
 
 
 @dataclass
