@@ -26,20 +26,13 @@ from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, pars
 from cases.models import Case, MediationSession, Notification, NotificationStatus, Outcome, Party
 from cases.policy import Policy, load_policy
 from cases.qualification import QualificationRules
-from cases.service import (
-    NewCase,
-    NewParty,
-    WeeklyWindow,
-    add_case,
-    decide,
-    record_consent,
-    record_outcome,
-    set_weekly_availability,
-)
+from cases.referrals import decide, record_consent
+from cases.service import NewCase, NewParty, WeeklyWindow, add_case, set_weekly_availability
 from notifiers.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
 from scheduler import self_service
+from scheduler.booking import record_outcome
 from scheduler.candidates import match_and_book
 from scheduler.wiring import booking_rules
 from settings import Settings, load_settings

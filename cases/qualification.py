@@ -5,9 +5,9 @@ community–police training, still valid on the day of the session, and never a 
 employee (a conflict of interest the program rules out). The numbers and the former-police rule
 are policy (``[mediators]`` in ``cases/default_policy.toml``); this module only applies them.
 
-The staff directory (:mod:`cases.directory`), booking (:mod:`scheduler.constraints`) and the
-matcher (:mod:`scheduler.matching.eligibility`) all ask :func:`qualification_problems`, so they
-cannot disagree. A training with no expiry date on record is not valid: the program cannot show
+The staff directory (:mod:`cases.directory`), booking (:mod:`scheduler.booking.constraints`)
+and the matcher (:mod:`scheduler.matching.eligibility`) all ask :func:`qualification_problems`,
+so they cannot disagree. A training with no expiry date on record is not valid: the program cannot show
 that it still is, and assignment is blocked when training is missing or expired. The expiry date
 is the last day the training is valid.
 

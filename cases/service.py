@@ -1,4 +1,6 @@
-"""Use cases of the case's life before scheduling: intake, screening, decision, consent, outcome.
+"""Use cases of a case outside its referral and its sessions: intake and screening, returning a
+case to investigation, weekly availability, and finding a case. The referral (decision and
+consent) is :mod:`cases.referrals`; sessions and their outcomes are ``scheduler.booking``'s.
 
 Every function takes the caller's ``Session`` and a ``now``; none commits. Notices are written to
 the outbox in the same transaction as the change that causes them.
@@ -23,15 +25,12 @@ from cases.contacts import (
     normalise_phone,
     normalise_zone,
 )
-from cases.deadlines import deadline_after, is_past
 from cases.eligibility import Complaint, Recommendation, evaluate
-from cases.errors import DeadlinePassed, DomainError, IllegalTransition, InvalidInput, NotFound
+from cases.errors import InvalidInput, NotFound
 from cases.models import (
     AvailabilityWindow,
     Case,
     CaseState,
-    Consent,
-    ConsentStatus,
     MediationSession,
     Outcome,
     Party,
@@ -217,143 +216,6 @@ def screen(session: Session, case: Case, policy: Policy, *, now: datetime) -> Re
     return recommendation
 
 
-def decide(
-    session: Session,
-    case: Case,
-    *,
-    eligible: bool,
-    reason: str | None,
-    policy: Policy,
-    now: datetime,
-    actor: str,
-) -> None:
-    """Staff's decision. Overriding the policy's recommendation needs a reason, which is kept.
-
-    An eligible case is referred at once: consent rows are opened and the eligibility notice and
-    consent request are written to the outbox for each party (officer first if the policy says so).
-    """
-    target = CaseState.ELIGIBLE if eligible else CaseState.INELIGIBLE
-    if case.state != CaseState.SCREENING.value:
-        raise IllegalTransition(case.id, case.state, target.value)
-    overrides = (case.recommendation == "eligible") != eligible
-    text = (reason or "").strip()
-    if overrides and not text:
-        raise InvalidInput("reason", "overriding the policy's recommendation needs a reason")
-    case.decided_by = actor
-    case.decision_reason = text or None
-    case.decision_overrode_policy = overrides
-    lifecycle.transition(session, case, target, at=now, actor=actor,
-                         reason="override" if overrides else "as recommended")
-    if eligible:
-        refer(session, case, policy, now=now, actor=actor)
-
-
-def refer(session: Session, case: Case, policy: Policy, *, now: datetime, actor: str) -> None:
-    """Open a consent request per party. Each party's deadline is a date — the referral day plus
-    the policy's days — and lasts to the end of that day in the party's own zone; the case's
-    ``consent_deadline`` is the latest of them."""
-    case.referred_at = now
-    deadlines = {party.id: deadline_after(now, policy.consent_deadline.days, party.time_zone)
-                 for party in case.parties}
-    case.consent_deadline = max(deadlines.values(), default=None)
-    case.booking_target = now + policy.booking_target
-    case.booking_deadline = now + policy.booking_limit
-    lifecycle.transition(session, case, CaseState.AWAITING_CONSENT, at=now, actor=actor)
-    officers_first = policy.consent_order == "officer_first"
-    for party in case.parties:
-        consent = Consent(case_id=case.id, party_id=party.id, deadline=deadlines[party.id])
-        session.add(consent)
-        if officers_first and party.role != PartyRole.OFFICER.value:
-            continue
-        _ask_for_consent(session, case, party, consent, now=now)
-
-
-def _ask_for_consent(session: Session, case: Case, party: Party, consent: Consent, *,
-                     now: datetime) -> None:
-    consent.requested_at = now
-    deadline = consent.deadline.isoformat() if consent.deadline else None
-    for kind in (NoticeKind.ELIGIBILITY_NOTICE, NoticeKind.CONSENT_REQUEST):
-        enqueue(session, kind=kind, recipient=party, due_at=now, now=now, case_id=case.id,
-                context={"case_id": case.id, "party_id": party.id, "deadline": deadline})
-
-
-def consent_for(session: Session, case: Case, party: Party) -> Consent:
-    consent = session.scalar(
-        select(Consent).where(Consent.case_id == case.id, Consent.party_id == party.id))
-    if consent is None:
-        raise NotFound("consent request", f"for party {party.id} of case {case.id}")
-    return consent
-
-
-def record_consent(
-    session: Session,
-    case: Case,
-    party: Party,
-    *,
-    granted: bool,
-    channel: str,
-    policy: Policy,
-    now: datetime,
-    actor: str,
-) -> Consent:
-    """A party's answer (SMS reply, link or taken by staff on the phone).
-
-    A decline returns the case to investigation and tells staff; the last consent moves the case
-    on to scheduling and asks every party for availability.
-    """
-    if case.state != CaseState.AWAITING_CONSENT.value:
-        raise DomainError(f"case {case.id} is not awaiting consent (it is {case.state})")
-    consent = consent_for(session, case, party)
-    if consent.status != ConsentStatus.PENDING.value:
-        raise DomainError(f"party {party.id} already answered ({consent.status})")
-    if is_past(consent.deadline, now):
-        raise DeadlinePassed(f"the deadline for party {party.id} to answer has passed")
-    consent.status = (ConsentStatus.GRANTED if granted else ConsentStatus.DECLINED).value
-    consent.answered_at = now
-    consent.channel = channel
-    consent.recorded_by = actor
-    audit.record(session, at=now, actor=actor, action="consent.answered", case_id=case.id,
-                 subject_kind="party", subject_id=party.id, role=party.role,
-                 granted=granted, channel=channel)
-    enqueue(session, kind=NoticeKind.CONSENT_RECEIVED, recipient=party, due_at=now, now=now,
-            case_id=case.id, context={"case_id": case.id, "granted": granted})
-    if not granted:  # the party who said no was just told what happens next
-        return_case(session, case, f"{party.role} declined mediation", now=now, actor=actor,
-                    why=ReturnReason.DECLINED, told=(party.id,))
-        return consent
-    consents = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
-    for other in consents:
-        if other.status == ConsentStatus.PENDING.value and other.requested_at is None:
-            other_party = session.get(Party, other.party_id)
-            assert other_party is not None
-            _ask_for_consent(session, case, other_party, other, now=now)
-    if all(c.status == ConsentStatus.GRANTED.value for c in consents):
-        lifecycle.transition(session, case, CaseState.CONSENTED, at=now, actor=actor)
-        lifecycle.transition(session, case, CaseState.SCHEDULING, at=now, actor="system")
-        for each in case.parties:
-            enqueue(session, kind=NoticeKind.AVAILABILITY_REQUEST, recipient=each, due_at=now,
-                    now=now, case_id=case.id, context={"case_id": case.id})
-    return consent
-
-
-def expire_consents(session: Session, *, now: datetime) -> list[int]:
-    """Cases where a party's consent deadline (the end of the stated day in their zone) passed
-    without an answer go back to investigation; everyone is told."""
-    late = (select(Consent.case_id)
-            .where(Consent.status == ConsentStatus.PENDING.value, Consent.deadline < now))
-    cases = session.scalars(
-        select(Case).where(Case.state == CaseState.AWAITING_CONSENT.value, Case.id.in_(late))
-        .order_by(Case.id)
-    ).all()
-    for case in cases:
-        for consent in case.consents:
-            if consent.status == ConsentStatus.PENDING.value:
-                consent.status = ConsentStatus.EXPIRED.value
-        return_case(session, case, "consent deadline passed without every party's consent",
-                    now=now, actor="system", why=ReturnReason.NO_ANSWER)
-    return [c.id for c in cases]
-
-
 class ReturnReason(enum.StrEnum):
     """Why a case left mediation, in words the parties' ``case_returned`` notice can say."""
 
@@ -383,34 +245,6 @@ def return_case(session: Session, case: Case, reason: str, *, now: datetime, act
     enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
             case_id=case.id, occurrence=f"returned-{case.id}",
             context={"case_id": case.id, "alert": "case_returned", "reason": reason})
-
-
-def record_outcome(session: Session, case: Case, outcome: Outcome, *, now: datetime,
-                   actor: str, note: str | None = None) -> None:
-    """A successful mediation closes the case; an impasse returns it to investigation."""
-    if outcome not in (Outcome.SUCCESSFUL, Outcome.IMPASSE):
-        raise InvalidInput("outcome", "record a no-show or withdrawal through its own flow")
-    booked = [s for s in case.sessions if s.status == SessionStatus.BOOKED.value]
-    if case.state != CaseState.BOOKED.value or not booked:
-        raise DomainError(f"case {case.id} has no booked session to record an outcome for")
-    session_row = booked[-1]
-    if session_row.starts_at > now:
-        raise DomainError(f"session {session_row.id} has not started yet")
-    session_row.status = SessionStatus.COMPLETED.value
-    session_row.updated_at = now
-    case.outcome = outcome.value
-    if outcome is Outcome.SUCCESSFUL:
-        lifecycle.transition(session, case, CaseState.COMPLETED, at=now, actor=actor,
-                             reason="successful mediation")
-    else:
-        lifecycle.transition(session, case, CaseState.RETURNED, at=now, actor=actor,
-                             reason="impasse")
-    for party in case.parties:
-        enqueue(session, kind=NoticeKind.OUTCOME, recipient=party, due_at=now, now=now,
-                case_id=case.id, context={"case_id": case.id, "outcome": outcome.value})
-    audit.record(session, at=now, actor=actor, action="case.outcome", case_id=case.id,
-                 subject_kind="session", subject_id=session_row.id, outcome=outcome.value,
-                 note_given=bool(note))
 
 
 def parse_weekly_window(text: str, field: str = "availability") -> WeeklyWindow:

@@ -137,7 +137,8 @@ def cases_show(app: Deps, ident: str) -> None:
 @domain_errors
 def cases_decide(app: Deps, ident: str, eligible: bool, reason: str | None, actor: str) -> None:
     """Staff's eligibility decision; an eligible case is sent consent requests at once."""
-    from cases.service import decide, find_case
+    from cases.referrals import decide
+    from cases.service import find_case
 
     with app.transaction() as session:
         case = find_case(session, ident)

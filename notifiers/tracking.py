@@ -299,7 +299,7 @@ def _answer_consent(
 
     An answer that could belong to more than one case — or names a case with no open request
     of theirs — is applied to none: the party is asked which ('which_case'), staff see it."""
-    from cases.service import record_consent
+    from cases.referrals import record_consent
 
     if not parties:
         return "no_open_request", True, []

@@ -87,7 +87,8 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
 
     ``moving``: a booked session to find other times for; its case alone is read, as if the
     session were not there (it neither takes its mediators' and venue's time nor counts
-    towards a weekly limit), the same way :func:`scheduler.constraints.problems` treats it."""
+    towards a weekly limit), the same way :func:`scheduler.booking.constraints.problems`
+    treats it."""
     policy = match_policy(rules)
     tz = ZoneInfo(rules.time_zone)
     has_session = select(MediationSession.case_id).where(MediationSession.status.in_(ACTIVE))

@@ -29,7 +29,7 @@ from calendars.sync import (
     failed_pull,
     pull_with_fallback,
 )
-from cases import service
+from cases import referrals
 from cases.clock import Clock
 from cases.database import transaction
 from cases.models import (
@@ -130,7 +130,7 @@ def check_phone_lines(factory: SessionFactory, clock: Clock, deps: JobDeps) -> L
 def expire_consents(factory: SessionFactory, clock: Clock, deps: JobDeps) -> list[int]:
     """Cases whose consent deadline passed return to investigation; staff are told."""
     with transaction(factory) as session:
-        return service.expire_consents(session, now=clock.now())
+        return referrals.expire_consents(session, now=clock.now())
 
 
 def plan_reminders(factory: SessionFactory, clock: Clock, deps: JobDeps) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cases.policy import Policy
-from scheduler.constraints import Rules
+from scheduler.booking.constraints import Rules
 from scheduler.service import WorkerConfig
 
 if TYPE_CHECKING:

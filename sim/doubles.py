@@ -25,7 +25,7 @@ from cases.policy import load_policy
 from notifiers.base import Channel, Notifier, OutgoingMessage, Receipt
 from notifiers.dispatcher import DispatchPolicy
 from notifiers.twilio_sms import TwilioSmsNotifier
-from scheduler.constraints import BookingOption
+from scheduler.booking.constraints import BookingOption
 from settings import Settings
 from sim.faults import FaultRates
 from sim.population import Rates

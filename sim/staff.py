@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from cases import service
+from cases import referrals, service
 from cases.errors import DomainError
 from cases.models import Case, CaseState, MediationSession, Mediator, Outcome, Party, SessionStatus
 from scheduler import booking, declines, reminders
-from scheduler.constraints import BookingOption
+from scheduler.booking.constraints import BookingOption
 
 if TYPE_CHECKING:
     from sim.runner import Sim
@@ -47,7 +47,7 @@ def staff_decide(sim: Sim, *, case_id: int) -> None:
         reason = None
         if not eligible and sim.rng.random() < sim.rates.staff_override and not case.injury:
             eligible, reason = True, "reviewed with the investigator: suitable for mediation"
-        decide = sim.override("decide", service.decide)
+        decide = sim.override("decide", referrals.decide)
         decide(session, case, eligible=eligible, reason=reason, policy=sim.world.policy,
                now=sim.now(), actor=STAFF)
         parties = [(p.id, sim.case_people[case_id][p.id]) for p in case.parties]
@@ -63,14 +63,14 @@ def staff_takes_consent(sim: Sim, *, case_id: int, party_id: int, granted: bool)
         if case.state != CaseState.AWAITING_CONSENT.value or party is None:
             return
         try:
-            service.record_consent(session, case, party, granted=granted, channel="staff",
-                                   policy=sim.world.policy, now=sim.now(), actor=STAFF)
+            referrals.record_consent(session, case, party, granted=granted, channel="staff",
+                                     policy=sim.world.policy, now=sim.now(), actor=STAFF)
         except DomainError:  # answered meanwhile, or too late: the case is going back
             return
 
 
 def staff_outcome(sim: Sim, *, session_id: int, outcome: str) -> None:
-    record = sim.override("record_outcome", service.record_outcome)
+    record = sim.override("record_outcome", booking.record_outcome)
     with sim.transaction() as session:
         row = session.get(MediationSession, session_id)
         if row is None or row.status != SessionStatus.BOOKED.value:

@@ -25,7 +25,7 @@ from icalendar import Calendar
 from sqlalchemy.orm import Session, sessionmaker
 
 from calendars.push import writer_for
-from cases import service
+from cases import referrals, service
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
@@ -102,11 +102,11 @@ def _seed(factory: sessionmaker[Session], clock: FixedClock, calendar_url: str,
                      NewParty(role="officer", full_name="Officer Smith",
                               email=PEOPLE["officer"], officer_star="7777", channels="email")]),
             policy, now=now, actor="intake")
-        service.decide(s, case, eligible=True, reason=None, policy=policy, now=now,
-                       actor="desk")
+        referrals.decide(s, case, eligible=True, reason=None, policy=policy, now=now,
+                         actor="desk")
         for party in case.parties:
-            service.record_consent(s, case, party, granted=True, channel="staff", policy=policy,
-                                   now=now, actor="desk")
+            referrals.record_consent(s, case, party, granted=True, channel="staff", policy=policy,
+                                     now=now, actor="desk")
             service.set_weekly_availability(s, owner_kind="party", owner_id=party.id,
                                             windows=evenings, time_zone="America/Chicago",
                                             now=now, actor="seed", case_id=case.id)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import service
+from cases import referrals, service
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, Case, Notification
@@ -112,8 +112,8 @@ def test_standby_takes_over_within_30_s_and_nothing_is_sent_twice(
             parties=[service.NewParty(role="complainant", full_name="C", email="c@example.org"),
                      service.NewParty(role="officer", full_name="O", email="o@example.org",
                                       officer_star="31337")]), POLICY, now=now, actor="staff")
-        service.decide(db, waiting, eligible=True, reason=None, policy=POLICY, now=now,
-                       actor="staff")
+        referrals.decide(db, waiting, eligible=True, reason=None, policy=POLICY, now=now,
+                         actor="staff")
         session_id, waiting_id = row.id, waiting.id
 
     def set_clock(at: datetime) -> None:

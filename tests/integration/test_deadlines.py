@@ -15,7 +15,8 @@ from cases.clock import FixedClock
 from cases.deadlines import deadline_after, end_of_day
 from cases.errors import DeadlinePassed
 from cases.models import CaseState, Consent, Notification
-from cases.service import NewParty, decide, expire_consents, record_consent
+from cases.referrals import decide, expire_consents, record_consent
+from cases.service import NewParty
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from tests.support.factories import make_case, new_case, policy
 

@@ -10,7 +10,7 @@ from cases import lifecycle
 from cases.clock import FixedClock
 from cases.errors import DomainError, IllegalTransition, InvalidInput
 from cases.models import AuditEvent, CaseState, Consent, Notification
-from cases.service import decide, expire_consents, record_consent
+from cases.referrals import decide, expire_consents, record_consent
 from tests.support.factories import make_case, policy
 
 S = CaseState

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import service
+from cases import referrals, service
 from cases.models import (
     Case,
     Mediator,
@@ -65,10 +65,10 @@ def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
                      language=officer_language),
         ])
     case = service.add_case(db, new, POLICY, now=now, actor="staff")
-    service.decide(db, case, eligible=True, reason=None, policy=POLICY, now=now, actor="staff")
+    referrals.decide(db, case, eligible=True, reason=None, policy=POLICY, now=now, actor="staff")
     for party in case.parties:
-        service.record_consent(db, case, party, granted=True, channel="link", policy=POLICY,
-                               now=now, actor="party")
+        referrals.record_consent(db, case, party, granted=True, channel="link", policy=POLICY,
+                                 now=now, actor="party")
         give_windows(db, "party", party.id, now, windows)
     db.flush()
     return case

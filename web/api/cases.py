@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from cases import audit, service
+from cases import audit, referrals, service
 from cases.errors import DomainError, NotFound
 from cases.links import party_url
 from cases.models import Case, CaseState, Consent, Party
@@ -108,8 +108,8 @@ def screen_case(case_id: Id, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
              summary="Approve or refuse mediation; overriding the policy needs a reason")
 def decide_case(case_id: Id, body: DecisionIn, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
     case = service.get_case(db, case_id)
-    service.decide(db, case, eligible=body.eligible, reason=body.reason, policy=ctx.policy,
-                   now=ctx.now(), actor=user.username)
+    referrals.decide(db, case, eligible=body.eligible, reason=body.reason, policy=ctx.policy,
+                     now=ctx.now(), actor=user.username)
     return views.case_out(case)
 
 
@@ -134,8 +134,8 @@ def record_consent(case_id: Id, party_id: Id, body: ConsentIn, db: Db, ctx: Ctx,
                    user: Staff) -> ConsentOut:
     case = service.get_case(db, case_id)
     party = _party(db, case, party_id)
-    consent = service.record_consent(db, case, party, granted=body.granted, channel=body.channel,
-                                     policy=ctx.policy, now=ctx.now(), actor=user.username)
+    consent = referrals.record_consent(db, case, party, granted=body.granted, channel=body.channel,
+                                       policy=ctx.policy, now=ctx.now(), actor=user.username)
     return views.consent_out(consent)
 
 

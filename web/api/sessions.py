@@ -10,6 +10,7 @@ from sqlalchemy import select
 from cases import service
 from cases.errors import DomainError, NotFound
 from cases.models import MediationSession, Outcome, SessionStatus
+from scheduler import booking
 from web import scheduling
 from web.api import views
 from web.api.schemas import (
@@ -117,7 +118,7 @@ def record_outcome(session_id: Id, body: OutcomeIn, db: Db, ctx: Ctx, user: Staf
     booked = [s for s in case.sessions if s.status == SessionStatus.BOOKED.value]
     if not booked or booked[-1].id != row.id:
         raise DomainError(f"session {row.id} is not the case's current session")
-    service.record_outcome(db, case, Outcome(body.outcome), now=ctx.now(), actor=user.username,
+    booking.record_outcome(db, case, Outcome(body.outcome), now=ctx.now(), actor=user.username,
                            note=body.note)
     return views.session_out(row)
 

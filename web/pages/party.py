@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from cases import service
+from cases import referrals, service
 from cases.deadlines import deadline_day, is_past
 from cases.errors import DomainError
 from cases.links import InvalidLink, party_url, read_link
@@ -135,8 +135,8 @@ def consent_answer(token: str, request: Request, db: Db, ctx: Ctx,
     if answer not in ("yes", "no"):
         return _same_page(request, lang)
     try:
-        service.record_consent(db, party.case, party, granted=answer == "yes", channel="link",
-                               policy=ctx.policy, now=ctx.now(), actor=f"party:{party.id}")
+        referrals.record_consent(db, party.case, party, granted=answer == "yes", channel="link",
+                                 policy=ctx.policy, now=ctx.now(), actor=f"party:{party.id}")
     except DomainError:
         return _same_page(request, lang)  # already answered or closed: the page says so
     return _same_page(request, lang, done=answer)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from cases.errors import DomainError
 from cases.models import AuditEvent, Case, CaseState, MediationSession, Party, Venue
 from notifiers.rendering import clock_time, format_when
-from scheduler import booking, self_service
+from scheduler import profiles, self_service
 from scheduler.booking import BookingOption
 from scheduler.self_service import Moved
 from web import scheduling
@@ -127,7 +127,7 @@ def changes_view(db: Db, ctx: WebContext, token: str, party: Party, row: Mediati
 
 
 def _withdrawable(case: Case, row: MediationSession | None, now: datetime) -> bool:
-    started = row is not None and row.status in booking.ACTIVE and row.starts_at <= now
+    started = row is not None and row.status in profiles.ACTIVE and row.starts_at <= now
     return case.state in WITHDRAWABLE and not started
 
 

@@ -34,7 +34,8 @@ from web.pages.staff import check_csrf, page_user, render
 router = APIRouter(include_in_schema=False)
 
 TIME_WORDS = ("notice", "holiday", "ends before", "times must")
-OVERRIDE_HINT = "(book outside it only with an override_reason)"  # scheduler.constraints' words
+# the words of scheduler.booking.constraints
+OVERRIDE_HINT = "(book outside it only with an override_reason)"
 
 
 def place_reasons(form: Form, reasons: tuple[str, ...] | list[str], *,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from cases import confirmations, phone_lines, service
+from cases import confirmations, phone_lines, referrals, service
 from cases.contacts import SUPPORTED_LANGUAGES
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
@@ -33,6 +33,7 @@ from cases.session_needs import (
     session_language,
     set_session_needs,
 )
+from scheduler import booking
 from web import scheduling
 from web.api import views
 from web.api.schemas import (
@@ -161,8 +162,8 @@ def decide(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Re
         return _again(request, db, ctx, user, case, "decide", form)
     try:
         body = DecisionIn(eligible=form.get("eligible") == "yes", reason=form.opt("reason"))
-        service.decide(db, case, eligible=body.eligible, reason=body.reason, policy=ctx.policy,
-                       now=ctx.now(), actor=user.username)
+        referrals.decide(db, case, eligible=body.eligible, reason=body.reason, policy=ctx.policy,
+                         now=ctx.now(), actor=user.username)
     except ValidationError as exc:
         form.take_validation(exc)
         return _again(request, db, ctx, user, case, "decide", form)
@@ -190,8 +191,8 @@ def consent_by_phone(case_id: int, party_id: int, request: Request, db: Db, ctx:
     try:
         body = ConsentIn(granted=form.get("granted") == "yes",
                          channel=form.get("channel") or "phone")  # type: ignore[arg-type]
-        service.record_consent(db, case, party, granted=body.granted, channel=body.channel,
-                               policy=ctx.policy, now=ctx.now(), actor=user.username)
+        referrals.record_consent(db, case, party, granted=body.granted, channel=body.channel,
+                                 policy=ctx.policy, now=ctx.now(), actor=user.username)
     except ValidationError as exc:
         form.take_validation(exc)
         return _again(request, db, ctx, user, case, key, form)
@@ -263,7 +264,7 @@ def outcome(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> R
     form = Form.posted(data)
     try:
         body = OutcomeIn(outcome=form.get("outcome"), note=form.opt("note"))  # type: ignore[arg-type]
-        service.record_outcome(db, case, Outcome(body.outcome), now=ctx.now(),
+        booking.record_outcome(db, case, Outcome(body.outcome), now=ctx.now(),
                                actor=user.username, note=body.note)
     except ValidationError as exc:
         form.take_validation(exc)

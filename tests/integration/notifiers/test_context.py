@@ -12,7 +12,8 @@ from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
-from cases.service import NewParty, decide
+from cases.referrals import decide
+from cases.service import NewParty
 from notifiers.context import Lookup, ProgramInfo, build_variables
 from notifiers.rendering import Renderer
 from tests.support.factories import make_case, make_mediator, new_case, policy

@@ -19,7 +19,7 @@ from tests.support.factories import make_case, policy
 
 def test_sent_at_written_by_the_dispatcher_compares_equal_to_the_clock(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
-    from cases.service import decide
+    from cases.referrals import decide
 
     with transaction(session_factory) as db:
         case = make_case(db, clock.now())

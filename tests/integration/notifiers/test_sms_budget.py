@@ -12,7 +12,7 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Notification
 from cases.outbox import Channel
-from cases.service import decide
+from cases.referrals import decide
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
 from notifiers.memory import MemoryNotifier

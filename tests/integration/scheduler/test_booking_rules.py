@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import service
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, Case, CaseState, MediationSession, Outcome
 from cases.service import WeeklyWindow
+from scheduler import booking
 from scheduler.booking import NotBookable, SlotTaken, book, no_show, reschedule
 from scheduler.candidates import match_and_book, read_inputs
 from tests.support.booking import (
@@ -49,7 +49,7 @@ def test_a_session_already_held_this_week_still_counts_towards_the_weekly_limit(
     with transaction(session_factory) as db:
         case = db.get_one(Case, first.id)
         if held == "successful":
-            service.record_outcome(db, case, Outcome.SUCCESSFUL, now=after, actor="staff")
+            booking.record_outcome(db, case, Outcome.SUCCESSFUL, now=after, actor="staff")
         else:
             row = db.scalars(select(MediationSession).where(
                 MediationSession.case_id == first.id)).one()

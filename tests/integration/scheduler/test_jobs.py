@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calendars.intervals import IntervalSet
 from calendars.memory import MemoryCalendar
-from cases import service
+from cases import referrals, service
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Case, MediationSession, MediatorCalendarSnapshot
@@ -43,8 +43,8 @@ def test_expire_consents_returns_the_case_and_tells_staff(
             parties=[service.NewParty(role="complainant", full_name="A", email="a@example.org"),
                      service.NewParty(role="officer", full_name="B", email="b@example.org",
                                       officer_star="555")]), POLICY, now=now, actor="staff")
-        service.decide(db, waiting, eligible=True, reason=None, policy=POLICY, now=now,
-                       actor="staff")
+        referrals.decide(db, waiting, eligible=True, reason=None, policy=POLICY, now=now,
+                         actor="staff")
         ids = case.id, waiting.id
     assert jobs.expire_consents(session_factory, clock, DEPS) == []
     clock.advance(POLICY.consent_deadline + timedelta(days=1))  # past the deadline day's end

@@ -22,8 +22,8 @@ from cases.directory import qualification_problems
 from cases.policy import policy_from_mapping
 from cases.qualification import QualificationRules
 from cases.service import WeeklyWindow
+from scheduler.booking.constraints import problems
 from scheduler.candidates import read_inputs
-from scheduler.constraints import problems
 from scheduler.matching import match
 from tests.support.booking import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
 

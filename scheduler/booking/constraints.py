@@ -16,7 +16,7 @@ The weekly limit is counted under a lock on the mediator's row (``SELECT ... FOR
 PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises writers, counts included), held
 until the caller's transaction ends, so two bookings racing for one mediator cannot both take
 the last place of a week. Double booking itself is refused by the reservations (see
-:mod:`scheduler.booking`), not here.
+:mod:`scheduler.booking.reservations`), not here.
 """
 
 from __future__ import annotations
@@ -107,6 +107,13 @@ class Problems:
         overridden = bool((override_reason or "").strip())
         return [*self.hard, *(() if overridden else (
             f"{w} (book outside it only with an override_reason)" for w in self.windows))]
+
+    def overridden(self, override_reason: str | None) -> dict[str, object]:
+        """The audit's record of the windows booked over, and the reason staff gave."""
+        if not self.windows:
+            return {}
+        return {"outside_windows": list(self.windows),
+                "override_reason": (override_reason or "").strip()}
 
 
 def lock_mediators(session: Session, mediator_ids: Sequence[int]) -> None:
