@@ -46,6 +46,7 @@ from web.pages import (
     staff_booking,
     staff_cases,
     staff_directory,
+    staff_intake,
     staff_reports,
     work_queue,
 )
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(api)
     app.include_router(staff.router)
     app.include_router(staff_cases.router)
+    app.include_router(staff_intake.router)
     app.include_router(staff_booking.router)
     app.include_router(work_queue.router)
     app.include_router(staff_directory.router)

@@ -1,6 +1,7 @@
-"""Staff pages for a case's life: record a case and its parties, correct a party, decide
-eligibility, record consent taken by phone, cancel, no-show, withdrawal and outcome; find a case
-by the number parties were sent, the log number, or a party's phone or email.
+"""Staff pages for a case's life: the case page, where staff decide eligibility, record consent
+taken by phone, set the session's needs, cancel, record a no-show, a withdrawal or the outcome;
+and the case list, which finds a case by the number parties were sent, the log number, or a
+party's phone or email. Recording a case and its parties is :mod:`web.pages.staff_intake`.
 
 Every form is checked by the API's request models and handled by the same domain services as
 the API routes; a refusal draws the page again with what was typed and the message beside the
@@ -16,15 +17,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from cases import confirmations, phone_lines, referrals, service
-from cases.contacts import SUPPORTED_LANGUAGES
 from cases.errors import DomainError, InvalidInput, NotFound
 from cases.models import Case, CaseState, ConsentStatus, MediationSession, Outcome, Party
-from cases.parties import add_party, update_party
 from cases.reference import case_ref, search_cases
-from cases.service import NewCase, NewParty
 from cases.session_needs import (
     ACCESS_FEATURES,
     SESSION_LANGUAGES,
@@ -37,11 +35,9 @@ from scheduler import booking
 from web import scheduling
 from web.api import views
 from web.api.schemas import (
-    CaseIn,
     ConsentIn,
     DecisionIn,
     OutcomeIn,
-    PartyIn,
     ReasonIn,
     SessionNeedsIn,
 )
@@ -54,11 +50,6 @@ from web.pages.staff import check_csrf, page_user, render
 
 router = APIRouter(include_in_schema=False)
 
-PARTY_FIELDS = ("full_name", "phone", "email", "language", "time_zone", "officer_star",
-                "interpreter", "accessibility", "guardian_name", "area")
-PARTY_KNOWN = (*PARTY_FIELDS, "channels", "role")
-LANGUAGES = list(SUPPORTED_LANGUAGES.items())
-CHANNELS = [("sms", "Text message (SMS)"), ("email", "Email")]
 SESSION_CHOICES: dict[str, Any] = {
     "session_languages": list(SESSION_LANGUAGES.items()),
     "interpreters": [("", "No interpreter"), *SESSION_LANGUAGES.items()],
@@ -88,7 +79,7 @@ def _case(db: Db, case_id: int) -> Case:
     return service.get_case(db, case_id)
 
 
-def _party_of(db: Db, case: Case, party_id: int) -> Party:
+def party_of(db: Db, case: Case, party_id: int) -> Party:
     party = db.get(Party, party_id)
     if party is None or party.case_id != case.id:
         raise NotFound("party", party_id)
@@ -125,7 +116,7 @@ def case_view(request: Request, db: Db, ctx: WebContext, user: Principal, case: 
                   confirmed=confirmations.current(db, case.sessions),
                   confirm_words=confirmations.CHANNEL_WORDS,
                   message=MESSAGES.get(msg), actors=party_actors(case),
-                  lines=_lines(db, case.parties), needs_form=needs,
+                  lines=line_labels(db, case.parties), needs_form=needs,
                   needs_text=needs_summary(case), **SESSION_CHOICES)
 
 
@@ -147,7 +138,7 @@ def _again(request: Request, db: Db, ctx: WebContext, user: Principal, case: Cas
     return case_view(request, db, ctx, user, _case(db, case.id), forms={key: form}, status=422)
 
 
-def _done(case_id: int, msg: str) -> Response:
+def done(case_id: int, msg: str) -> Response:
     return RedirectResponse(f"/cases/{case_id}?msg={msg}", status_code=303)
 
 
@@ -173,7 +164,7 @@ def decide(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Re
     except DomainError as exc:
         form.add("_form", str(exc))
         return _again(request, db, ctx, user, case, "decide", form)
-    return _done(case.id, "decided")
+    return done(case.id, "decided")
 
 
 @router.post("/cases/{case_id:int}/parties/{party_id}/consent")
@@ -182,7 +173,7 @@ def consent_by_phone(case_id: int, party_id: int, request: Request, db: Db, ctx:
     user = page_user(request, db)
     check_csrf(user, str(data.get("csrf_token", "")))
     case = _case(db, case_id)
-    party = _party_of(db, case, party_id)
+    party = party_of(db, case, party_id)
     form = Form.posted(data)
     key = f"consent-{party.id}"
     if form.get("granted") not in ("yes", "no"):
@@ -199,7 +190,7 @@ def consent_by_phone(case_id: int, party_id: int, request: Request, db: Db, ctx:
     except DomainError as exc:
         form.add("_form", str(exc))
         return _again(request, db, ctx, user, case, key, form)
-    return _done(case.id, "consent")
+    return done(case.id, "consent")
 
 
 def _reason_action(request: Request, db: Db, ctx: WebContext, data: Any, case: Case, key: str,
@@ -235,7 +226,7 @@ def cancel(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) ->
     case = _case(db, row.case_id)
     failed = _reason_action(request, db, ctx, data, case, f"cancel-{row.id}", lambda user, reason:
                             scheduling.cancel(db, ctx, row, reason=reason, actor=user.username))
-    return failed or _done(case.id, "cancelled")
+    return failed or done(case.id, "cancelled")
 
 
 @router.post("/sessions/{session_id:int}/no-show")
@@ -244,7 +235,7 @@ def no_show(session_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -
     case = _case(db, row.case_id)
     failed = _reason_action(request, db, ctx, data, case, f"noshow-{row.id}", lambda user, reason:
                             scheduling.no_show(db, ctx, row, reason=reason, actor=user.username))
-    return failed or _done(case.id, "no_show")
+    return failed or done(case.id, "no_show")
 
 
 @router.post("/cases/{case_id:int}/withdraw")
@@ -253,7 +244,7 @@ def withdraw(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> 
     failed = _reason_action(request, db, ctx, data, case, "withdraw", lambda user, reason:
                             scheduling.withdraw(db, ctx, case, reason=reason,
                                                 actor=user.username))
-    return failed or _done(case.id, "withdrawn")
+    return failed or done(case.id, "withdrawn")
 
 
 @router.post("/cases/{case_id:int}/outcome")
@@ -274,44 +265,10 @@ def outcome(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> R
         form.add("_form", str(exc))
     if not form.ok:
         return _again(request, db, ctx, user, case, "outcome", form)
-    return _done(case.id, "outcome")
+    return done(case.id, "outcome")
 
 
-# --- recording a case and its parties -------------------------------------------------------
-
-def _party_data(form: Form, prefix: str, role: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"role": role, "channels": form.many(f"{prefix}channels")}
-    for name in PARTY_FIELDS:
-        value = form.opt(f"{prefix}{name}")
-        if value is not None:
-            data[name] = value
-    return data
-
-
-def _new_party(body: PartyIn) -> NewParty:
-    return NewParty(**body.model_dump(exclude={"channels"}), channels=list(body.channels))
-
-
-def _new_case_form(request: Request, ctx: WebContext, user: Principal, form: Form,
-                   status: int = 200) -> Response:
-    categories = sorted(ctx.policy.known_categories)
-    return render(request, ctx, "staff/case_new.html", user, status=status, form=form,
-                  categories=[(c, c.replace("_", " ")) for c in categories],
-                  languages=LANGUAGES, channels=CHANNELS, **SESSION_CHOICES)
-
-
-@router.get("/cases/new")
-def new_case_page(request: Request, db: Db, ctx: Ctx) -> Response:
-    user = page_user(request, db)
-    defaults: dict[str, Any] = {
-        "parties[0].language": "en", "parties[1].language": "en",
-        "parties[0].channels": ["sms", "email"], "parties[1].channels": ["email"],
-        "session_language": ctx.policy.working_language,
-        "co_mediation": "on" if ctx.policy.co_mediation else ""}
-    return _new_case_form(request, ctx, user, Form(dict(defaults)))
-
-
-def _needs_data(form: Form) -> dict[str, Any]:
+def needs_data(form: Form) -> dict[str, Any]:
     """The session's fields of a posted form (interpreter "" means none)."""
     return {"session_language": form.get("session_language"),
             "interpreter": form.get("interpreter"),
@@ -326,7 +283,7 @@ def session_needs(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted
     case = _case(db, case_id)
     form = Form.posted(data, lists=("access_needs",))
     try:
-        body = SessionNeedsIn.model_validate(_needs_data(form))
+        body = SessionNeedsIn.model_validate(needs_data(form))
         set_session_needs(db, case, SessionNeeds(**body.model_dump()), ctx.policy,
                           now=ctx.now(), actor=user.username)
     except ValidationError as exc:
@@ -335,145 +292,13 @@ def session_needs(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted
     except InvalidInput as exc:
         form.take_invalid(exc)
         return _again(request, db, ctx, user, case, "needs", form)
-    return _done(case.id, "needs_saved")
+    return done(case.id, "needs_saved")
 
 
-@router.post("/cases/new")
-def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, str(data.get("csrf_token", "")))
-    form = Form.posted(data, lists=("allegation_categories", "parties[0].channels",
-                                    "parties[1].channels", "access_needs"))
-    raw: dict[str, Any] = {
-        "log_number": form.get("log_number"),
-        "incident_date": form.get("incident_date") or None,
-        "allegation_categories": form.many("allegation_categories"),
-        "parties": [_party_data(form, "parties[0].", "complainant"),
-                    _party_data(form, "parties[1].", "officer")],
-        "injury": form.flag("injury"), "criminal_conduct": form.flag("criminal_conduct"),
-        "pending_litigation": form.flag("pending_litigation"),
-        "accepts_video": form.flag("accepts_video"), "staff_notes": form.get("staff_notes"),
-        **_needs_data(form),
-    }
-    if not raw["interpreter"]:
-        raw.pop("interpreter")  # none chosen: the first a party asked for, if any
-    if raw["incident_date"] is None:
-        raw.pop("incident_date")
-    try:
-        body = CaseIn.model_validate(raw)
-        new = NewCase(
-            log_number=body.log_number, incident_date=body.incident_date,
-            allegation_categories=list(body.allegation_categories),
-            parties=[_new_party(p) for p in body.parties],
-            injury=body.injury, criminal_conduct=body.criminal_conduct,
-            pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
-            accepts_video=body.accepts_video, co_mediation=body.co_mediation,
-            session_language=body.session_language, interpreter=body.interpreter,
-            access_needs=body.access_needs)
-        case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
-    except ValidationError as exc:
-        form.take_validation(exc, known=PARTY_KNOWN)
-        return _new_case_form(request, ctx, user, form, status=422)
-    except InvalidInput as exc:
-        db.rollback()
-        form.take_invalid(exc)
-        return _new_case_form(request, ctx, user, form, status=422)
-    return _done(case.id, "created")
-
-
-def _lines(db: Session, parties: list[Party]) -> dict[str, str]:
+def line_labels(db: Session, parties: list[Party]) -> dict[str, str]:
     """What staff read next to each number: 'landline', 'mobile', 'VoIP', 'not checked'..."""
     found = phone_lines.line_types(db, [p.phone for p in parties])
     return {number: phone_lines.LABELS[kind] for number, kind in found.items()}
-
-
-def _party_lines(party: Party | None) -> dict[str, str]:
-    db = object_session(party) if party is not None else None
-    return _lines(db, [party]) if db is not None and party is not None else {}
-
-
-def _party_form(request: Request, ctx: WebContext, user: Principal, case: Case,
-                party: Party | None, form: Form, role: str, status: int = 200) -> Response:
-    return render(request, ctx, "staff/party_form.html", user, status=status, case=case,
-                  ref=case_ref(case.id), party=party, form=form, role=role,
-                  languages=LANGUAGES, channels=CHANNELS,
-                  lines=_party_lines(party))
-
-
-def _party_values(party: Party) -> dict[str, Any]:
-    values: dict[str, Any] = {name: getattr(party, name) or "" for name in PARTY_FIELDS}
-    values["channels"] = list(party.channels)
-    return values
-
-
-@router.get("/cases/{case_id:int}/parties/{party_id}/edit")
-def edit_party_page(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx
-                    ) -> Response:
-    user = page_user(request, db)
-    case = _case(db, case_id)
-    party = _party_of(db, case, party_id)
-    return _party_form(request, ctx, user, case, party, Form(_party_values(party)), party.role)
-
-
-def _checked_party(form: Form, role: str) -> PartyIn | None:
-    try:
-        return PartyIn.model_validate(_party_data(form, "", role))
-    except ValidationError as exc:
-        form.take_validation(exc, known=PARTY_KNOWN)
-        return None
-
-
-@router.post("/cases/{case_id:int}/parties/{party_id}/edit")
-def edit_party(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx,
-               data: Posted) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, str(data.get("csrf_token", "")))
-    case = _case(db, case_id)
-    party = _party_of(db, case, party_id)
-    form = Form.posted(data, lists=("channels",))
-    body = _checked_party(form, party.role)
-    if body is not None:
-        try:
-            update_party(db, party, _new_party(body), now=ctx.now(), actor=user.username,
-                         prefix="party")
-        except InvalidInput as exc:
-            form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
-    if not form.ok:
-        db.rollback()
-        return _party_form(request, ctx, user, case, db.get(Party, party_id), form, party.role,
-                           status=422)
-    return _done(case.id, "party_saved")
-
-
-@router.get("/cases/{case_id:int}/parties/new")
-def new_party_page(case_id: int, request: Request, db: Db, ctx: Ctx,
-                   role: Annotated[str, Query(pattern="^(complainant|officer)$")] = "complainant"
-                   ) -> Response:
-    user = page_user(request, db)
-    case = _case(db, case_id)
-    form = Form({"language": "en", "channels": ["sms", "email"], "role": role})
-    return _party_form(request, ctx, user, case, None, form, role)
-
-
-@router.post("/cases/{case_id:int}/parties/new")
-def new_party(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
-    user = page_user(request, db)
-    check_csrf(user, str(data.get("csrf_token", "")))
-    case = _case(db, case_id)
-    form = Form.posted(data, lists=("channels",))
-    role = form.get("role") if form.get("role") in ("complainant", "officer") else "complainant"
-    body = _checked_party(form, role)
-    if body is not None:
-        try:
-            add_party(db, case, _new_party(body), now=ctx.now(), actor=user.username)
-        except InvalidInput as exc:
-            form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
-        except DomainError as exc:
-            form.add("_form", str(exc))
-    if not form.ok:
-        db.rollback()
-        return _party_form(request, ctx, user, _case(db, case_id), None, form, role, status=422)
-    return _done(case.id, "party_added")
 
 
 # --- the case list and search ---------------------------------------------------------------
