@@ -87,7 +87,7 @@ class Story:
             for row in rows:
                 who = self._recipient(session, row)
                 written = self.outbox / f"notice-{row.id:08d}.{row.channel}.txt"
-                # the invites are files of their own beside the message (notifiers.file_outbox)
+                # the invites are files of their own beside the message (notifiers.channels.file_outbox)
                 attached = re.findall(r"^Attachment: .* -> (\S+)$",
                                       written.read_text(encoding="utf-8"), re.M)
                 self.sent += [written.name, *attached]

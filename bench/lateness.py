@@ -62,7 +62,7 @@ from bench.dispatch import (  # noqa: E402
 from cases.clock import SystemClock  # noqa: E402
 from cases.database import make_engine, make_session_factory  # noqa: E402
 from cases.models import Case, Notification, Party  # noqa: E402
-from notifiers.base import Channel  # noqa: E402
+from notifiers.channels.base import Channel  # noqa: E402
 from notifiers.context import ProgramInfo  # noqa: E402
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, run_dispatcher  # noqa: E402
 from notifiers.emulator import EmulatorClient  # noqa: E402

@@ -64,7 +64,7 @@ from cases.clock import Clock
 from cases.models import Notification, NotificationStatus, Party
 from cases.outbox import NoticeKind
 from cases.privacy import mask_email, mask_phone
-from notifiers.base import (
+from notifiers.channels.base import (
     Attachment,
     Channel,
     Notifier,

@@ -19,7 +19,7 @@ from calendars.sessions import session_event
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from cases.session_needs import needs_summary
-from notifiers.base import Attachment
+from notifiers.channels.base import Attachment
 from notifiers.context import Lookup, ProgramInfo, session_id_of
 from notifiers.terms import ltr
 

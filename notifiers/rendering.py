@@ -40,7 +40,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: the languages every notice is written in: the program's (``cases.contacts``)
 LANGUAGES: tuple[str, ...] = tuple(SUPPORTED_LANGUAGES)
 #: the SMS budget when the sending adapter declares none (``max_segments`` on the adapter class,
-#: e.g. ``notifiers.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
+#: e.g. ``notifiers.channels.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
 SMS_SEGMENT_BUDGET = 3
 #: How far an SMS may be folded towards GSM-7 (160 characters a segment instead of 70), measured
 #: per language: a body is sent as written if it fits the budget, else with typographic

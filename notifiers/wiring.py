@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
-from notifiers.base import Channel, Notifier
+from notifiers.channels.base import Channel, Notifier
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher, DispatchPolicy
 from notifiers.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
@@ -30,11 +30,11 @@ TWILIO_STATUS_PATH = "/webhooks/twilio/status"
 
 def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
     """Twilio and SendGrid when their credentials are set, else the file outbox (logged loudly)."""
-    from notifiers.file_outbox import FileOutboxNotifier
+    from notifiers.channels.file_outbox import FileOutboxNotifier
 
     notifiers: dict[Channel, Notifier] = {}
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number:
-        from notifiers.twilio_sms import TwilioSmsNotifier
+        from notifiers.channels.twilio_sms import TwilioSmsNotifier
 
         notifiers[Channel.SMS] = TwilioSmsNotifier(
             account_sid=settings.twilio_account_sid,
@@ -47,7 +47,7 @@ def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
     else:
         notifiers[Channel.SMS] = FileOutboxNotifier(settings.outbox_dir, Channel.SMS)
     if settings.sendgrid_api_key and settings.sendgrid_from_email:
-        from notifiers.sendgrid_email import SendGridEmailNotifier
+        from notifiers.channels.sendgrid_email import SendGridEmailNotifier
 
         notifiers[Channel.EMAIL] = SendGridEmailNotifier(
             api_key=settings.sendgrid_api_key.get_secret_value(),
@@ -67,7 +67,7 @@ def build_line_checker(settings: Settings) -> LineChecker | None:
     texts go out as before."""
     if not (settings.line_lookup and settings.twilio_account_sid and settings.twilio_auth_token):
         return None
-    from notifiers.twilio_lookup import TwilioLineTypeLookup
+    from notifiers.channels.twilio_lookup import TwilioLineTypeLookup
 
     lookup = TwilioLineTypeLookup(
         account_sid=settings.twilio_account_sid,

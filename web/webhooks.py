@@ -26,14 +26,14 @@ from starlette.concurrency import run_in_threadpool
 from cases.clock import Clock
 from cases.database import transaction
 from cases.policy import Policy
-from notifiers.rendering import Renderer
-from notifiers.signatures import (
+from notifiers.channels.signatures import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,
     TWILIO_SIGNATURE_HEADER,
     sendgrid_signature_valid,
     twilio_signature_valid,
 )
+from notifiers.rendering import Renderer
 from notifiers.tracking import (
     EVENT_IDS_KEPT,
     first_delivery,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cases.database import make_engine, make_session_factory
-from notifiers.base import Channel, OutgoingMessage, Receipt
+from notifiers.channels.base import Channel, OutgoingMessage, Receipt
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
 from notifiers.rendering import Renderer

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, FixedClock, SystemClock
-from notifiers.base import Channel, Notifier
+from notifiers.channels.base import Channel, Notifier
 from notifiers.dispatcher import Dispatcher
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.rendering import Renderer

@@ -12,9 +12,9 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Case, MediationSession
 from cases.outbox import Channel
+from notifiers.channels.memory import MemoryNotifier
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book, cancel, reschedule
 from tests.support.booking import (

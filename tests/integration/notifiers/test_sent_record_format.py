@@ -10,9 +10,9 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Notification
 from cases.outbox import Channel
+from notifiers.channels.memory import MemoryNotifier
 from notifiers.context import ProgramInfo
 from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
 from notifiers.rendering import Renderer
 from tests.support.factories import make_case, policy
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.models import Case, Notification, Party
-from notifiers.base import Channel, Notifier, OutgoingMessage, Receipt
+from notifiers.channels.base import Channel, Notifier, OutgoingMessage, Receipt
 from notifiers.dispatcher import run_dispatcher
 from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher

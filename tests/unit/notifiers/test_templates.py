@@ -14,6 +14,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from cases.outbox import Channel, NoticeKind
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
 from notifiers.context import ProgramInfo
 from notifiers.rendering import (
     LANGUAGES,
@@ -25,7 +26,6 @@ from notifiers.rendering import (
 )
 from notifiers.segments import count_segments, fold_to_gsm7
 from notifiers.terms import AGENCY, LRI, PDI, zone_name
-from notifiers.twilio_sms import TwilioSmsNotifier
 
 PROGRAM = ProgramInfo(
     name="Community Mediation Program",

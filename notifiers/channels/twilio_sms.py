@@ -19,7 +19,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from cases.privacy import mask_phone
-from notifiers.base import (
+from notifiers.channels.base import (
     Channel,
     OutgoingMessage,
     PermanentReason,
