@@ -24,7 +24,8 @@ from cases.models import (
     Party,
     WebhookEvent,
 )
-from cases.outbox import Channel, NoticeKind, enqueue, enqueue_fallback
+from cases.notice_outcomes import alert_staff, fall_back
+from cases.outbox import Channel
 from cases.policy import Policy
 from cases.privacy import mask_phone
 from notifiers import replies
@@ -44,17 +45,6 @@ WHICH_CASE = "which_case"
 LISTS_CASES = frozenset({WHICH_CASE, "which_case_session"})
 #: what an answer to a question may be (``notifiers.replies`` decides which question)
 ANSWERS = frozenset({Intent.CONSENT_YES, Intent.CONSENT_NO, Intent.CONFIRM, Intent.CHANGE})
-
-
-def alert_staff(session: Session, row: Notification, alert: str, reason: str, now: datetime) -> None:
-    """Enqueue a staff alert about ``row``. A failing staff alert is only audited, never alerted
-    about again (no loops)."""
-    if row.kind == NoticeKind.STAFF_ALERT.value:
-        return
-    enqueue(session, kind=NoticeKind.STAFF_ALERT, recipient=None, due_at=now, now=now,
-            case_id=row.case_id, occurrence=f"{alert}-{row.id}",
-            context={"case_id": row.case_id, "alert": alert, "reason": reason,
-                     "notification_id": row.id})  # fmt: skip
 
 
 def record_delivery_status(
@@ -137,28 +127,6 @@ def _adopt(session: Session, row: Notification, provider_message_id: str, now: d
     row.status = NotificationStatus.SENT.value
     row.sent_at = row.sent_at or now
     row.claimed_by = row.claimed_until = row.unconfirmed_since = row.next_attempt_at = None
-
-
-def fall_back(
-    session: Session, row: Notification, party: Party | None, now: datetime, *, actor: str
-) -> Notification | None:
-    """Reach a party on their other channel after ``row`` failed for good or was dropped because
-    they opted out — unless the notice already goes there, or ``row`` is itself a fallback."""
-    if party is None or row.fallback_of_id is not None:
-        return None
-    other = Channel.EMAIL if row.channel == Channel.SMS.value else Channel.SMS
-    address = party.email if other is Channel.EMAIL else party.phone
-    if not address or suppressions.is_suppressed(session, other, address):
-        return None
-    sibling_key = row.idempotency_key.rsplit(":", 1)[0] + f":{other.value}"
-    if session.scalar(select(Notification.id).where(Notification.idempotency_key == sibling_key)):
-        return None
-    fallback = enqueue_fallback(session, row, channel=other, to_address=address, now=now)
-    if fallback is not None:
-        audit.record(session, at=now, actor=actor, action="notice.fallback", case_id=row.case_id,
-                     subject_kind="notification", subject_id=row.id, fallback_id=fallback.id,
-                     channel=other.value)  # fmt: skip
-    return fallback
 
 
 def record_email_opt_out(

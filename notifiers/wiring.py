@@ -1,5 +1,5 @@
 """Building notifiers and the dispatcher from ``Settings``: called by ``main.py`` (the composition
-root) and by ``python -m notifiers.dispatcher``. Nothing here runs at import time."""
+root) and by ``python -m notifiers.outbox.dispatcher``. Nothing here runs at import time."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
 from notifiers.channels.base import Channel, Notifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher, DispatchPolicy
-from notifiers.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
+from notifiers.outbox.policy import DispatchPolicy
+from notifiers.outbox.wakeup import Wakeup
 from notifiers.rendering import Renderer
-from notifiers.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -112,7 +113,7 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
 
 
 def build_wakeup(engine: Engine) -> Wakeup:
-    """What ends an idle dispatcher's wait when a notice is written (``notifiers.wakeup``): this
+    """What ends an idle dispatcher's wait when a notice is written (``notifiers.outbox.wakeup``): this
     process's own commits, and on PostgreSQL every process's (LISTEN/NOTIFY)."""
     return Wakeup().watch_engine(engine).listen_postgres(engine)
 
@@ -127,7 +128,7 @@ def build_dispatcher(
     renderer: Renderer | None = None,
     sleep: Sleep | None = None,
 ) -> Dispatcher:
-    """Sends are paced to each sender's rate (``notifiers.pacing``) when the clock is the system
+    """Sends are paced to each sender's rate (``notifiers.outbox.pacing``) when the clock is the system
     clock, waiting on the dispatcher's ``stopping`` event (a stop cuts the wait short). A
     simulated clock (tests, the demo) does not move while a send waits for its slot, so it is
     paced only with a ``sleep`` that moves it (a test of pacing passes one)."""

@@ -24,7 +24,7 @@ from cases.models import Case, CaseState, MediationSession, Party, SessionStatus
 from cases.policy import load_policy
 from notifiers.channels.base import Channel, Notifier, OutgoingMessage, Receipt
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
-from notifiers.dispatcher import DispatchPolicy
+from notifiers.outbox.policy import DispatchPolicy
 from scheduler.constraints import BookingOption
 from settings import Settings
 from sim.faults import FaultRates

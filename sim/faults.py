@@ -23,7 +23,7 @@ from calendars.intervals import IntervalSet
 from notifiers.channels.base import Notifier, OutgoingMessage, Receipt
 
 if TYPE_CHECKING:
-    from notifiers.dispatcher import Dispatcher
+    from notifiers.outbox.dispatcher import Dispatcher
     from sim.runner import Sim
 
 

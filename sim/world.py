@@ -41,8 +41,9 @@ from notifiers.channels.signatures import (
     SendGridKeyPair,
     twilio_signature,
 )
-from notifiers.dispatcher import Dispatcher, DispatchPolicy
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.policy import DispatchPolicy
 from notifiers.wiring import build_dispatcher, build_notifiers, dispatch_policy
 from scheduler.jobs import JobDeps
 from scheduler.wiring import booking_rules

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from cases.database import make_engine, make_session_factory
 from notifiers.channels.base import Channel, OutgoingMessage, Receipt
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.rendering import Renderer
 from scheduler.jobs import JobDeps
 from scheduler.service import WorkerConfig, run_worker

@@ -18,8 +18,9 @@ from cases.clock import FixedClock
 from cases.models import AuditEvent, Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
 from notifiers.channels.base import Notifier, OutgoingMessage, Receipt, SentLookup
-from notifiers.dispatcher import Dispatcher, DispatchReport
 from notifiers.emulator import EmulatorClient
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.report import DispatchReport
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.notify import add_case, add_party
@@ -244,7 +245,7 @@ def test_a_lapsed_lease_is_reclaimed_and_flagged_in_doubt(
     clock: FixedClock,
 ) -> None:
     _enqueue(session_factory, clock, channels=[Channel.EMAIL])
-    from notifiers.dispatcher import DispatchReport
+    from notifiers.outbox.report import DispatchReport
 
     claimed = dispatcher.claim(DispatchReport())  # a worker claims, then dies before recording
     assert len(claimed) == 1

@@ -14,7 +14,7 @@ from cases.models import Case, MediationSession
 from cases.outbox import Channel
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book, cancel, reschedule
 from tests.support.booking import (

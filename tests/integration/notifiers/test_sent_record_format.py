@@ -12,7 +12,7 @@ from cases.models import Notification
 from cases.outbox import Channel
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.rendering import Renderer
 from tests.support.factories import make_case, policy
 

@@ -16,7 +16,7 @@ from cases.service import decide
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.rendering import Renderer, segment_budget
 from notifiers.segments import count_segments
 from tests.support.factories import make_case, policy

@@ -16,7 +16,7 @@ from cases.policy import load_policy, policy_from_mapping
 from notifiers.channels.base import Channel
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.rendering import Renderer
 from scheduler import jobs
 from scheduler.booking import book, cancel, reschedule

@@ -17,7 +17,7 @@ from cases.models import Notification, Party, PhoneLine
 from cases.outbox import Channel, NoticeKind, enqueue
 from cases.phone_lines import LineCheck, LineType
 from notifiers.channels.memory import MemoryNotifier
-from notifiers.dispatcher import Dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.api import Api
