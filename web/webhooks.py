@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cases.clock import Clock
 from cases.database import transaction
+from cases.delivery import EVENT_IDS_KEPT, first_delivery, forget_events_before, record_email_opt_out
 from cases.policy import Policy
 from notifiers.channels.signatures import (
     SENDGRID_SIGNATURE_HEADER,
@@ -34,14 +35,7 @@ from notifiers.channels.signatures import (
     twilio_signature_valid,
 )
 from notifiers.rendering import Renderer
-from notifiers.tracking import (
-    EVENT_IDS_KEPT,
-    first_delivery,
-    forget_events_before,
-    handle_inbound_sms,
-    record_delivery_status,
-    record_email_opt_out,
-)
+from notifiers.tracking import handle_inbound_sms, record_delivery_status
 from settings import Settings
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
