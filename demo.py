@@ -36,7 +36,7 @@ from cases.service import (
     record_outcome,
     set_weekly_availability,
 )
-from notifiers.rendering import Renderer
+from notifiers.compose.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
 from scheduler import self_service

@@ -16,9 +16,9 @@ from cases.delivery import Delivery, record_delivery_report
 from cases.models import Notification
 from cases.policy import Policy
 from cases.replies import InboundResult, apply_inbound_sms
+from notifiers.compose.rendering import format_when, language_of
+from notifiers.compose.terms import zone_name
 from notifiers.inbound import interpret
-from notifiers.rendering import format_when, language_of
-from notifiers.terms import zone_name
 
 #: Twilio MessageStatus / SendGrid event -> our status
 DELIVERED = frozenset({"delivered"})

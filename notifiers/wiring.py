@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
 from notifiers.channels.base import Channel, Notifier
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.outbox.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
 from notifiers.outbox.policy import DispatchPolicy
 from notifiers.outbox.wakeup import Wakeup
-from notifiers.rendering import Renderer
 
 if TYPE_CHECKING:
     from settings import Settings

@@ -34,7 +34,7 @@ from notifiers.channels.signatures import (
     sendgrid_signature_valid,
     twilio_signature_valid,
 )
-from notifiers.rendering import Renderer
+from notifiers.compose.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms, record_delivery_status
 from settings import Settings
 

@@ -5,7 +5,7 @@ locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (``BEGIN IMMEDIATE`` makes 
 writer). Each row's rules (:func:`decide`) return a decision: cancel it (the recipient opted
 out), withdraw it (an SMS to a landline, ``cases.notice_outcomes``), defer it (an SMS in quiet
 hours), or send it — held back instead while in doubt in quiet hours, where the provider can be
-asked first. A row to send is rendered (``notifiers.message``); one that cannot be is failed.
+asked first. A row to send is rendered (``notifiers.compose.message``); one that cannot be is failed.
 Decisions are applied by ``notifiers.outbox.decisions.apply``; then one Core ``executemany``
 (one ``UPDATE ... FROM unnest`` on PostgreSQL) stores what will be sent on the rows and leases
 them (``status='sending'``, ``claimed_by``, ``claimed_until``).
@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases import audit
 from cases.models import Notification, NotificationStatus
 from notifiers.channels.base import Channel, Notifier, OutgoingMessage, SentLookup
-from notifiers.context import Lookup, ProgramInfo
-from notifiers.message import compose
+from notifiers.compose.context import Lookup, ProgramInfo
+from notifiers.compose.message import compose
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.decisions import (
     ACTOR,
     CancelOptedOut,
@@ -38,7 +39,6 @@ from notifiers.outbox.decisions import (
 from notifiers.outbox.policy import DispatchPolicy
 from notifiers.outbox.quiet_hours import next_allowed_sms_time
 from notifiers.outbox.report import DispatchReport
-from notifiers.rendering import Renderer
 
 _table = cast(Table, Notification.__table__)
 _LEASE = (

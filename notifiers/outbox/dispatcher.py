@@ -44,7 +44,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import Clock
 from cases.models import Notification, NotificationStatus
 from notifiers.channels.base import Channel, Notifier, Receipt, SendError
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox import claim, record
 from notifiers.outbox.claim import Claimed
 from notifiers.outbox.decisions import RateLimited
@@ -52,7 +53,6 @@ from notifiers.outbox.in_doubt import found_at_provider
 from notifiers.outbox.pacing import Pacer, Sender
 from notifiers.outbox.policy import DispatchPolicy, backoff_delay
 from notifiers.outbox.report import DispatchReport
-from notifiers.rendering import Renderer
 
 log = logging.getLogger(__name__)
 

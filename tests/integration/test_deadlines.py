@@ -16,7 +16,7 @@ from cases.deadlines import deadline_after, end_of_day
 from cases.errors import DeadlinePassed
 from cases.models import CaseState, Consent, Notification
 from cases.service import NewParty, decide, expire_consents, record_consent
-from notifiers.context import Lookup, ProgramInfo, build_variables
+from notifiers.compose.context import Lookup, ProgramInfo, build_variables
 from tests.support.factories import make_case, new_case, policy
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 from cases.database import make_engine, make_session_factory
 from notifiers.channels.base import Channel, OutgoingMessage, Receipt
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
-from notifiers.rendering import Renderer
 from scheduler.jobs import JobDeps
 from scheduler.service import WorkerConfig, run_worker
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cases.clock import Clock
 from cases.models import Case, Party
 from notifiers.channels.signatures import SendGridKeyPair
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
 from web import webhooks
 
 ACCOUNT_SID = "AC" + "1234abcd" * 4

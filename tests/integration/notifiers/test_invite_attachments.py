@@ -13,9 +13,9 @@ from cases.database import transaction
 from cases.models import Case, MediationSession
 from cases.outbox import Channel
 from notifiers.channels.memory import MemoryNotifier
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
-from notifiers.rendering import Renderer
 from scheduler.booking import BookingOption, book, cancel, reschedule
 from tests.support.booking import (
     RULES,

@@ -299,7 +299,7 @@ def test_numbers_imported_from_csv_are_checked_too(
 def test_the_email_to_a_party_on_a_landline_does_not_ask_them_to_text(
         session_factory: sessionmaker[Session], clock: FixedClock, lookups: EmulatorClient,
         deps: JobDeps) -> None:
-    from notifiers.context import Lookup, build_variables
+    from notifiers.compose.context import Lookup, build_variables
     from tests.support.notify import PROGRAM
 
     _, party_id = _intake(session_factory, clock, phone=LANDLINE, channels="sms,email")

@@ -11,9 +11,9 @@ from cases.database import transaction
 from cases.models import Notification
 from cases.outbox import Channel
 from notifiers.channels.memory import MemoryNotifier
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
-from notifiers.rendering import Renderer
 from tests.support.factories import make_case, policy
 
 

@@ -15,10 +15,10 @@ from cases.outbox import Channel
 from cases.service import decide
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer, segment_budget
+from notifiers.compose.segments import count_segments
 from notifiers.outbox.dispatcher import Dispatcher
-from notifiers.rendering import Renderer, segment_budget
-from notifiers.segments import count_segments
 from tests.support.factories import make_case, policy
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",

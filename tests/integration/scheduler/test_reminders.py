@@ -15,9 +15,9 @@ from cases.models import MediationSession
 from cases.policy import load_policy, policy_from_mapping
 from notifiers.channels.base import Channel
 from notifiers.channels.memory import MemoryNotifier
-from notifiers.context import ProgramInfo
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
-from notifiers.rendering import Renderer
 from scheduler import jobs
 from scheduler.booking import book, cancel, reschedule
 from scheduler.jobs import JobDeps

@@ -9,9 +9,9 @@ from datetime import datetime
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from notifiers.channels.base import Attachment, Channel, Notifier, OutgoingMessage
-from notifiers.context import Lookup, ProgramInfo, build_variables
-from notifiers.invite_attachments import invite_attachment
-from notifiers.rendering import RenderedSms, Renderer, segment_budget
+from notifiers.compose.context import Lookup, ProgramInfo, build_variables
+from notifiers.compose.invite_attachments import invite_attachment
+from notifiers.compose.rendering import RenderedSms, Renderer, segment_budget
 
 
 def compose(
