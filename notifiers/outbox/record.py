@@ -113,9 +113,10 @@ def decide_failure(
         # With an answer, and no earlier attempt unaccounted for, the notice is not in doubt.
         # Without an answer (a timeout) the provider may hold the message: the retry asks first.
         return Retry(now + delay, reason, confirmed=error.http_status is not None and not in_doubt)
-    permanent = error.reason if isinstance(error, PermanentSendError) else None
-    return GiveUp(dead=isinstance(error, TransientSendError), reason=reason,
-                  problem=_PROBLEMS.get(permanent, Problem.OTHER) if permanent else Problem.OTHER,
+    problem = Problem.OTHER
+    if isinstance(error, PermanentSendError):
+        problem = _PROBLEMS.get(error.reason, Problem.OTHER)
+    return GiveUp(dead=isinstance(error, TransientSendError), reason=reason, problem=problem,
                   error=f"{type(error).__name__} code {error.code}", code=error.code)  # fmt: skip
 
 
