@@ -28,7 +28,7 @@ from cases.policy import Policy, load_policy
 from cases.qualification import QualificationRules
 from cases.referrals import decide, record_consent
 from cases.service import NewCase, NewParty, WeeklyWindow, add_case, set_weekly_availability
-from notifiers.rendering import Renderer
+from notifiers.compose.rendering import Renderer
 from notifiers.tracking import handle_inbound_sms
 from notifiers.wiring import build_dispatcher
 from scheduler import self_service
@@ -80,7 +80,7 @@ class Story:
             for row in rows:
                 who = self._recipient(session, row)
                 written = self.outbox / f"notice-{row.id:08d}.{row.channel}.txt"
-                # the invites are files of their own beside the message (notifiers.file_outbox)
+                # the invites are files of their own beside the message (notifiers.channels.file_outbox)
                 attached = re.findall(r"^Attachment: .* -> (\S+)$",
                                       written.read_text(encoding="utf-8"), re.M)
                 self.sent += [written.name, *attached]

@@ -107,14 +107,16 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from cases.clock import FixedClock, SystemClock  # noqa: E402
 from cases.database import make_engine, make_session_factory, upgrade  # noqa: E402
 from cases.models import Case, Notification, Party  # noqa: E402
-from notifiers.base import Channel, OutgoingMessage  # noqa: E402
-from notifiers.context import ProgramInfo  # noqa: E402
-from notifiers.dispatcher import Dispatcher, DispatchPolicy, run_dispatcher  # noqa: E402
+from notifiers.channels.base import Channel, OutgoingMessage  # noqa: E402
+from notifiers.channels.sendgrid_email import SendGridEmailNotifier  # noqa: E402
+from notifiers.channels.twilio_sms import TwilioSmsNotifier  # noqa: E402
+from notifiers.compose.context import ProgramInfo  # noqa: E402
+from notifiers.compose.rendering import Renderer  # noqa: E402
 from notifiers.emulator import EmulatorClient, EmulatorConfig  # noqa: E402
-from notifiers.pacing import Pacer, sendgrid_sender, twilio_sender  # noqa: E402
-from notifiers.rendering import Renderer  # noqa: E402
-from notifiers.sendgrid_email import SendGridEmailNotifier  # noqa: E402
-from notifiers.twilio_sms import TwilioSmsNotifier  # noqa: E402
+from notifiers.outbox.dispatcher import Dispatcher  # noqa: E402
+from notifiers.outbox.loop import run_dispatcher  # noqa: E402
+from notifiers.outbox.pacing import Pacer, sendgrid_sender, twilio_sender  # noqa: E402
+from notifiers.outbox.policy import DispatchPolicy  # noqa: E402
 from settings import Settings  # noqa: E402
 
 CONFIG = EmulatorConfig()

@@ -1,6 +1,6 @@
 """A mediation session as a calendar event: the one place that turns a session row into one.
 
-The emailed invite (:mod:`notifiers.invite_attachments`), the mediator's CalDAV calendar and
+The emailed invite (:mod:`notifiers.compose.invite_attachments`), the mediator's CalDAV calendar and
 private feed (:mod:`calendars.push`) and the party's "add to calendar" download
 (:mod:`web.pages.party`) all start from :func:`session_event`, so a session has one UID, one
 time, one place and one SEQUENCE wherever it shows up: a calendar that receives it twice (an

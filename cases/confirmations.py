@@ -2,7 +2,7 @@
 
 A confirmation holds for the session's current time only (its ``sequence``): a reschedule
 raises the sequence, so the party is asked again by the new plan's reminders. A party confirms
-by replying to a reminder (``notifiers.replies``) or staff record it after a call (the work
+by replying to a reminder (``cases.replies``) or staff record it after a call (the work
 queue). A session a party has not confirmed ``ReminderPolicy.confirm_by_hours`` before its start
 needs a person (:func:`unconfirmed_parties`, read by the work queue).
 

@@ -679,7 +679,7 @@ class SenderPace(Base):
     """Where one sending identity (a Twilio number or Messaging Service, a SendGrid key) stands
     against its provider's rate, shared by every dispatcher process: ``next_slot`` (seconds since
     the epoch) is the earliest moment its next message may start. Taking a slot is one atomic
-    ``UPDATE``; a 429's Retry-After moves it later (``notifiers.pacing``)."""
+    ``UPDATE``; a 429's Retry-After moves it later (``notifiers.outbox.pacing``)."""
 
     __tablename__ = "sender_pace"
 

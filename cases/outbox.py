@@ -3,7 +3,7 @@
 A notice is a ``Notification`` row per channel. Its idempotency key — case, recipient, kind,
 occurrence, channel — makes enqueueing the same notice twice a no-op, so a retried job or a
 re-planned reminder can never produce a second message. Delivery is the dispatcher's job
-(``notifiers.dispatcher``); the domain only says *what* should be sent *when*.
+(``notifiers.outbox.dispatcher``); the domain only says *what* should be sent *when*.
 
 Conventions the dispatcher relies on:
 - ``context`` holds ids and non-personal values only (``session_id``, ``starts_at`` ISO, ``reason``

@@ -72,7 +72,7 @@ class LookupFailed(Exception):
 
 
 class LineTypeLookup(Protocol):
-    """A provider that says what kind of line a number is (``notifiers.twilio_lookup``)."""
+    """A provider that says what kind of line a number is (``notifiers.channels.twilio_lookup``)."""
 
     def check(self, number: str) -> LineCheck:
         """The line type of ``number`` (E.164). Raises ``LookupFailed`` when there is no answer."""

@@ -27,7 +27,7 @@ def remind(deps: Deps, session_id: int | None, case_id: int | None, actor: str) 
         count = len(rows)
     # Send at once rather than waiting for a worker's next poll (claims make this safe beside
     # running workers); an SMS in the recipient's quiet hours stays held until morning.
-    from notifiers.dispatcher import run_dispatcher
+    from notifiers.outbox.loop import run_dispatcher
     from notifiers.wiring import build_dispatcher
 
     dispatcher = build_dispatcher(deps.settings, deps.session_factory, deps.clock)

@@ -88,22 +88,36 @@ def serve(app: Deps) -> None:
 
 @click.command()
 @click.option("--until-idle", is_flag=True, help="Stop when nothing is due.")
+@click.option("--worker-id", default=None,
+              help="Name of this dispatcher's claims (default CMP_WORKER_ID, else host:pid).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Notices claimed at once (default CMP_DISPATCH_BATCH_SIZE).")
+@click.option("--lease-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="How long a claim holds a notice before another worker may take it over.")
 @pass_app
 @domain_errors
-def dispatch(app: Deps, until_idle: bool) -> None:
-    """Only the outbox dispatcher; run as many as you like against one PostgreSQL."""
+def dispatch(app: Deps, until_idle: bool, worker_id: str | None, batch_size: int | None,
+             lease_seconds: float | None) -> None:
+    """Only the outbox dispatcher; run as many as you like against one PostgreSQL
+    (CMP_DATABASE_URL)."""
     import threading
+    from dataclasses import replace
+    from datetime import timedelta
 
-    from notifiers.dispatcher import run_dispatcher
+    from notifiers.outbox.loop import run_dispatcher
     from notifiers.wiring import build_dispatcher, build_wakeup
 
     stop = threading.Event()
     _stop_on_signals(stop)
+    dispatcher = build_dispatcher(app.settings, app.session_factory, app.clock, worker_id=worker_id)
+    if batch_size is not None:
+        dispatcher.policy = replace(dispatcher.policy, batch_size=batch_size)
+    if lease_seconds is not None:
+        dispatcher.policy = replace(dispatcher.policy, lease=timedelta(seconds=lease_seconds))
     # a notice written by any process wakes this one at once; the interval is the safety net
     wakeup = build_wakeup(app.engine)
     try:
-        totals = run_dispatcher(build_dispatcher(app.settings, app.session_factory, app.clock),
-                                stop, idle_wait=app.settings.dispatch_interval_seconds,
+        totals = run_dispatcher(dispatcher, stop, idle_wait=app.settings.dispatch_interval_seconds,
                                 until_idle=until_idle, wakeup=wakeup)
     finally:
         wakeup.close()

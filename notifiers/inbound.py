@@ -12,28 +12,16 @@ A consent answer may name the case it is about, as the notices do ("YES CMP-12",
 
 A reply to a reminder is 1 / YES (or the word in the reader's language) to confirm, 2 / CHANGE
 to ask for another time. What a YES means — consent, or confirming a session — depends on what
-the party was last asked, which only the database knows (``notifiers.replies``): here YES is
+the party was last asked, which only the database knows (``cases.replies``): here YES is
 ``CONSENT_YES`` and 1 is ``CONFIRM``.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 import unicodedata
-from dataclasses import dataclass
 
-
-class Intent(enum.StrEnum):
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-    HELP = "help"
-    CONSENT_YES = "consent_yes"
-    CONSENT_NO = "consent_no"
-    CONFIRM = "confirm"  # 1 / "confirm": I will come to the session
-    CHANGE = "change"  # 2 / "change": I need another time
-    UNKNOWN = "unknown"
-
+from cases.replies import InboundMeaning, Intent
 
 #: opt-out words (accents, spaces and hyphens removed) -> the language they are in; None for the
 #: English keywords, which every template invites ("Reply STOP...") whatever its language
@@ -95,15 +83,6 @@ _REF = r"(?:cmp\s*-?\s*|#)?(\d{1,9})"
 _REF_AFTER = re.compile(rf"(.+?)[\s,;:.\-]*{_REF}")
 _REF_BEFORE = re.compile(rf"{_REF}[\s,;:.\-]*(.+)")
 _SEPARATED = re.compile(r"[\s,;:.\-#]|cmp")
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMeaning:
-    intent: Intent
-    language: str | None  # the language the answer was given in, when it tells us
-    normalized: str
-    case_id: int | None = None  # the case a consent answer names ("YES CMP-12")
-    provider_handles: bool = False  # Twilio answers it itself (and blocks/unblocks the number)
 
 
 def normalize(body: str) -> str:

@@ -1,5 +1,5 @@
 """Building notifiers and the dispatcher from ``Settings``: called by ``main.py`` (the composition
-root) and by ``python -m notifiers.dispatcher``. Nothing here runs at import time."""
+root) and by ``python -m notifiers.outbox.dispatcher``. Nothing here runs at import time."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, SystemClock
 from cases.phone_lines import LineChecker
-from notifiers.base import Channel, Notifier
-from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher, DispatchPolicy
-from notifiers.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
-from notifiers.rendering import Renderer
-from notifiers.wakeup import Wakeup
+from notifiers.channels.base import Channel, Notifier
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.pacing import Pacer, Sender, Sleep, sendgrid_sender, twilio_sender
+from notifiers.outbox.policy import DispatchPolicy
+from notifiers.outbox.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -30,11 +31,11 @@ TWILIO_STATUS_PATH = "/webhooks/twilio/status"
 
 def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
     """Twilio and SendGrid when their credentials are set, else the file outbox (logged loudly)."""
-    from notifiers.file_outbox import FileOutboxNotifier
+    from notifiers.channels.file_outbox import FileOutboxNotifier
 
     notifiers: dict[Channel, Notifier] = {}
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number:
-        from notifiers.twilio_sms import TwilioSmsNotifier
+        from notifiers.channels.twilio_sms import TwilioSmsNotifier
 
         notifiers[Channel.SMS] = TwilioSmsNotifier(
             account_sid=settings.twilio_account_sid,
@@ -47,7 +48,7 @@ def build_notifiers(settings: Settings) -> dict[Channel, Notifier]:
     else:
         notifiers[Channel.SMS] = FileOutboxNotifier(settings.outbox_dir, Channel.SMS)
     if settings.sendgrid_api_key and settings.sendgrid_from_email:
-        from notifiers.sendgrid_email import SendGridEmailNotifier
+        from notifiers.channels.sendgrid_email import SendGridEmailNotifier
 
         notifiers[Channel.EMAIL] = SendGridEmailNotifier(
             api_key=settings.sendgrid_api_key.get_secret_value(),
@@ -67,7 +68,7 @@ def build_line_checker(settings: Settings) -> LineChecker | None:
     texts go out as before."""
     if not (settings.line_lookup and settings.twilio_account_sid and settings.twilio_auth_token):
         return None
-    from notifiers.twilio_lookup import TwilioLineTypeLookup
+    from notifiers.channels.twilio_lookup import TwilioLineTypeLookup
 
     lookup = TwilioLineTypeLookup(
         account_sid=settings.twilio_account_sid,
@@ -112,7 +113,7 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
 
 
 def build_wakeup(engine: Engine) -> Wakeup:
-    """What ends an idle dispatcher's wait when a notice is written (``notifiers.wakeup``): this
+    """What ends an idle dispatcher's wait when a notice is written (``notifiers.outbox.wakeup``): this
     process's own commits, and on PostgreSQL every process's (LISTEN/NOTIFY)."""
     return Wakeup().watch_engine(engine).listen_postgres(engine)
 
@@ -127,7 +128,7 @@ def build_dispatcher(
     renderer: Renderer | None = None,
     sleep: Sleep | None = None,
 ) -> Dispatcher:
-    """Sends are paced to each sender's rate (``notifiers.pacing``) when the clock is the system
+    """Sends are paced to each sender's rate (``notifiers.outbox.pacing``) when the clock is the system
     clock, waiting on the dispatcher's ``stopping`` event (a stop cuts the wait short). A
     simulated clock (tests, the demo) does not move while a send waits for its slot, so it is
     paced only with a ``sleep`` that moves it (a test of pacing passes one)."""

@@ -56,7 +56,7 @@ SessionFactory = sessionmaker[Session]
 
 
 class OutboxDispatcher(Protocol):
-    """``notifiers.dispatcher.Dispatcher``: claims one batch of due rows, sends, records."""
+    """``notifiers.outbox.dispatcher.Dispatcher``: claims one batch of due rows, sends, records."""
 
     def run_once(self) -> Any: ...
 

@@ -1,6 +1,6 @@
 """Rows as the matcher sees them: cases, mediators and venues read into its frozen value objects.
 
-:mod:`scheduler.candidates` builds these for a whole run; :mod:`scheduler.constraints` builds
+:mod:`scheduler.candidates` builds these for a whole run; :mod:`scheduler.booking.constraints` builds
 them for one proposed booking, so that both apply the matcher's own rules
 (:mod:`scheduler.matching.eligibility`) to the same picture of a person or a place. Ids cross as
 strings: ``"<case id>"``, ``"<mediator id>"``, ``"<venue id>"`` and, for people,

@@ -125,7 +125,7 @@ def plan_reminders(
 
 def session_context(row: MediationSession, **extra: Any) -> dict[str, Any]:
     """What every notice about a session carries (the version it was written for, its times and
-    venue), read by ``notifiers.context`` and the invite; ``extra`` adds the notice's own."""
+    venue), read by ``notifiers.compose.context`` and the invite; ``extra`` adds the notice's own."""
     return {"case_id": row.case_id, "session_id": row.id, "sequence": row.sequence,
             "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
             "venue_id": row.venue_id, **extra}

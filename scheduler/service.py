@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases import audit
 from cases.clock import Clock
 from cases.database import transaction
-from notifiers.dispatcher import Dispatcher, run_dispatcher
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.loop import run_dispatcher
 from notifiers.wiring import build_wakeup
 from scheduler import jobs
 from scheduler.jobs import JobDeps

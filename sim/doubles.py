@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from cases import lifecycle
 from cases.models import Case, CaseState, MediationSession, Party, SessionStatus
 from cases.policy import load_policy
-from notifiers.base import Channel, Notifier, OutgoingMessage, Receipt
-from notifiers.dispatcher import DispatchPolicy
-from notifiers.twilio_sms import TwilioSmsNotifier
+from notifiers.channels.base import Channel, Notifier, OutgoingMessage, Receipt
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
+from notifiers.outbox.policy import DispatchPolicy
 from scheduler.booking.constraints import BookingOption
 from settings import Settings
 from sim.faults import FaultRates

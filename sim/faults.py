@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from calendars.base import CalendarSourceError
 from calendars.feeds import parse_busy
 from calendars.intervals import IntervalSet
-from notifiers.base import Notifier, OutgoingMessage, Receipt
+from notifiers.channels.base import Notifier, OutgoingMessage, Receipt
 
 if TYPE_CHECKING:
-    from notifiers.dispatcher import Dispatcher
+    from notifiers.outbox.dispatcher import Dispatcher
     from sim.runner import Sim
 
 

@@ -33,16 +33,17 @@ from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.models import Mediator
 from cases.policy import Policy, load_policy
-from notifiers.base import Channel, Notifier
-from notifiers.dispatcher import Dispatcher, DispatchPolicy
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
-from notifiers.signatures import (
+from notifiers.channels.base import Channel, Notifier
+from notifiers.channels.signatures import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,
     TWILIO_SIGNATURE_HEADER,
     SendGridKeyPair,
     twilio_signature,
 )
+from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.policy import DispatchPolicy
 from notifiers.wiring import build_dispatcher, build_notifiers, dispatch_policy
 from scheduler.jobs import JobDeps
 from scheduler.wiring import booking_rules

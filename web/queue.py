@@ -204,8 +204,9 @@ def _failed(session: Session) -> tuple[list[Failed], int]:
 
 
 def _landlines(session: Session) -> list[Landline]:
-    """Texts withdrawn for a landline (``notifiers.landlines``) that no email covers: the same
-    notice by email (sent alongside, or as the fallback) pending or gone out."""
+    """Texts withdrawn for a landline (``cases.notice_outcomes.withdraw_for_landline``) that no
+    email covers: the same notice by email (sent alongside, or as the fallback) pending or gone
+    out."""
     done = handled_ids(session, "landline")
     rows = [r for r in session.scalars(select(Notification).where(
         Notification.status == NotificationStatus.CANCELLED.value,

@@ -25,23 +25,17 @@ from starlette.concurrency import run_in_threadpool
 
 from cases.clock import Clock
 from cases.database import transaction
+from cases.delivery import EVENT_IDS_KEPT, first_delivery, forget_events_before, record_email_opt_out
 from cases.policy import Policy
-from notifiers.rendering import Renderer
-from notifiers.signatures import (
+from notifiers.channels.signatures import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,
     TWILIO_SIGNATURE_HEADER,
     sendgrid_signature_valid,
     twilio_signature_valid,
 )
-from notifiers.tracking import (
-    EVENT_IDS_KEPT,
-    first_delivery,
-    forget_events_before,
-    handle_inbound_sms,
-    record_delivery_status,
-    record_email_opt_out,
-)
+from notifiers.compose.rendering import Renderer
+from notifiers.tracking import handle_inbound_sms, record_delivery_status
 from settings import Settings
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

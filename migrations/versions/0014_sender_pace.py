@@ -14,7 +14,7 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-#: the channel dispatchers LISTEN on (``notifiers.wakeup.CHANNEL``)
+#: the channel dispatchers LISTEN on (``notifiers.outbox.wakeup.CHANNEL``)
 _NOTIFY_FUNCTION = """
 CREATE OR REPLACE FUNCTION cmp_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

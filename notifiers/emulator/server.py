@@ -38,6 +38,13 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifiers.channels.signatures import (
+    SENDGRID_SIGNATURE_HEADER,
+    SENDGRID_TIMESTAMP_HEADER,
+    TWILIO_SIGNATURE_HEADER,
+    SendGridKeyPair,
+    twilio_signature,
+)
 from notifiers.emulator import lookups
 from notifiers.emulator.state import (
     TWILIO_MAGIC_TO,
@@ -48,13 +55,6 @@ from notifiers.emulator.state import (
     Received,
 )
 from notifiers.inbound import TWILIO_OPT_IN_WORDS, TWILIO_OPT_OUT_WORDS, normalize
-from notifiers.signatures import (
-    SENDGRID_SIGNATURE_HEADER,
-    SENDGRID_TIMESTAMP_HEADER,
-    TWILIO_SIGNATURE_HEADER,
-    SendGridKeyPair,
-    twilio_signature,
-)
 
 log = logging.getLogger(__name__)
 

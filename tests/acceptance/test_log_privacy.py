@@ -41,10 +41,10 @@ from cases.database import transaction
 from cases.links import sign_link
 from cases.models import ApiToken, Case, Party, StaffUser
 from logging_setup import configure_logging, redact
-from notifiers.base import Channel, OutgoingMessage
+from notifiers.channels.base import Channel, OutgoingMessage
+from notifiers.channels.sendgrid_email import SendGridEmailNotifier
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
 from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
-from notifiers.sendgrid_email import SendGridEmailNotifier
-from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.support import ROOT
 from web.auth import hash_api_token
 

@@ -17,7 +17,7 @@ from cases.errors import DeadlinePassed
 from cases.models import CaseState, Consent, Notification
 from cases.referrals import decide, expire_consents, record_consent
 from cases.service import NewParty
-from notifiers.context import Lookup, ProgramInfo, build_variables
+from notifiers.compose.context import Lookup, ProgramInfo, build_variables
 from tests.support.factories import make_case, new_case, policy
 
 CHICAGO = ZoneInfo("America/Chicago")

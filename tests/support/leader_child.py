@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cases.database import make_engine, make_session_factory
-from notifiers.base import Channel, OutgoingMessage, Receipt
-from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
-from notifiers.rendering import Renderer
+from notifiers.channels.base import Channel, OutgoingMessage, Receipt
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
+from notifiers.outbox.dispatcher import Dispatcher
 from scheduler.jobs import JobDeps
 from scheduler.service import WorkerConfig, run_worker
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from cases.clock import Clock
 from cases.models import Case, Party
-from notifiers.context import ProgramInfo
-from notifiers.signatures import SendGridKeyPair
+from notifiers.channels.signatures import SendGridKeyPair
+from notifiers.compose.context import ProgramInfo
 from web import webhooks
 
 ACCOUNT_SID = "AC" + "1234abcd" * 4

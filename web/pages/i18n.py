@@ -2,7 +2,7 @@
 
 Strings are plain text; ``{phone}``, ``{zone}``, ``{deadline}`` and ``{status}`` are filled in
 with ``str.format`` and escaped by the template (``t.ltr`` isolates a phone number as
-left-to-right). The agency is named as in the notices (``notifiers.terms.AGENCY``).
+left-to-right). The agency is named as in the notices (``notifiers.compose.terms.AGENCY``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
-from notifiers.terms import AGENCY
+from notifiers.compose.terms import AGENCY
 from web.pages.i18n_changes import CHANGE_STRINGS
 
 LANGUAGES = tuple(SUPPORTED_LANGUAGES)

@@ -26,8 +26,8 @@ from cases.models import (
     MediationSession,
     Party,
 )
-from notifiers.rendering import format_day
-from notifiers.terms import zone_name
+from notifiers.compose.rendering import format_day
+from notifiers.compose.terms import zone_name
 from web.context import Ctx, Db, WebContext
 from web.links import party_link_expiry
 from web.pages.i18n import LANGUAGE_NAMES, Strings, accept_language, pick_language

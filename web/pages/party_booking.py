@@ -16,7 +16,7 @@ from calendars.feeds import render_event
 from calendars.sessions import session_event
 from cases import confirmations
 from cases.models import SessionStatus, Venue
-from notifiers.terms import ltr, zone_name
+from notifiers.compose.terms import ltr, zone_name
 from web.context import Ctx, Db
 from web.pages.party import (
     Lang,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from cases.errors import DomainError
 from cases.models import AuditEvent, Case, CaseState, MediationSession, Party, Venue
-from notifiers.rendering import clock_time, format_when
+from notifiers.compose.rendering import clock_time, format_when
 from scheduler import profiles, self_service
 from scheduler.booking import BookingOption
 from scheduler.self_service import Moved

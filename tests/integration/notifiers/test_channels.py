@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notifiers.base import (
+from notifiers.channels.base import (
     Attachment,
     Channel,
     Notifier,
@@ -19,11 +19,11 @@ from notifiers.base import (
     PermanentSendError,
     TransientSendError,
 )
+from notifiers.channels.file_outbox import FileOutboxNotifier
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.channels.sendgrid_email import SendGridEmailNotifier
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
 from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
-from notifiers.file_outbox import FileOutboxNotifier
-from notifiers.memory import MemoryNotifier
-from notifiers.sendgrid_email import SendGridEmailNotifier
-from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.support.notify import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, SENDGRID_KEY
 
 SMS = OutgoingMessage(7, Channel.SMS, "+13127460001", "Your mediation is booked.")

@@ -14,8 +14,8 @@ from cases.models import Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
 from cases.referrals import decide
 from cases.service import NewParty
-from notifiers.context import Lookup, ProgramInfo, build_variables
-from notifiers.rendering import Renderer
+from notifiers.compose.context import Lookup, ProgramInfo, build_variables
+from notifiers.compose.rendering import Renderer
 from tests.support.factories import make_case, make_mediator, new_case, policy
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",

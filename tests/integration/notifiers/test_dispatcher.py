@@ -17,9 +17,10 @@ from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.base import Notifier, OutgoingMessage, Receipt, SentLookup
-from notifiers.dispatcher import Dispatcher, DispatchReport
+from notifiers.channels.base import Notifier, OutgoingMessage, Receipt, SentLookup
 from notifiers.emulator import EmulatorClient
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.report import DispatchReport
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.notify import add_case, add_party
@@ -244,7 +245,7 @@ def test_a_lapsed_lease_is_reclaimed_and_flagged_in_doubt(
     clock: FixedClock,
 ) -> None:
     _enqueue(session_factory, clock, channels=[Channel.EMAIL])
-    from notifiers.dispatcher import DispatchReport
+    from notifiers.outbox.report import DispatchReport
 
     claimed = dispatcher.claim(DispatchReport())  # a worker claims, then dies before recording
     assert len(claimed) == 1
@@ -544,7 +545,7 @@ def test_an_sms_whose_answer_timed_out_is_looked_up_before_the_retry(
     """Twilio takes the message but its answer comes after our client gave up: the send is a
     transient failure whose outcome is unknown. The retry asks Twilio first and records the
     message it holds instead of texting the person again."""
-    from notifiers.twilio_sms import TwilioSmsNotifier
+    from notifiers.channels.twilio_sms import TwilioSmsNotifier
     from tests.support.notify import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
 
     emulator.set_clock(clock.now())

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import MediationSession
-from notifiers.base import Attachment, Channel, OutgoingMessage, Receipt
-from notifiers.dispatcher import Dispatcher
-from notifiers.file_outbox import FileOutboxNotifier, safe_filename
-from notifiers.memory import MemoryNotifier
-from notifiers.rendering import Renderer
+from notifiers.channels.base import Attachment, Channel, OutgoingMessage, Receipt
+from notifiers.channels.file_outbox import FileOutboxNotifier, safe_filename
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.compose.rendering import Renderer
+from notifiers.outbox.dispatcher import Dispatcher
 from scheduler.booking import BookingOption, book
 from tests.support.booking import RULES, SLOT_START, make_case, make_mediator, make_venue
 from tests.support.notify import PROGRAM

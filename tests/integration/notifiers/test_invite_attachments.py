@@ -12,10 +12,10 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import Case, MediationSession
 from cases.outbox import Channel
-from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
-from notifiers.rendering import Renderer
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
+from notifiers.outbox.dispatcher import Dispatcher
 from scheduler.booking import BookingOption, book, cancel, reschedule
 from tests.support.booking import (
     RULES,

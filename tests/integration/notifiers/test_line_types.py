@@ -19,9 +19,9 @@ from cases.models import AuditEvent, Case, Notification, Party, PhoneLine
 from cases.outbox import NoticeKind, enqueue
 from cases.phone_lines import LANDLINE_REASON, LineCheck, LineType, LookupFailed
 from cases.service import NewParty
-from notifiers.dispatcher import Dispatcher
+from notifiers.channels.twilio_lookup import TwilioLineTypeLookup, line_check_from
 from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
-from notifiers.twilio_lookup import TwilioLineTypeLookup, line_check_from
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.wiring import build_dispatcher, build_line_checker, build_notifiers
 from scheduler import jobs
 from scheduler.jobs import JobDeps
@@ -299,7 +299,7 @@ def test_numbers_imported_from_csv_are_checked_too(
 def test_the_email_to_a_party_on_a_landline_does_not_ask_them_to_text(
         session_factory: sessionmaker[Session], clock: FixedClock, lookups: EmulatorClient,
         deps: JobDeps) -> None:
-    from notifiers.context import Lookup, build_variables
+    from notifiers.compose.context import Lookup, build_variables
     from tests.support.notify import PROGRAM
 
     _, party_id = _intake(session_factory, clock, phone=LANDLINE, channels="sms,email")

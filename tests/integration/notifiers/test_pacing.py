@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, SenderPace
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.base import Notifier
-from notifiers.dispatcher import Dispatcher
+from notifiers.channels.base import Notifier
 from notifiers.emulator import EmulatorClient
-from notifiers.pacing import Pacer, Sender
+from notifiers.outbox.dispatcher import Dispatcher
+from notifiers.outbox.pacing import Pacer, Sender
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.notify import FROM_NUMBER, add_case, add_party

@@ -13,12 +13,12 @@ from cases.database import transaction
 from cases.models import Notification
 from cases.outbox import Channel
 from cases.referrals import decide
-from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
-from notifiers.rendering import Renderer, segment_budget
-from notifiers.segments import count_segments
-from notifiers.twilio_sms import TwilioSmsNotifier
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer, segment_budget
+from notifiers.compose.segments import count_segments
+from notifiers.outbox.dispatcher import Dispatcher
 from tests.support.factories import make_case, policy
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Consent, InboundMessage, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.dispatcher import Dispatcher
+from notifiers.channels.signatures import SendGridKeyPair, twilio_signature
 from notifiers.emulator import EmulatorClient
-from notifiers.signatures import SendGridKeyPair, twilio_signature
+from notifiers.outbox.dispatcher import Dispatcher
 from tests.support.notify import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
 
 PHONE = "+13127460001"

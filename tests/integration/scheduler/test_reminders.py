@@ -13,11 +13,11 @@ from cases.database import transaction
 from cases.errors import DomainError, InvalidInput
 from cases.models import MediationSession
 from cases.policy import load_policy, policy_from_mapping
-from notifiers.base import Channel
-from notifiers.context import ProgramInfo
-from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
-from notifiers.rendering import Renderer
+from notifiers.channels.base import Channel
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import Renderer
+from notifiers.outbox.dispatcher import Dispatcher
 from scheduler import jobs
 from scheduler.booking import book, cancel, reschedule
 from scheduler.jobs import JobDeps

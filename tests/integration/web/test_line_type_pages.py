@@ -16,8 +16,8 @@ from cases.database import transaction
 from cases.models import Notification, Party, PhoneLine
 from cases.outbox import Channel, NoticeKind, enqueue
 from cases.phone_lines import LineCheck, LineType
-from notifiers.dispatcher import Dispatcher
-from notifiers.memory import MemoryNotifier
+from notifiers.channels.memory import MemoryNotifier
+from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.api import Api

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from cases.clock import FixedClock
 from cases.links import sign_link
-from notifiers.terms import AGENCY
+from notifiers.compose.terms import AGENCY
 from tests.support import ROOT
 from tests.support.api import Api, link, mediator, scheduling_case, start_in, venue
 from tests.support.web import SECRET

@@ -20,7 +20,7 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, MediationSession, Notification, Venue
 from cases.policy import Policy, load_policy
-from notifiers.terms import zone_name
+from notifiers.compose.terms import zone_name
 from tests.support.api import Api, link, mediator, scheduling_case, start_in, venue
 from tests.support.staff import sign_in
 from tests.support.web import SECRET, case_body

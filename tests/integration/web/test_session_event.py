@@ -17,8 +17,8 @@ from sqlalchemy import select
 from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import MediationSession, Notification
-from notifiers.context import Lookup, ProgramInfo
-from notifiers.invite_attachments import invite_attachment
+from notifiers.compose.context import Lookup, ProgramInfo
+from notifiers.compose.invite_attachments import invite_attachment
 from tests.support.api import Api, link, mediator, scheduling_case, start_in, venue
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",

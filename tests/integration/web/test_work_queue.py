@@ -15,7 +15,7 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import AuditEvent, Notification, Party, QueueHandled
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.signatures import twilio_signature
+from notifiers.channels.signatures import twilio_signature
 from settings import Settings, load_settings
 from tests.support.api import Api, mediator, scheduling_case, start_in, venue
 from tests.support.staff import Desk, field_error, field_value, sign_in

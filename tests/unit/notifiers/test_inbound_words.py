@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from cases.contacts import SUPPORTED_LANGUAGES
-from notifiers.inbound import OPT_OUT_WORDS, Intent, interpret
+from cases.replies import Intent
+from notifiers.inbound import OPT_OUT_WORDS, interpret
 
 #: language -> the words (and short phrases) that mean "stop texting me" in it
 OPT_OUT: dict[str, list[str]] = {

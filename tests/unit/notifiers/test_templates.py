@@ -14,8 +14,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from cases.outbox import Channel, NoticeKind
-from notifiers.context import ProgramInfo
-from notifiers.rendering import (
+from notifiers.channels.twilio_sms import TwilioSmsNotifier
+from notifiers.compose.context import ProgramInfo
+from notifiers.compose.rendering import (
     LANGUAGES,
     SMS_FORMS,
     TEMPLATE_DIR,
@@ -23,9 +24,8 @@ from notifiers.rendering import (
     SmsOverBudget,
     format_when,
 )
-from notifiers.segments import count_segments, fold_to_gsm7
-from notifiers.terms import AGENCY, LRI, PDI, zone_name
-from notifiers.twilio_sms import TwilioSmsNotifier
+from notifiers.compose.segments import count_segments, fold_to_gsm7
+from notifiers.compose.terms import AGENCY, LRI, PDI, zone_name
 
 PROGRAM = ProgramInfo(
     name="Community Mediation Program",

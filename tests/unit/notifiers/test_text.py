@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifiers.inbound import Intent, interpret
-from notifiers.quiet_hours import in_quiet_hours, next_allowed_sms_time
-from notifiers.segments import count_segments, fold_to_gsm7
+from cases.replies import Intent
+from notifiers.compose.segments import count_segments, fold_to_gsm7
+from notifiers.inbound import interpret
+from notifiers.outbox.quiet_hours import in_quiet_hours, next_allowed_sms_time
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from cases.privacy import mask_phone
-from notifiers.base import (
+from notifiers.channels.base import (
     Channel,
     OutgoingMessage,
     PermanentReason,
@@ -28,7 +28,7 @@ from notifiers.base import (
     TransientSendError,
     retry_after_seconds,
 )
-from notifiers.segments import count_segments
+from notifiers.compose.segments import count_segments
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class TwilioSmsNotifier:
     channel: ClassVar[Channel] = Channel.SMS
     provider: ClassVar[str] = "twilio"
     max_body_chars: ClassVar[int] = 1600  # Twilio refuses longer bodies (21617)
-    #: the budget every notice is rendered to (notifiers.rendering picks a shorter form or
+    #: the budget every notice is rendered to (notifiers.compose.rendering picks a shorter form or
     #: refuses): beyond 3 segments carriers reassemble long texts unreliably, and each costs
     max_segments: ClassVar[int] = 3
 

@@ -33,14 +33,14 @@ from markupsafe import Markup, escape
 
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 from cases.outbox import Channel, NoticeKind
-from notifiers.segments import count_segments, fold_punctuation, fold_to_gsm7
-from notifiers.terms import ltr
+from notifiers.compose.segments import count_segments, fold_punctuation, fold_to_gsm7
+from notifiers.compose.terms import ltr
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 #: the languages every notice is written in: the program's (``cases.contacts``)
 LANGUAGES: tuple[str, ...] = tuple(SUPPORTED_LANGUAGES)
 #: the SMS budget when the sending adapter declares none (``max_segments`` on the adapter class,
-#: e.g. ``notifiers.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
+#: e.g. ``notifiers.channels.twilio_sms.TwilioSmsNotifier``): carriers deliver up to 3 segments reliably
 SMS_SEGMENT_BUDGET = 3
 #: How far an SMS may be folded towards GSM-7 (160 characters a segment instead of 70), measured
 #: per language: a body is sent as written if it fits the budget, else with typographic
@@ -92,7 +92,7 @@ def clock_time(local: datetime, language: str) -> str:
 def format_when(at: datetime, zone: str, language: str, zone_label: str | None = None) -> str:
     """A session time as people write it in that language, in the given zone, with the zone's
     abbreviation so a reader elsewhere is not misled — or, given ``zone_label``, the zone's name
-    in brackets ("6:00 PM (Chicago time)", ``notifiers.terms.zone_name``)."""
+    in brackets ("6:00 PM (Chicago time)", ``notifiers.compose.terms.zone_name``)."""
     local = at.astimezone(ZoneInfo(zone))
     lang = language_of(language)
     weekday = _WEEKDAYS[lang][local.weekday()]
@@ -191,20 +191,17 @@ class Renderer:
         self._templates: dict[str, tuple[Template, dict[str, Any]]] = {}
 
     def _fill(self, name: str, variables: Mapping[str, Any]) -> str:
-        """``get_template(name).render(variables)`` without its per-call costs: the template and
-        its globals (a ``ChainMap``, which ``render`` copies into every context; a third of a
-        small template's time) are looked up and merged once per template."""
+        """``get_template(name).render(variables)`` without its per-call costs, through Jinja's
+        documented API only: ``render`` copies the template's globals (a ``ChainMap``) into every
+        context, a third of a small template's time; here they are merged into one dict once per
+        template and passed with the variables as a shared context (``Template.make_module``, whose
+        text is the rendered template; same output as ``render``)."""
         found = self._templates.get(name)
         if found is None:
             template = self.env.get_template(name)
             found = self._templates[name] = (template, dict(template.globals))
         template, globals_ = found
-        context = template.new_context({**globals_, **variables}, shared=True)
-        try:
-            return self.env.concat(template.root_render_func(context))
-        except Exception:
-            self.env.handle_exception()
-            raise  # not reached: handle_exception re-raises with the template's traceback
+        return str(template.make_module({**globals_, **variables}, shared=True))
 
     def template_name(self, kind: NoticeKind, language: str, part: str) -> str:
         return f"{TEMPLATES[kind]}/{language_of(language)}.{part}.j2"

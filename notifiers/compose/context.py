@@ -25,8 +25,8 @@ from cases.links import party_url
 from cases.models import MediationSession, Mediator, Notification, Party, SessionConfirmation
 from cases.outbox import Channel, NoticeKind
 from cases.session_needs import needs_summary
-from notifiers.rendering import format_day, format_when, language_of
-from notifiers.terms import agency, zone_name
+from notifiers.compose.rendering import format_day, format_when, language_of
+from notifiers.compose.terms import agency, zone_name
 
 LINK_PURPOSES: dict[str, str] = {
     NoticeKind.CONSENT_REQUEST.value: "consent",

@@ -19,9 +19,9 @@ from calendars.sessions import session_event
 from cases.models import Notification
 from cases.outbox import NoticeKind
 from cases.session_needs import needs_summary
-from notifiers.base import Attachment
-from notifiers.context import Lookup, ProgramInfo, session_id_of
-from notifiers.terms import ltr
+from notifiers.channels.base import Attachment
+from notifiers.compose.context import Lookup, ProgramInfo, session_id_of
+from notifiers.compose.terms import ltr
 
 INVITE_METHODS: dict[str, Method] = {
     NoticeKind.BOOKING_CONFIRMATION.value: Method.REQUEST,

@@ -4,7 +4,7 @@
 It implements ``cases.phone_lines.LineTypeLookup``; the domain never sees Twilio. It is asked
 only by the scheduled job (``scheduler.jobs.check_phone_lines``), never on a request's path, so
 its timeout is short: a number that does not answer in time stays "not checked" and is retried.
-``base_url`` points the SDK at the emulator, as for SMS (``notifiers.twilio_sms``).
+``base_url`` points the SDK at the emulator, as for SMS (``notifiers.channels.twilio_sms``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from cases.phone_lines import LineCheck, LineType, LookupFailed
-from notifiers.twilio_sms import RebasingHttpClient
+from notifiers.channels.twilio_sms import RebasingHttpClient
 
 log = logging.getLogger(__name__)
 

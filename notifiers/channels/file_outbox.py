@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
-from notifiers.base import Channel, OutgoingMessage, Receipt, TransientSendError
+from notifiers.channels.base import Channel, OutgoingMessage, Receipt, TransientSendError
 
 log = logging.getLogger(__name__)
 

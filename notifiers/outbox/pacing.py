@@ -12,7 +12,7 @@ so two processes can never take the same slot: PostgreSQL re-evaluates the ``SET
 version a concurrent update left, SQLite has a single writer. The taker then waits until its slot
 (``slot = returned - 1/rate``) and sends. A 429's Retry-After moves ``next_slot`` to then
 (:meth:`Pacer.pause`): every process holds that sender back, and the notice itself is retried
-after it (``notifiers.dispatcher``). Slots are spaced at the start of each send; the provider
+after it (``notifiers.outbox.dispatcher``). Slots are spaced at the start of each send; the provider
 sees them spaced by the same amount, give or take the network's jitter.
 """
 

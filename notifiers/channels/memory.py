@@ -6,7 +6,7 @@ import itertools
 import threading
 from typing import ClassVar
 
-from notifiers.base import Channel, OutgoingMessage, Receipt, SendError
+from notifiers.channels.base import Channel, OutgoingMessage, Receipt, SendError
 
 
 class MemoryNotifier:

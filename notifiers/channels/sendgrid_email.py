@@ -28,7 +28,7 @@ from sendgrid.helpers.mail import (
 )
 
 from cases.privacy import mask_email
-from notifiers.base import (
+from notifiers.channels.base import (
     Channel,
     OutgoingMessage,
     PermanentReason,
