@@ -107,10 +107,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from cases.clock import FixedClock, SystemClock  # noqa: E402
 from cases.database import make_engine, make_session_factory, upgrade  # noqa: E402
 from cases.models import Case, Notification, Party  # noqa: E402
+from emulator import EmulatorClient, EmulatorConfig  # noqa: E402
 from notifiers.base import Channel, OutgoingMessage  # noqa: E402
 from notifiers.context import ProgramInfo  # noqa: E402
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, run_dispatcher  # noqa: E402
-from notifiers.emulator import EmulatorClient, EmulatorConfig  # noqa: E402
 from notifiers.pacing import Pacer, sendgrid_sender, twilio_sender  # noqa: E402
 from notifiers.rendering import Renderer  # noqa: E402
 from notifiers.sendgrid_email import SendGridEmailNotifier  # noqa: E402
@@ -129,7 +129,7 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "notifiers.emulator", "--port", str(port)],
+        [sys.executable, "-m", "emulator", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

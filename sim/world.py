@@ -33,9 +33,9 @@ from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.models import Mediator
 from cases.policy import Policy, load_policy
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.base import Channel, Notifier
 from notifiers.dispatcher import Dispatcher, DispatchPolicy
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.signatures import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,

@@ -29,7 +29,7 @@ from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, pars
 from cases.models import Notification, Party, PartyRole, StaffUser
 from cases.policy import load_policy
 from cases.service import NewCase, NewParty, WeeklyWindow
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.wiring import build_dispatcher
 from scheduler.candidates import match_and_book
 from settings import Settings

@@ -33,7 +33,7 @@ from cases.models import MediationSession, PartyRole
 from cases.policy import load_policy
 from cases.sealing import Sealer
 from cases.service import NewCase, NewParty, WeeklyWindow
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.wiring import build_dispatcher
 from scheduler.candidates import match_and_book
 from scheduler.jobs import JobDeps, pull_calendars, push_calendars

@@ -28,7 +28,7 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import StaffUser
 from cases.policy import load_policy
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support import ROOT

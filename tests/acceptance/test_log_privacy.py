@@ -40,9 +40,9 @@ from cases.calendar_urls import AllowedHosts
 from cases.database import transaction
 from cases.links import sign_link
 from cases.models import ApiToken, Case, Party, StaffUser
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from logging_setup import configure_logging, redact
 from notifiers.base import Channel, OutgoingMessage
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.sendgrid_email import SendGridEmailNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.support import ROOT

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, FixedClock, SystemClock
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.base import Channel, Notifier
 from notifiers.dispatcher import Dispatcher
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.rendering import Renderer
 from notifiers.wiring import build_dispatcher, build_notifiers
 from settings import Settings

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.base import (
     Attachment,
     Channel,
@@ -19,7 +20,6 @@ from notifiers.base import (
     PermanentSendError,
     TransientSendError,
 )
-from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.file_outbox import FileOutboxNotifier
 from notifiers.memory import MemoryNotifier
 from notifiers.sendgrid_email import SendGridEmailNotifier

@@ -17,9 +17,9 @@ from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.base import Notifier, OutgoingMessage, Receipt, SentLookup
 from notifiers.dispatcher import Dispatcher, DispatchReport
-from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 from tests.support.notify import add_case, add_party

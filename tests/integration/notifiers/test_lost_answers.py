@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.dispatcher import Dispatcher
-from notifiers.emulator import EmulatorClient
 from tests.support.notify import WebhookServer, add_case, add_party
 
 

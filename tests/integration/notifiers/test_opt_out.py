@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, InboundMessage, Notification, Party
 from cases.outbox import NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.dispatcher import Dispatcher
-from notifiers.emulator import EmulatorClient
 from tests.support.notify import WebhookServer, add_case, add_party
 
 COMPLAINANT = "+13127460001"

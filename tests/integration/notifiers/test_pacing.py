@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, SenderPace
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.base import Notifier
 from notifiers.dispatcher import Dispatcher
-from notifiers.emulator import EmulatorClient
 from notifiers.pacing import Pacer, Sender
 from notifiers.wiring import build_dispatcher
 from settings import Settings

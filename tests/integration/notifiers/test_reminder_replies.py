@@ -23,8 +23,8 @@ from cases.models import (
 )
 from cases.outbox import Channel, NoticeKind, enqueue
 from cases.policy import load_policy
+from emulator import EmulatorClient
 from notifiers.context import Lookup, ProgramInfo, build_variables
-from notifiers.emulator import EmulatorClient
 from notifiers.rendering import Renderer
 from tests.support.factories import make_mediator, make_venue
 from tests.support.notify import WebhookServer, add_case, add_party

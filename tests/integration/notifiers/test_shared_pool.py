@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.models import Case, Notification, Party
+from emulator import EmulatorClient
 from notifiers.base import Channel, Notifier, OutgoingMessage, Receipt
 from notifiers.dispatcher import run_dispatcher
-from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher
 from settings import Settings
 

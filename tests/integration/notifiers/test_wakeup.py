@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.base import Notifier
 from notifiers.dispatcher import run_dispatcher
-from notifiers.emulator import EmulatorClient
 from notifiers.wiring import build_dispatcher, build_wakeup
 from settings import Settings
 from tests.support.notify import add_case, add_party
