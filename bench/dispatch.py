@@ -107,12 +107,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from cases.clock import FixedClock, SystemClock  # noqa: E402
 from cases.database import make_engine, make_session_factory, upgrade  # noqa: E402
 from cases.models import Case, Notification, Party  # noqa: E402
+from emulator import EmulatorClient, EmulatorConfig  # noqa: E402
 from notifiers.channels.base import Channel, OutgoingMessage  # noqa: E402
 from notifiers.channels.sendgrid_email import SendGridEmailNotifier  # noqa: E402
 from notifiers.channels.twilio_sms import TwilioSmsNotifier  # noqa: E402
 from notifiers.compose.context import ProgramInfo  # noqa: E402
 from notifiers.compose.rendering import Renderer  # noqa: E402
-from notifiers.emulator import EmulatorClient, EmulatorConfig  # noqa: E402
 from notifiers.outbox.dispatcher import Dispatcher  # noqa: E402
 from notifiers.outbox.loop import run_dispatcher  # noqa: E402
 from notifiers.outbox.pacing import Pacer, sendgrid_sender, twilio_sender  # noqa: E402
@@ -131,7 +131,7 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "notifiers.emulator", "--port", str(port)],
+        [sys.executable, "-m", "emulator", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

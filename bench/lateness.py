@@ -62,10 +62,10 @@ from bench.dispatch import (  # noqa: E402
 from cases.clock import SystemClock  # noqa: E402
 from cases.database import make_engine, make_session_factory  # noqa: E402
 from cases.models import Case, Notification, Party  # noqa: E402
+from emulator import EmulatorClient  # noqa: E402
 from notifiers.channels.base import Channel  # noqa: E402
 from notifiers.compose.context import ProgramInfo  # noqa: E402
 from notifiers.compose.rendering import Renderer  # noqa: E402
-from notifiers.emulator import EmulatorClient  # noqa: E402
 from notifiers.outbox.dispatcher import Dispatcher  # noqa: E402
 from notifiers.outbox.loop import run_dispatcher  # noqa: E402
 from notifiers.outbox.pacing import Pacer, twilio_sender  # noqa: E402

@@ -25,8 +25,9 @@ from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 
 from calendars.base import CalendarEvent, CalendarFeedError, CalendarSourceError
-from calendars.feeds import DEFAULT_LIMITS, ExpansionLimits, ExpansionMeter, parse_busy, render_event
+from calendars.feeds import DEFAULT_LIMITS, ExpansionLimits, ExpansionMeter, parse_busy
 from calendars.intervals import Interval, IntervalSet
+from calendars.rendering import render_event
 from calendars.url_safety import guard_niquests_session, resolve_checked
 from cases.calendar_urls import (
     NO_ALLOWED_HOSTS,

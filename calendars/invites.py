@@ -20,9 +20,9 @@ from enum import StrEnum
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from calendars.feeds import PRODID, display_alarm
 from calendars.intervals import Interval
 from calendars.localtime import require_aware, zone
+from calendars.rendering import PRODID, display_alarm
 from calendars.vtimezone import compact_vtimezone
 
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from calendars.base import CalendarEvent, CalendarSourceError, CalendarWriter
 from calendars.caldav_store import CalDavCalendar
-from calendars.feeds import render_feed
 from calendars.localtime import require_aware
+from calendars.rendering import render_feed
 from calendars.sessions import SESSION_UID_DOMAIN, session_event, session_uid
 from cases.calendar_urls import NO_ALLOWED_HOSTS, AllowedHosts
 from cases.clock import Clock

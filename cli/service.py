@@ -130,7 +130,7 @@ def dispatch(app: Deps, until_idle: bool, worker_id: str | None, batch_size: int
 @click.option("--port", type=int, default=8025, show_default=True)
 def emulator(host: str, port: int) -> None:
     """A local stand-in for the Twilio and SendGrid APIs; point CMP_*_BASE_URL at it."""
-    from notifiers.emulator.__main__ import serve as serve_emulator
-    from notifiers.emulator.server import EmulatorConfig
+    from emulator.__main__ import serve as serve_emulator
+    from emulator.config import EmulatorConfig
 
     serve_emulator(EmulatorConfig(), host, port)

@@ -33,6 +33,7 @@ from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.models import Mediator
 from cases.policy import Policy, load_policy
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.channels.base import Channel, Notifier
 from notifiers.channels.signatures import (
     SENDGRID_SIGNATURE_HEADER,
@@ -41,7 +42,6 @@ from notifiers.channels.signatures import (
     SendGridKeyPair,
     twilio_signature,
 )
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.outbox.policy import DispatchPolicy
 from notifiers.wiring import build_dispatcher, build_notifiers, dispatch_policy

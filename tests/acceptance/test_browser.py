@@ -12,11 +12,7 @@ Screenshots go to ``tests/artifacts/`` (not committed); the two README images ar
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -29,34 +25,18 @@ from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, pars
 from cases.models import Notification, Party, PartyRole, StaffUser
 from cases.policy import load_policy
 from cases.service import NewCase, NewParty, WeeklyWindow
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.wiring import build_dispatcher
 from scheduler.candidates import match_and_book
-from settings import Settings
-from tests.support import ROOT
+from tests.support.browser import BROWSER_ARTIFACTS, BROWSER_MARKS, browser_settings, chromium, shot
 from tests.support.web import free_port, serve
 from web.app import create_app
 from web.auth import hash_password
 from web.scheduling import rules
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-SID, TOKEN, SG_KEY = "AC" + "5" * 32, "browser-auth-token", "SG.browser"
 PHONE = "+13127465555"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorHTTPServer]:
-    server = start_emulator(EmulatorConfig(twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                                           sendgrid_api_key=SG_KEY))
-    yield server
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 def _seed(factory: sessionmaker[Session], clock: FixedClock) -> int:
@@ -92,39 +72,22 @@ def _seed(factory: sessionmaker[Session], clock: FixedClock) -> int:
         return case.id
 
 
-def _shot(page: Any, name: str, *, readme: str | None = None) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if readme:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / readme)
-
-
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
         session_factory: sessionmaker[Session], clock: FixedClock,
-        emulator: EmulatorHTTPServer) -> None:
+        browser_emulator: EmulatorHTTPServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        secret_key="browser-secret-0123456789abcdef0123", public_base_url=base,
-        twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from_number="+13125550100",
-        twilio_base_url=emulator.url, sendgrid_api_key=SG_KEY,
-        sendgrid_from_email="mediation@example.org", sendgrid_base_url=emulator.url,
-    )  # type: ignore[call-arg]
+    settings = browser_settings(base, browser_emulator.url, "browser-secret-0123456789abcdef0123")
     case_id = _seed(session_factory, clock)
     app = create_app(settings, session_factory, clock, load_policy())
     dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="browser-test")
-    inbox = EmulatorClient(emulator.url)
+    inbox = EmulatorClient(browser_emulator.url)
 
-    with serve(app, port=port), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with serve(app, port=port), sync_playwright() as pw, chromium(pw) as browser:
         try:
             staff = browser.new_page(viewport={"width": 1280, "height": 860})
             staff.goto(f"{base}/login")
@@ -134,13 +97,13 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             expect(staff.get_by_role("heading", name="Work queue")).to_be_visible()
             decide = staff.get_by_role("link", name=f"Decide case CMP-{case_id}")
             expect(decide).to_be_visible()
-            _shot(staff, "01-dashboard")
+            shot(staff, BROWSER_ARTIFACTS, "01-dashboard")
 
             decide.click()
             staff.get_by_label("Approve for mediation").check()
             staff.get_by_role("button", name="Record decision").click()
             expect(staff.get_by_role("status")).to_have_text("Decision recorded.")
-            _shot(staff, "02-case-approved")
+            shot(staff, BROWSER_ARTIFACTS, "02-case-approved")
 
             dispatcher.run_once()
             emails = [m for m in inbox.messages() if m["channel"] == "email"
@@ -155,7 +118,7 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             phone.goto(consent_url)
             expect(phone.locator("html")).to_have_attribute("lang", "es")
             expect(phone.get_by_role("heading", name="Confidencialidad")).to_be_visible()
-            _shot(phone, "03-party-consent-es")
+            shot(phone, BROWSER_ARTIFACTS, "03-party-consent-es")
             phone.get_by_role("button", name="Sí, acepto la mediación").click()
             expect(phone.get_by_role("status")).to_contain_text("acepta la mediación")
 
@@ -169,7 +132,7 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             phone.get_by_role("link", name="Siguiente: díganos cuándo está disponible").click()
             expect(phone.get_by_role("heading", name="¿Cuándo está disponible?")).to_be_visible()
             phone.get_by_role("group", name="Miércoles").get_by_label("Noche 5–8").check()
-            _shot(phone, "04-party-week-picker-es")
+            shot(phone, BROWSER_ARTIFACTS, "04-party-week-picker-es")
             phone.get_by_role("button", name="Guardar mis horarios").click()
             expect(phone.get_by_role("status")).to_contain_text("guardamos sus horarios")
 
@@ -178,10 +141,10 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
 
             staff.reload()
             expect(staff.get_by_text("Harold Washington Library")).to_be_visible()
-            _shot(staff, "05-case-booked")
+            shot(staff, BROWSER_ARTIFACTS, "05-case-booked")
             staff.get_by_role("button", name="Send reminder").click()
             expect(staff.get_by_role("status")).to_contain_text("Reminder queued")
-            _shot(staff, "06-reminder-queued")
+            shot(staff, BROWSER_ARTIFACTS, "06-reminder-queued")
 
             before = len(inbox.messages())
             while dispatcher.run_once().touched:
@@ -197,7 +160,6 @@ def test_staff_approves_party_consents_in_spanish_and_staff_sends_a_reminder(
             assert any("Responda 1" in m["body"] or "Confirme con 1" in m["body"] for m in sms)
             staff.goto(f"{base}/calendar?week=2026-11-30")
             expect(staff.get_by_role("link", name=re.compile(f"CMP-{case_id}"))).to_be_visible()
-            _shot(staff, "07-calendar")
+            shot(staff, BROWSER_ARTIFACTS, "07-calendar")
         finally:
-            browser.close()
             inbox.close()

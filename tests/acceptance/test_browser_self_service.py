@@ -33,38 +33,31 @@ from cases.models import MediationSession, PartyRole
 from cases.policy import load_policy
 from cases.sealing import Sealer
 from cases.service import NewCase, NewParty, WeeklyWindow
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.wiring import build_dispatcher
 from scheduler.candidates import match_and_book
 from scheduler.jobs import JobDeps, pull_calendars, push_calendars
-from settings import Settings
-from tests.support import ROOT
-from tests.support.browser import accessible, fits
+from tests.support.browser import (
+    BROWSER_ARTIFACTS,
+    BROWSER_MARKS,
+    accessible,
+    browser_settings,
+    chromium,
+    fits,
+    shot,
+)
 from tests.support.calendars import LOOPBACK, RadicaleServer, running_radicale
 from tests.support.web import free_port, serve
 from web.app import create_app
 from web.scheduling import rules
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "tests" / "artifacts" / "self-service"
-SID, TOKEN, SG_KEY = "AC" + "7" * 32, "self-service-auth-token", "SG.selfservice"
+ARTIFACTS = BROWSER_ARTIFACTS / "self-service"
 SECRET = "self-service-secret-0123456789abcdef"
 PHONE = "+13127467777"
 PEOPLE = {"complainant": "lucia@example.org", "officer": "smith@example.org",
           "mediator": "rosa@example.org"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorHTTPServer]:
-    server = start_emulator(EmulatorConfig(twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                                           sendgrid_api_key=SG_KEY))
-    yield server
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -139,17 +132,12 @@ def _radicale_events(radicale: RadicaleServer, url: str) -> list[Any]:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_party_moves_their_session_on_a_phone_in_spanish_and_every_invite_follows(
         session_factory: sessionmaker[Session], clock: FixedClock,
-        emulator: EmulatorHTTPServer, radicale: RadicaleServer) -> None:
+        browser_emulator: EmulatorHTTPServer, radicale: RadicaleServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        secret_key=SECRET, public_base_url=base,
-        twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from_number="+13125550100",
-        twilio_base_url=emulator.url, sendgrid_api_key=SG_KEY,
-        sendgrid_from_email="mediation@example.org", sendgrid_base_url=emulator.url,
-    )  # type: ignore[call-arg]
+    settings = browser_settings(base, browser_emulator.url, SECRET)
     sealer = Sealer(SECRET)
     calendar_url = radicale.new_calendar_url()
     case_id = _seed(session_factory, clock, calendar_url, radicale, sealer)
@@ -160,7 +148,7 @@ def test_a_party_moves_their_session_on_a_phone_in_spanish_and_every_invite_foll
                    calendar_writer=lambda m: writer_for(m, clock, sealer=sealer,
                                                         allowed=LOOPBACK))
     dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="self-service")
-    inbox = EmulatorClient(emulator.url)
+    inbox = EmulatorClient(browser_emulator.url)
 
     assert pull_calendars(session_factory, clock, deps) == {1: None}  # busy times read
     run = match_and_book(session_factory, deps.rules, now=clock.now())
@@ -179,36 +167,29 @@ def test_a_party_moves_their_session_on_a_phone_in_spanish_and_every_invite_foll
     booking_url = next(found.group(0) for found in booking_links if found)
     before = len(inbox.messages())
 
-    with serve(app, port=port), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            # bypass_csp only so that axe-core can be injected; the pages' own policy stays
-            phone = browser.new_context(viewport={"width": 390, "height": 844},
-                                        device_scale_factor=2, is_mobile=True, has_touch=True,
-                                        locale="es-MX", bypass_csp=True).new_page()
-            phone.goto(booking_url)
-            expect(phone.locator("html")).to_have_attribute("lang", "es")
-            expect(phone.get_by_role("heading", name="Elegir otro horario")).to_be_visible()
-            expect(phone.get_by_text("Las horas se indican en hora de Chicago.").first) \
-                .to_be_visible()
-            fits(phone)
-            accessible(phone, "booking page with offers")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            phone.screenshot(path=str(ARTIFACTS / "01-booking-offers-es.png"), full_page=True)
-            choice = phone.get_by_role("button", name=re.compile(r"^Cambiar al ")).first
-            chosen = choice.inner_text()
-            choice.tap()
-            expect(phone.get_by_role("status")).to_contain_text("Listo. Su sesión es ahora el")
-            fits(phone)
-            accessible(phone, "booking page after the move")
-            phone.screenshot(path=str(ARTIFACTS / "02-booking-moved-es.png"), full_page=True)
-            # the page now shows the new time, the one on the button
-            when = chosen.removeprefix("Cambiar al ").split(" · ")[0]
-            expect(phone.get_by_role("definition").first).to_contain_text(when)
-        finally:
-            browser.close()
+    with serve(app, port=port), sync_playwright() as pw, chromium(pw) as browser:
+        # bypass_csp only so that axe-core can be injected; the pages' own policy stays
+        phone = browser.new_context(viewport={"width": 390, "height": 844},
+                                    device_scale_factor=2, is_mobile=True, has_touch=True,
+                                    locale="es-MX", bypass_csp=True).new_page()
+        phone.goto(booking_url)
+        expect(phone.locator("html")).to_have_attribute("lang", "es")
+        expect(phone.get_by_role("heading", name="Elegir otro horario")).to_be_visible()
+        expect(phone.get_by_text("Las horas se indican en hora de Chicago.").first) \
+            .to_be_visible()
+        fits(phone)
+        accessible(phone, "booking page with offers")
+        shot(phone, ARTIFACTS, "01-booking-offers-es")
+        choice = phone.get_by_role("button", name=re.compile(r"^Cambiar al ")).first
+        chosen = choice.inner_text()
+        choice.tap()
+        expect(phone.get_by_role("status")).to_contain_text("Listo. Su sesión es ahora el")
+        fits(phone)
+        accessible(phone, "booking page after the move")
+        shot(phone, ARTIFACTS, "02-booking-moved-es")
+        # the page now shows the new time, the one on the button
+        when = chosen.removeprefix("Cambiar al ").split(" · ")[0]
+        expect(phone.get_by_role("definition").first).to_contain_text(when)
 
     with transaction(session_factory) as s:
         row = s.get(MediationSession, run.booked[case_id])

@@ -15,10 +15,7 @@ the party page is photographed in Chinese and Arabic. README screenshots are ref
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,44 +25,27 @@ from cases.clock import FixedClock
 from cases.database import transaction
 from cases.models import StaffUser
 from cases.policy import load_policy
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.wiring import build_dispatcher
-from settings import Settings
-from tests.support import ROOT
-from tests.support.browser import accessible, fits
+from tests.support.browser import (
+    BROWSER_ARTIFACTS,
+    BROWSER_MARKS,
+    accessible,
+    browser_settings,
+    chromium,
+    fits,
+    shot,
+)
 from tests.support.web import free_port, serve
 from web.app import create_app
 from web.auth import hash_password
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "tests" / "artifacts" / "story"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-SID, TOKEN, SG_KEY = "AC" + "6" * 32, "story-auth-token", "SG.story"
+ARTIFACTS = BROWSER_ARTIFACTS / "story"
 PHONE = "+13127466666"
 PASSWORD = "correct horse battery"
 QUESTION = "¿De qué se trata? ¿Quién es el mediador?"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorHTTPServer]:
-    server = start_emulator(EmulatorConfig(twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                                           sendgrid_api_key=SG_KEY))
-    yield server
-    server.stop()
-
-
-def _shot(page: Any, name: str, *, readme: str | None = None) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if readme:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / readme)
+pytestmark = BROWSER_MARKS
 
 
 def _sign_in(page: Any, base: str) -> None:
@@ -91,33 +71,25 @@ def _link(inbox: EmulatorClient, to: str, purpose: str) -> str:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_case_from_intake_to_a_completed_session_through_the_pages(
         session_factory: sessionmaker[Session], clock: FixedClock,
-        emulator: EmulatorHTTPServer) -> None:
+        browser_emulator: EmulatorHTTPServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        secret_key="story-secret-0123456789abcdef012345", public_base_url=base,
-        twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from_number="+13125550100",
-        twilio_base_url=emulator.url, sendgrid_api_key=SG_KEY,
-        sendgrid_from_email="mediation@example.org", sendgrid_base_url=emulator.url,
-    )  # type: ignore[call-arg]
+    settings = browser_settings(base, browser_emulator.url, "story-secret-0123456789abcdef012345")
     now = clock.now()
     with transaction(session_factory) as s:  # the one account `users add` would create
         s.add(StaffUser(username="desk", password_hash=hash_password(PASSWORD), role="staff",
                         active=True, created_at=now))
     app = create_app(settings, session_factory, clock, load_policy())
     dispatcher = build_dispatcher(settings, session_factory, clock, worker_id="story")
-    inbox = EmulatorClient(emulator.url)
+    inbox = EmulatorClient(browser_emulator.url)
 
     def dispatch() -> None:
         while dispatcher.run_once().touched:
             pass
 
-    with serve(app, port=port), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with serve(app, port=port), sync_playwright() as pw, chromium(pw) as browser:
         try:
             # bypass_csp only so that axe-core can be injected; the pages' own policy stays
             staff = browser.new_context(viewport={"width": 1280, "height": 860},
@@ -176,7 +148,7 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             staff.get_by_role("button", name="Record the case").click()
             expect(staff.locator("#f-parties-0-phone-error")).to_contain_text("not a valid")
             expect(complainant.get_by_label(re.compile("^Full name"))).to_have_value("Lucía Hernández")
-            _shot(staff, "01-intake-error")
+            shot(staff, ARTIFACTS, "01-intake-error")
             accessible(staff, "case form with errors")
             complainant.get_by_label(re.compile("^Phone")).fill(PHONE)
             staff.get_by_role("button", name="Record the case").click()
@@ -196,11 +168,11 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
                                         locale="es-MX", bypass_csp=True).new_page()
             phone.goto(_link(inbox, "lucia@example.org", "consent"))
             expect(phone.locator("html")).to_have_attribute("lang", "es")
-            _shot(phone, "02-party-consent-es", readme="party-consent.png")
+            shot(phone, ARTIFACTS, "02-party-consent-es", readme="party-consent.png")
             for lang, name in (("zh", "party-consent-zh.png"), ("ar", "party-consent-ar.png")):
                 phone.goto(phone.url.split("?")[0] + f"?lang={lang}")
                 expect(phone.locator("html")).to_have_attribute("lang", lang)
-                _shot(phone, f"02-party-consent-{lang}", readme=name)
+                shot(phone, ARTIFACTS, f"02-party-consent-{lang}", readme=name)
                 accessible(phone, f"party consent page ({lang})")
             phone.goto(phone.url.split("?")[0])
             phone.get_by_role("button", name="Sí, acepto la mediación").click()
@@ -211,7 +183,7 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             staff.goto(f"{base}/")
             item = staff.locator(".queue-item", has_text=QUESTION)
             expect(item).to_contain_text(f"case {ref}")
-            _shot(staff, "03-work-queue", readme="dashboard.png")
+            shot(staff, ARTIFACTS, "03-work-queue", readme="dashboard.png")
             accessible(staff, "work queue")
             desk_phone = browser.new_context(viewport={"width": 390, "height": 844},
                                              device_scale_factor=2, is_mobile=True,
@@ -219,7 +191,7 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             _sign_in(desk_phone, base)
             fits(desk_phone)
             accessible(desk_phone, "work queue on a phone")
-            _shot(desk_phone, "03-work-queue-phone", readme="dashboard-phone.png")
+            shot(desk_phone, ARTIFACTS, "03-work-queue-phone", readme="dashboard-phone.png")
             answer = "Es sobre su queja. La mediadora es Rosa; le llamaremos para la fecha."
             item.get_by_label(re.compile("Your answer")).fill(answer)
             item.get_by_role("button", name="Send answer").click()
@@ -249,7 +221,7 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             staff.goto(f"{base}/cases?q={ref}")
             staff.get_by_role("link", name="Book a session").click()
             expect(staff.get_by_role("heading", name="What the matcher proposes")).to_be_visible()
-            _shot(staff, "04-booking-proposal")
+            shot(staff, ARTIFACTS, "04-booking-proposal")
             accessible(staff, "booking page")
             staff.get_by_role("button", name=re.compile("^Book this time")).first.click()
             expect(staff.get_by_role("status")).to_contain_text("Session booked")
@@ -297,8 +269,7 @@ def test_a_case_from_intake_to_a_completed_session_through_the_pages(
             staff.get_by_role("button", name="Record outcome").click()
             expect(staff.get_by_role("status")).to_have_text("Outcome recorded.")
             expect(staff.get_by_role("heading", level=1)).to_contain_text("completed")
-            _shot(staff, "05-case-completed")
+            shot(staff, ARTIFACTS, "05-case-completed")
             accessible(staff, "completed case")
         finally:
-            browser.close()
             inbox.close()

@@ -24,7 +24,8 @@ from cases.models import AuditEvent, Case, Notification
 from scheduler.booking import book
 from scheduler.leader import lock_for
 from tests.support import ROOT
-from tests.support.booking import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
+from tests.support.booking import POLICY, RULES, SLOT_START, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> float:
@@ -104,8 +105,8 @@ def test_standby_takes_over_within_30_s_and_nothing_is_sent_twice(
         workers: Workers, session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        row = book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)),
-                   RULES, now=now, actor="staff")
+        row = book(db, make_scheduling_case(db, now),
+                   option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="staff")
         waiting = service.add_case(db, service.NewCase(
             log_number="LOG-LEADER", incident_date=now.date() - timedelta(days=20),
             allegation_categories=["unprofessionalism"],

@@ -40,11 +40,11 @@ from cases.calendar_urls import AllowedHosts
 from cases.database import transaction
 from cases.links import sign_link
 from cases.models import ApiToken, Case, Party, StaffUser
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from logging_setup import configure_logging, redact
 from notifiers.channels.base import Channel, OutgoingMessage
 from notifiers.channels.sendgrid_email import SendGridEmailNotifier
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from tests.support import ROOT
 from web.auth import hash_api_token
 

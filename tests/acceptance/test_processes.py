@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.models import AuditEvent, Case, Notification, Party
-from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
+from emulator import EmulatorClient, EmulatorHTTPServer
 from tests.support import ROOT
 from tests.support.notify import WebhookServer, emulator_env
 

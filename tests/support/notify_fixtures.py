@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, FixedClock, SystemClock
+from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.channels.base import Channel, Notifier
 from notifiers.compose.rendering import Renderer
-from notifiers.emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.wiring import build_dispatcher, build_notifiers
 from settings import Settings

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from calendars.feeds import render_event
+from calendars.rendering import render_event
 from calendars.sessions import session_event
 from cases import confirmations
 from cases.models import SessionStatus, Venue

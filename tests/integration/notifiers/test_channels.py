@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.channels.base import (
     Attachment,
     Channel,
@@ -23,7 +24,6 @@ from notifiers.channels.file_outbox import FileOutboxNotifier
 from notifiers.channels.memory import MemoryNotifier
 from notifiers.channels.sendgrid_email import SendGridEmailNotifier
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
-from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
 from tests.support.notify import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, SENDGRID_KEY
 
 SMS = OutgoingMessage(7, Channel.SMS, "+13127460001", "Your mediation is booked.")

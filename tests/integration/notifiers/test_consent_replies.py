@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import Consent, InboundMessage
 from cases.policy import load_policy
-from notifiers.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.support.notify import WebhookServer, add_case, add_party
 
 PHONE = "+13127460001"

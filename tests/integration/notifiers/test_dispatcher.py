@@ -17,8 +17,8 @@ from cases import suppressions
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Case, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.channels.base import Notifier, OutgoingMessage, Receipt, SentLookup
-from notifiers.emulator import EmulatorClient
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.outbox.report import DispatchReport
 from notifiers.wiring import build_dispatcher

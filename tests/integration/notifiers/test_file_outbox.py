@@ -21,7 +21,8 @@ from notifiers.channels.memory import MemoryNotifier
 from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
 from scheduler.booking import BookingOption, book
-from tests.support.booking import RULES, SLOT_START, make_case, make_mediator, make_venue
+from tests.support.booking import RULES, SLOT_START
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 from tests.support.notify import PROGRAM
 
 ATTACHMENT_LINE = re.compile(r"^Attachment: (\S+) \(([^,]+), (\d+) bytes\) -> (\S+)$", re.M)
@@ -49,9 +50,9 @@ def test_a_bookings_invites_are_files_that_open_in_a_calendar(
                                               Channel.SMS: MemoryNotifier(Channel.SMS)},
                             clock, renderer=Renderer(), program=PROGRAM, worker_id="files")
     with transaction(session_factory) as db:
-        case = make_case(db, clock.now())
-        mediator = make_mediator(db, clock.now())
-        venue = make_venue(db, clock.now(), name="Harold Washington Library Center",
+        case = make_scheduling_case(db, clock.now())
+        mediator = make_mediator_row(db, clock.now())
+        venue = make_venue_row(db, clock.now(), name="Harold Washington Library Center",
                            address="400 S State St, Chicago")
         row = book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
                                            SLOT_START + timedelta(minutes=90)),

@@ -17,14 +17,8 @@ from notifiers.compose.context import ProgramInfo
 from notifiers.compose.rendering import Renderer
 from notifiers.outbox.dispatcher import Dispatcher
 from scheduler.booking import BookingOption, book, cancel, reschedule
-from tests.support.booking import (
-    RULES,
-    SLOT_START,
-    calendar_read,
-    make_case,
-    make_mediator,
-    make_venue,
-)
+from tests.support.booking import RULES, SLOT_START, calendar_read
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
                       email="mediation@example.org", public_base_url="http://127.0.0.1:8000",
@@ -47,9 +41,9 @@ def test_invites_follow_the_session_through_create_reschedule_cancel(
     dispatcher = Dispatcher(session_factory, {Channel.EMAIL: email, Channel.SMS: sms}, clock,
                             renderer=Renderer(), program=PROGRAM, worker_id="t")
     with transaction(session_factory) as db:
-        case = make_case(db, clock.now())
-        mediator = make_mediator(db, clock.now())
-        venue = make_venue(db, clock.now(), name="Harold Washington Library Center",
+        case = make_scheduling_case(db, clock.now())
+        mediator = make_mediator_row(db, clock.now())
+        venue = make_venue_row(db, clock.now(), name="Harold Washington Library Center",
                            address="400 S State St, Chicago")
         option = BookingOption((mediator.id,), venue.id, SLOT_START,
                                SLOT_START + timedelta(minutes=90))
@@ -119,11 +113,11 @@ def test_a_mediator_whose_calendar_we_write_gets_no_emailed_copy(
                                               Channel.SMS: MemoryNotifier(Channel.SMS)},
                             clock, renderer=Renderer(), program=PROGRAM, worker_id="t")
     with transaction(session_factory) as db:
-        case = make_case(db, clock.now())
-        mediator = make_mediator(db, clock.now(), calendar_kind="caldav",
+        case = make_scheduling_case(db, clock.now())
+        mediator = make_mediator_row(db, clock.now(), calendar_kind="caldav",
                                  calendar_url="https://cal.example.org/dav/rosa/")
         calendar_read(db, mediator, clock.now())
-        venue = make_venue(db, clock.now(), address="400 S State St, Chicago")
+        venue = make_venue_row(db, clock.now(), address="400 S State St, Chicago")
         book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
                                      SLOT_START + timedelta(minutes=90)),
              RULES, now=clock.now(), actor="staff")
@@ -142,10 +136,10 @@ def test_the_mediator_is_told_what_the_session_needs_and_the_parties_are_not(
     dispatcher = Dispatcher(session_factory, {Channel.EMAIL: email, Channel.SMS: sms}, clock,
                             renderer=Renderer(), program=PROGRAM, worker_id="t")
     with transaction(session_factory) as db:
-        case = make_case(db, clock.now(), officer_language="pl", interpreter="pl",
+        case = make_scheduling_case(db, clock.now(), officer_language="pl", interpreter="pl",
                          access_needs=["step_free", "hearing_loop"])
-        mediator = make_mediator(db, clock.now())
-        venue = make_venue(db, clock.now(), features=["hearing_loop"])
+        mediator = make_mediator_row(db, clock.now())
+        venue = make_venue_row(db, clock.now(), features=["hearing_loop"])
         book(db, case, BookingOption((mediator.id,), venue.id, SLOT_START,
                                      SLOT_START + timedelta(minutes=90)),
              RULES, now=clock.now(), actor="staff")

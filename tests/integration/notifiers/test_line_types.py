@@ -19,8 +19,8 @@ from cases.models import AuditEvent, Case, Notification, Party, PhoneLine
 from cases.outbox import NoticeKind, enqueue
 from cases.phone_lines import LANDLINE_REASON, LineCheck, LineType, LookupFailed
 from cases.service import NewParty
+from emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.channels.twilio_lookup import TwilioLineTypeLookup, line_check_from
-from notifiers.emulator import EmulatorClient, EmulatorHTTPServer
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.wiring import build_dispatcher, build_line_checker, build_notifiers
 from scheduler import jobs

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
-from notifiers.emulator import EmulatorClient
+from emulator import EmulatorClient
 from notifiers.outbox.dispatcher import Dispatcher
 from tests.support.notify import WebhookServer, add_case, add_party
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, InboundMessage, Notification, Party
 from cases.outbox import NoticeKind, enqueue
-from notifiers.emulator import EmulatorClient
+from emulator import EmulatorClient
 from notifiers.outbox.dispatcher import Dispatcher
 from tests.support.notify import WebhookServer, add_case, add_party
 

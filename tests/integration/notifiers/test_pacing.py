@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Notification, SenderPace
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.channels.base import Notifier
-from notifiers.emulator import EmulatorClient
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.outbox.pacing import Pacer, Sender
 from notifiers.wiring import build_dispatcher

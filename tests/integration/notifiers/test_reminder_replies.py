@@ -23,9 +23,9 @@ from cases.models import (
 )
 from cases.outbox import Channel, NoticeKind, enqueue
 from cases.policy import load_policy
+from emulator import EmulatorClient
 from notifiers.compose.context import Lookup, ProgramInfo, build_variables
 from notifiers.compose.rendering import Renderer
-from notifiers.emulator import EmulatorClient
 from tests.support.factories import make_mediator, make_venue
 from tests.support.notify import WebhookServer, add_case, add_party
 

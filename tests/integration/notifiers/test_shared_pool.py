@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.models import Case, Notification, Party
+from emulator import EmulatorClient
 from notifiers.channels.base import Channel, Notifier, OutgoingMessage, Receipt
-from notifiers.emulator import EmulatorClient
 from notifiers.outbox.loop import run_dispatcher
 from notifiers.wiring import build_dispatcher
 from settings import Settings

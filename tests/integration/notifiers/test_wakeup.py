@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.channels.base import Notifier
-from notifiers.emulator import EmulatorClient
 from notifiers.outbox.loop import run_dispatcher
 from notifiers.wiring import build_dispatcher, build_wakeup
 from settings import Settings

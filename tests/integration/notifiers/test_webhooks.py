@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.models import AuditEvent, Consent, InboundMessage, Notification, Party
 from cases.outbox import Channel, NoticeKind, enqueue
+from emulator import EmulatorClient
 from notifiers.channels.signatures import SendGridKeyPair, twilio_signature
-from notifiers.emulator import EmulatorClient
 from notifiers.outbox.dispatcher import Dispatcher
 from tests.support.notify import AUTH_TOKEN, SENDGRID_KEYS, WebhookServer, add_case, add_party
 

@@ -20,17 +20,8 @@ from scheduler.booking import (
     book,
     book_first_available,
 )
-from tests.support.booking import (
-    POLICY,
-    RULES,
-    SLOT_START,
-    add_conflict,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
+from tests.support.booking import POLICY, RULES, SLOT_START, add_conflict, notices, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
 def active_reservations(db: Session) -> list[tuple[str, object, object]]:
@@ -41,8 +32,8 @@ def active_reservations(db: Session) -> list[tuple[str, object, object]]:
 
 def test_booking_reserves_every_resource_and_tells_everyone(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     row = book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     db.commit()
 
@@ -75,9 +66,9 @@ def test_eight_concurrent_bookings_for_one_slot_exactly_one_wins(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator = make_mediator(db, now)
-        venues = [make_venue(db, now) for _ in range(8)]  # only the mediator is contended
-        case_ids = [make_case(db, now).id for _ in range(8)]
+        mediator = make_mediator_row(db, now)
+        venues = [make_venue_row(db, now) for _ in range(8)]  # only the mediator is contended
+        case_ids = [make_scheduling_case(db, now).id for _ in range(8)]
         options = [option(mediator, v) for v in venues]
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
@@ -121,10 +112,10 @@ def test_eight_concurrent_bookings_for_one_slot_exactly_one_wins(
 def test_buffer_keeps_a_mediator_and_room_apart_but_lets_them_follow(
         db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
-    book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
+    book(db, make_scheduling_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
     end = SLOT_START + timedelta(minutes=90)
-    second = make_case(db, now)
+    second = make_scheduling_case(db, now)
     with pytest.raises(SlotTaken):
         book(db, second, option(mediator, venue, start=end), RULES, now=now, actor="staff")
     # the savepoint rolled back: the transaction is usable and the case untouched
@@ -137,10 +128,11 @@ def test_buffer_keeps_a_mediator_and_room_apart_but_lets_them_follow(
 
 def test_an_officer_in_two_cases_is_never_double_booked(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    first, second = make_case(db, now, officer_star="4242"), make_case(db, now, officer_star="4242")
-    book(db, first, option(make_mediator(db, now), make_venue(db, now)), RULES, now=now, actor="s")
+    first = make_scheduling_case(db, now, officer_star="4242")
+    second = make_scheduling_case(db, now, officer_star="4242")
+    book(db, first, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="s")
     with pytest.raises(SlotTaken):
-        book(db, second, option(make_mediator(db, now), make_venue(db, now)), RULES, now=now,
+        book(db, second, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now,
              actor="s")
 
 
@@ -161,21 +153,21 @@ def test_hard_constraints_are_rechecked_against_the_rows(db: Session, clock: Fix
     """book() is handed options naming each forbidden choice; it refuses every one, by reason."""
     now = clock.now()
     for name, (mediator_fields, venue_fields, conflict, expected) in HARD_CASES.items():
-        case = make_case(db, now, officer_star="7777", complainant="Jane Roe")
-        mediator = make_mediator(db, now, **mediator_fields)
+        case = make_scheduling_case(db, now, officer_star="7777", complainant="Jane Roe")
+        mediator = make_mediator_row(db, now, **mediator_fields)
         if conflict:
             add_conflict(db, mediator, *conflict)
-        venue = make_venue(db, now, **venue_fields)
+        venue = make_venue_row(db, now, **venue_fields)
         with pytest.raises(NotBookable, match=expected):
             book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
         assert case.state == CaseState.SCHEDULING.value, name
-    fine = make_case(db, now)
+    fine = make_scheduling_case(db, now)
     for start, expected in [
         (datetime(2026, 11, 26, 18, 0, tzinfo=UTC), "notice"),  # tomorrow: under 72 h away
         (datetime(2026, 12, 25, 18, 0, tzinfo=UTC), "holiday"),
     ]:
         with pytest.raises(NotBookable, match=expected):
-            book(db, fine, option(make_mediator(db, now), make_venue(db, now), start=start),
+            book(db, fine, option(make_mediator_row(db, now), make_venue_row(db, now), start=start),
                  RULES, now=now, actor="staff")
     db.commit()
     assert db.scalars(select(MediationSession)).all() == []
@@ -184,9 +176,9 @@ def test_hard_constraints_are_rechecked_against_the_rows(db: Session, clock: Fix
 
 def test_co_mediated_case_needs_two_mediators(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
+    case = make_scheduling_case(db, now)
     case.co_mediation = True
-    first, second, venue = make_mediator(db, now), make_mediator(db, now), make_venue(db, now)
+    first, second, venue = make_mediator_row(db, now), make_mediator_row(db, now), make_venue_row(db, now)
     with pytest.raises(NotBookable, match="2 distinct"):
         book(db, case, option(first, venue), RULES, now=now, actor="staff")
     pair = BookingOption((first.id, second.id), venue.id, SLOT_START,
@@ -201,9 +193,9 @@ def test_book_first_available_falls_through_to_the_next_option(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator, venue = make_mediator(db, now), make_venue(db, now)
-        book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
-        case_id = make_case(db, now).id
+        mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
+        book(db, make_scheduling_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+        case_id = make_scheduling_case(db, now).id
     later = option(mediator, venue, start=SLOT_START + timedelta(days=1))
     result = book_first_available(session_factory, case_id, [option(mediator, venue), later],
                                   RULES, now=now)
@@ -213,8 +205,8 @@ def test_book_first_available_falls_through_to_the_next_option(
 
 def test_a_case_gets_one_active_session(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     with pytest.raises(NotBookable, match="booked, not scheduling"):
         book(db, case, option(mediator, venue, start=SLOT_START + timedelta(days=2)),

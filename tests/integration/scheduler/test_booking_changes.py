@@ -13,16 +13,8 @@ from cases.clock import FixedClock
 from cases.errors import DomainError
 from cases.models import CaseState, Reservation
 from scheduler.booking import SlotTaken, book, cancel, no_show, reschedule, withdraw
-from tests.support.booking import (
-    POLICY,
-    RULES,
-    SLOT_START,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
+from tests.support.booking import POLICY, RULES, SLOT_START, notices, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
 def resources(db: Session, session_id: int, active: bool = True) -> set[tuple[str, object]]:
@@ -33,8 +25,8 @@ def resources(db: Session, session_id: int, active: bool = True) -> set[tuple[st
 
 def test_reschedule_moves_everything_and_replans(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     row = book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     later = SLOT_START + timedelta(days=2)
     result = reschedule(db, row, option(mediator, venue, start=later), RULES, now=now,
@@ -56,10 +48,10 @@ def test_reschedule_moves_everything_and_replans(db: Session, clock: FixedClock)
 
 def test_a_failed_reschedule_leaves_the_booking_as_it_was(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
-    row = book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
+    row = book(db, make_scheduling_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
     taken = SLOT_START + timedelta(days=1)
-    book(db, make_case(db, now), option(mediator, make_venue(db, now), start=taken), RULES,
+    book(db, make_scheduling_case(db, now), option(mediator, make_venue_row(db, now), start=taken), RULES,
          now=now, actor="staff")
     with pytest.raises(SlotTaken):
         reschedule(db, row, option(mediator, venue, start=taken), RULES, now=now, actor="staff",
@@ -73,8 +65,8 @@ def test_a_failed_reschedule_leaves_the_booking_as_it_was(db: Session, clock: Fi
 def test_past_the_reschedule_limit_the_case_returns(db: Session, clock: FixedClock) -> None:
     now = clock.now()
     rules = replace(RULES, policy=replace(POLICY, max_reschedules=1))
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     row = book(db, case, option(mediator, venue), rules, now=now, actor="staff")
     reschedule(db, row, option(mediator, venue, start=SLOT_START + timedelta(days=1)), rules,
                now=now, actor="staff", reason="one")
@@ -94,8 +86,8 @@ def test_past_the_reschedule_limit_the_case_returns(db: Session, clock: FixedClo
 def test_cancel_frees_the_slot_withdraws_reminders_and_tells_everyone(
         db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     row = book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     cancel(db, row, RULES, reason="mediator ill", now=now, actor="staff")
     db.commit()
@@ -112,8 +104,8 @@ def test_cancel_frees_the_slot_withdraws_reminders_and_tells_everyone(
 
 def test_no_shows_go_back_to_scheduling_until_the_limit(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     first = book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     with pytest.raises(DomainError, match="not started"):
         no_show(db, first, RULES, reason="x", now=now, actor="staff")
@@ -136,8 +128,8 @@ def test_no_shows_go_back_to_scheduling_until_the_limit(db: Session, clock: Fixe
 def test_withdrawal_cancels_the_session_and_returns_the_case(
         db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now)
-    row = book(db, case, option(make_mediator(db, now), make_venue(db, now)), RULES, now=now,
+    case = make_scheduling_case(db, now)
+    row = book(db, case, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now,
                actor="staff")
     withdraw(db, case, RULES, reason="complainant changed mind", now=now, actor="party",
              party_id=case.parties[0].id)

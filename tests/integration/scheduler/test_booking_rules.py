@@ -19,15 +19,8 @@ from cases.service import WeeklyWindow
 from scheduler import booking
 from scheduler.booking import NotBookable, SlotTaken, book, no_show, reschedule
 from scheduler.candidates import match_and_book, read_inputs
-from tests.support.booking import (
-    RULES,
-    SLOT_START,
-    calendar_read,
-    make_case,
-    make_mediator,
-    make_venue,
-    option,
-)
+from tests.support.booking import RULES, SLOT_START, calendar_read, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
 @pytest.mark.parametrize("held", ["successful", "no_show"])
@@ -39,12 +32,12 @@ def test_a_session_already_held_this_week_still_counts_towards_the_weekly_limit(
     first session was over."""
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator = make_mediator(db, now, max_sessions_per_week=1)
-        venue = make_venue(db, now)
-        first = make_case(db, now)
+        mediator = make_mediator_row(db, now, max_sessions_per_week=1)
+        venue = make_venue_row(db, now)
+        first = make_scheduling_case(db, now)
         monday = SLOT_START - timedelta(days=2)  # Mon 30 Nov 2026, 12:00 in Chicago
         book(db, first, option(mediator, venue, start=monday), RULES, now=now, actor="staff")
-        second_id = make_case(db, now).id
+        second_id = make_scheduling_case(db, now).id
     after = monday + timedelta(hours=2)  # once the session is over
     with transaction(session_factory) as db:
         case = db.get_one(Case, first.id)
@@ -75,9 +68,9 @@ def test_eight_concurrent_bookings_of_one_mediator_keep_the_weekly_limit(
     mediator who takes two a week: two win, six are refused by the weekly limit."""
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator = make_mediator(db, now, max_sessions_per_week=2)
-        venues = [make_venue(db, now) for _ in range(8)]
-        case_ids = [make_case(db, now).id for _ in range(8)]
+        mediator = make_mediator_row(db, now, max_sessions_per_week=2)
+        venues = [make_venue_row(db, now) for _ in range(8)]
+        case_ids = [make_scheduling_case(db, now).id for _ in range(8)]
         # Wed 2 Dec to Sat 5 Dec 2026, 12:00 and 15:00 in Chicago: one week, no two overlapping
         options = [option(mediator, venues[i],
                           start=SLOT_START + timedelta(days=i % 4, hours=3 * (i // 4)))
@@ -125,16 +118,16 @@ def test_the_matcher_never_offers_a_venue_that_is_not_neutral(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        case_id = make_case(db, now).id
-        make_mediator(db, now)
-        station = make_venue(db, now, neutral=False, name="District 1 station")
+        case_id = make_scheduling_case(db, now).id
+        make_mediator_row(db, now)
+        station = make_venue_row(db, now, neutral=False, name="District 1 station")
         station_id = station.id
     with session_factory() as db:
         assert str(station_id) not in {v.venue_id for v in read_inputs(db, RULES, now=now).venues}
     run = match_and_book(session_factory, RULES, now=now)
     assert run.booked == {} and case_id in run.unbooked
     with transaction(session_factory) as db:
-        library_id = make_venue(db, now).id
+        library_id = make_venue_row(db, now).id
     run = match_and_book(session_factory, RULES, now=now)
     with session_factory() as db:
         row = db.get_one(MediationSession, run.booked[case_id])
@@ -162,8 +155,8 @@ def test_book_refuses_what_the_matcher_would_never_propose(
         db: Session, clock: FixedClock, name: str) -> None:
     now = clock.now()
     mediator_fields, venue_fields, start, minutes, expected = RULE_CASES[name]
-    case = make_case(db, now)
-    mediator, venue = make_mediator(db, now, **mediator_fields), make_venue(db, now, **venue_fields)
+    case = make_scheduling_case(db, now)
+    mediator, venue = make_mediator_row(db, now, **mediator_fields), make_venue_row(db, now, **venue_fields)
     with pytest.raises(NotBookable, match=expected):
         book(db, case, option(mediator, venue, start=start, minutes=minutes), RULES, now=now,
              actor="staff", override_reason="agreed by phone")
@@ -174,14 +167,14 @@ def test_book_refuses_what_the_matcher_would_never_propose(
 def test_calendar_busy_time_refuses_a_booking_but_not_its_own_session(
         db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    mediator = make_mediator(db, now, calendar_kind="ics", calendar_url="https://c.example/m.ics")
-    venue = make_venue(db, now)
+    mediator = make_mediator_row(db, now, calendar_kind="ics", calendar_url="https://c.example/m.ics")
+    venue = make_venue_row(db, now)
     dentist = (SLOT_START - timedelta(hours=1), SLOT_START + timedelta(minutes=15))
     calendar_read(db, mediator, now, [dentist])
     with pytest.raises(NotBookable, match="busy in their own calendar"):
-        book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+        book(db, make_scheduling_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
     later = SLOT_START + timedelta(hours=2)
-    row = book(db, make_case(db, now), option(mediator, venue, start=later), RULES, now=now,
+    row = book(db, make_scheduling_case(db, now), option(mediator, venue, start=later), RULES, now=now,
                actor="staff")
     # the pushed event of the session itself comes back in the next read: it does not block it
     calendar_read(db, mediator, now, [dentist, (row.starts_at, row.ends_at)])
@@ -193,8 +186,8 @@ def test_calendar_busy_time_refuses_a_booking_but_not_its_own_session(
 def test_windows_are_overridden_only_with_a_reason_that_is_audited(
         db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    case = make_case(db, now, windows=MONDAY_MORNING)
-    mediator, venue = make_mediator(db, now, windows=MONDAY_MORNING), make_venue(db, now)
+    case = make_scheduling_case(db, now, windows=MONDAY_MORNING)
+    mediator, venue = make_mediator_row(db, now, windows=MONDAY_MORNING), make_venue_row(db, now)
     with pytest.raises(NotBookable) as refused:
         book(db, case, option(mediator, venue), RULES, now=now, actor="staff")
     assert [r.split(":")[0] for r in refused.value.reasons] == [

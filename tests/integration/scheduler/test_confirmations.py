@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from cases import confirmations
 from cases.clock import FixedClock
 from scheduler.booking import book, reschedule
-from tests.support.booking import RULES, make_case, make_mediator, make_venue, option
+from tests.support.booking import RULES, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 from web import queue
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -25,8 +26,8 @@ WITHIN = timedelta(hours=RULES.policy.reminders.confirm_by_hours)
 def test_the_48_hour_rule_counts_real_hours_across_a_dst_change(db: Session) -> None:
     clock = FixedClock(AFTER_DST - timedelta(days=10))
     now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
-    row = book(db, make_case(db, now), option(mediator, venue, AFTER_DST), RULES, now=now,
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
+    row = book(db, make_scheduling_case(db, now), option(mediator, venue, AFTER_DST), RULES, now=now,
                actor="staff")
     parties = sorted(p.id for p in row.case.parties)
     assert timedelta(hours=48) == WITHIN
@@ -52,9 +53,9 @@ def test_the_48_hour_rule_counts_real_hours_across_a_dst_change(db: Session) -> 
 
 def test_a_reschedule_asks_the_parties_again(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
     start = now + timedelta(days=5)  # Monday 09:00 in Chicago
-    row = book(db, make_case(db, now), option(mediator, venue, start), RULES, now=now,
+    row = book(db, make_scheduling_case(db, now), option(mediator, venue, start), RULES, now=now,
                actor="staff")
     for party in row.case.parties:
         confirmations.confirm(db, row, party, now=now, channel="sms", actor="party-sms")

@@ -16,18 +16,8 @@ from cases.models import Case, MediationSession, MediatorCalendarSnapshot
 from scheduler import jobs
 from scheduler.booking import book
 from scheduler.jobs import JobDeps
-from tests.support.booking import (
-    POLICY,
-    RULES,
-    SLOT_START,
-    WEEKDAYS,
-    add_conflict,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
+from tests.support.booking import POLICY, RULES, SLOT_START, WEEKDAYS, add_conflict, notices, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 DEPS = JobDeps(RULES)
 
@@ -36,7 +26,7 @@ def test_expire_consents_returns_the_case_and_tells_staff(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        case = make_case(db, now)  # consented: not touched
+        case = make_scheduling_case(db, now)  # consented: not touched
         waiting = service.add_case(db, service.NewCase(
             log_number="LOG-WAIT", incident_date=now.date() - timedelta(days=30),
             allegation_categories=["perceived_bias"],
@@ -59,11 +49,11 @@ def test_matcher_books_new_cases_and_never_a_conflicted_mediator(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        fine, conflicted = make_case(db, now), make_case(db, now, officer_star="9999")
-        mediator = make_mediator(db, now)
+        fine, conflicted = make_scheduling_case(db, now), make_scheduling_case(db, now, officer_star="9999")
+        mediator = make_mediator_row(db, now)
         add_conflict(db, mediator, "officer", "9999")
-        make_venue(db, now)
-        make_venue(db, now, neutral=False, name="Police district station")
+        make_venue_row(db, now)
+        make_venue_row(db, now, neutral=False, name="Police district station")
         for owner_kind, owner_id in [("mediator", mediator.id),
                                      *[("party", p.id) for c in (fine, conflicted)
                                        for p in c.parties]]:
@@ -88,7 +78,7 @@ def test_pull_calendars_keeps_a_stale_copy_and_alerts_once(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator_id = make_mediator(db, now, calendar_kind="caldav").id
+        mediator_id = make_mediator_row(db, now, calendar_kind="caldav").id
     calendar = MemoryCalendar(external=IntervalSet.of(
         (SLOT_START, SLOT_START + timedelta(hours=2))))
     deps = JobDeps(RULES, calendar_source=lambda m: calendar)
@@ -109,10 +99,10 @@ def test_daily_digest_counts_once_a_day(session_factory: sessionmaker[Session],
                                         clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now),
+        book(db, make_scheduling_case(db, now), option(make_mediator_row(db, now), make_venue_row(db, now),
                                             start=SLOT_START - timedelta(days=1)),
              RULES, now=now, actor="staff")
-        make_case(db, now)
+        make_scheduling_case(db, now)
     counts = jobs.daily_digest(session_factory, clock, DEPS)
     clock.advance(timedelta(hours=1))
     jobs.daily_digest(session_factory, clock, DEPS)

@@ -19,16 +19,8 @@ from main import calendar_source_for
 from scheduler import jobs
 from scheduler.booking import BookingOption, book
 from scheduler.jobs import JobDeps
-from tests.support.booking import (
-    RULES,
-    SLOT_START,
-    WEEKDAYS,
-    calendar_read,
-    make_case,
-    make_mediator,
-    make_venue,
-)
-from tests.support.factories import TEST_SEALER
+from tests.support.booking import RULES, SLOT_START, WEEKDAYS, calendar_read
+from tests.support.factories import TEST_SEALER, make_mediator_row, make_scheduling_case, make_venue_row
 from web.api.views import mediator_out
 
 
@@ -36,10 +28,10 @@ def test_matching_reads_calendars_first_and_avoids_their_busy_time(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        case = make_case(db, now)
-        busy_one = make_mediator(db, now, calendar_kind="caldav")
-        free_one = make_mediator(db, now)
-        make_venue(db, now)
+        case = make_scheduling_case(db, now)
+        busy_one = make_mediator_row(db, now, calendar_kind="caldav")
+        free_one = make_mediator_row(db, now)
+        make_venue_row(db, now)
         for owner_kind, owner_id in [("mediator", busy_one.id), ("mediator", free_one.id),
                                      *[("party", p.id) for p in case.parties]]:
             service.set_weekly_availability(db, owner_kind=owner_kind, owner_id=owner_id,
@@ -63,11 +55,11 @@ def test_push_job_writes_each_booking_once_and_removes_cancelled_ones(
 
     now = clock.now()
     with transaction(session_factory) as db:
-        mediator = make_mediator(db, now, calendar_kind="caldav",
+        mediator = make_mediator_row(db, now, calendar_kind="caldav",
                                  calendar_url="https://cal.example.org/dav/m/")
         calendar_read(db, mediator, now)  # read, and free: booked by staff only when known
-        venue = make_venue(db, now, address="400 S State St")
-        row = book(db, make_case(db, now), BookingOption((mediator.id,), venue.id, SLOT_START,
+        venue = make_venue_row(db, now, address="400 S State St")
+        row = book(db, make_scheduling_case(db, now), BookingOption((mediator.id,), venue.id, SLOT_START,
                                                          SLOT_START + timedelta(minutes=90)),
                    RULES, now=now, actor="staff")
         session_id, uid = row.id, row.uid
@@ -101,13 +93,13 @@ def test_a_broken_calendar_stops_neither_the_other_pulls_nor_the_matching(
     them, and staff see each failure on the mediator's calendar status."""
     now = clock.now()
     with transaction(session_factory) as db:
-        case = make_case(db, now)
-        no_host = make_mediator(db, now, calendar_kind="ics",
+        case = make_scheduling_case(db, now)
+        no_host = make_mediator_row(db, now, calendar_kind="ics",
                                 calendar_url="https://calendar.example.org/feed.ics")
         no_host.calendar_url = "https:///private-feed-token.ics"  # from before URLs were checked
-        exploding = make_mediator(db, now, calendar_kind="caldav")
-        fine = make_mediator(db, now, calendar_kind="caldav")
-        make_venue(db, now)
+        exploding = make_mediator_row(db, now, calendar_kind="caldav")
+        fine = make_mediator_row(db, now, calendar_kind="caldav")
+        make_venue_row(db, now)
         for owner_kind, owner_id in [("mediator", no_host.id), ("mediator", exploding.id),
                                      ("mediator", fine.id),
                                      *[("party", p.id) for p in case.parties]]:
@@ -147,7 +139,7 @@ def test_a_broken_calendar_stops_neither_the_other_pulls_nor_the_matching(
     # Without the one readable calendar, the case waits, and the reason says why.
     with transaction(session_factory) as db:
         db.get_one(Mediator, ids[2]).active = False
-        second = make_case(db, now)
+        second = make_scheduling_case(db, now)
         for p in second.parties:
             service.set_weekly_availability(db, owner_kind="party", owner_id=p.id,
                                             windows=WEEKDAYS, time_zone="America/Chicago",

@@ -25,7 +25,8 @@ from cases.service import WeeklyWindow
 from scheduler.booking.constraints import problems
 from scheduler.candidates import read_inputs
 from scheduler.matching import match
-from tests.support.booking import POLICY, RULES, SLOT_START, make_case, make_mediator, make_venue, option
+from tests.support.booking import POLICY, RULES, SLOT_START, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 CHICAGO = ZoneInfo("America/Chicago")
 #: the session day: Wednesday 2026-12-02 in Chicago, the only day both sides are free
@@ -52,16 +53,16 @@ def test_directory_booking_and_matching_agree(db: Session, clock: FixedClock,
     expiries: dict[str, date | None] = {
         "none": None, "past": today - timedelta(days=1), "the day before": DAY - timedelta(days=1),
         "the session day": DAY, "future": DAY + timedelta(days=1)}
-    venue = make_venue(db, now)
+    venue = make_venue_row(db, now)
     checked = 0
     for general, special, (label, expires), former in itertools.product(
             (rules.min_mediation_hours - 0.5, rules.min_mediation_hours),
             (rules.min_community_police_hours - 0.5, rules.min_community_police_hours),
             expiries.items(), (False, True)):
         what = f"{general} h, {special} h, expiry {label}, former police {former}"
-        case = make_case(db, now, windows=WEDNESDAYS)
+        case = make_scheduling_case(db, now, windows=WEDNESDAYS)
         case.booking_deadline = datetime.combine(DAY, time(23), tzinfo=CHICAGO)
-        mediator = make_mediator(db, now, windows=WEDNESDAYS, general_training_hours=general,
+        mediator = make_mediator_row(db, now, windows=WEDNESDAYS, general_training_hours=general,
                                  specialized_training_hours=special,
                                  training_expires_on=expires, former_police=former)
         db.flush()

@@ -28,15 +28,8 @@ from scheduler.reminders import (
     plan_reminders,
     trigger_reminder,
 )
-from tests.support.booking import (
-    RULES,
-    SLOT_START,
-    make_case,
-    make_mediator,
-    make_venue,
-    notices,
-    option,
-)
+from tests.support.booking import RULES, SLOT_START, notices, option
+from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 PROGRAM = ProgramInfo(name="Community Mediation Program", phone="+13127463594",
@@ -99,8 +92,8 @@ def test_plan_is_pure_and_leaves_out_what_is_already_past() -> None:
 
 def test_a_reschedule_replans_from_the_new_time(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    mediator, venue = make_mediator(db, now), make_venue(db, now)
-    row = book(db, make_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
+    mediator, venue = make_mediator_row(db, now), make_venue_row(db, now)
+    row = book(db, make_scheduling_case(db, now), option(mediator, venue), RULES, now=now, actor="staff")
     later = SLOT_START + timedelta(days=2)
     reschedule(db, row, option(mediator, venue, later), RULES, now=now, actor="staff",
                reason="the complainant works that day")
@@ -113,8 +106,8 @@ def test_a_reschedule_replans_from_the_new_time(db: Session, clock: FixedClock) 
 
 def test_replanning_is_idempotent(db: Session, clock: FixedClock) -> None:
     now = clock.now()
-    row = book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)), RULES,
-               now=now, actor="staff")
+    row = book(db, make_scheduling_case(db, now),
+               option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="staff")
     before = len(notices(db, kind="reminder"))
     apply_plan(db, row, RULES.offsets, now)
     apply_plan(db, row, RULES.offsets, now + timedelta(hours=1))
@@ -127,8 +120,8 @@ def test_a_reminder_due_while_the_service_was_down_is_sent_exactly_once(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        row = book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)),
-                   RULES, now=now, actor="staff")
+        row = book(db, make_scheduling_case(db, now),
+                   option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="staff")
         session_id = row.id
     outbox = Outbox()
     deps = JobDeps(RULES, dispatcher=outbox.dispatcher(session_factory, clock, "before"))
@@ -156,8 +149,8 @@ def test_a_cancelled_sessions_reminders_are_never_sent(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        row = book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)),
-                   RULES, now=now, actor="staff")
+        row = book(db, make_scheduling_case(db, now),
+                   option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="staff")
     with transaction(session_factory) as db:
         cancel(db, db.get(MediationSession, row.id), RULES, reason="venue closed",  # type: ignore[arg-type]
                now=clock.advance(timedelta(hours=1)), actor="staff")
@@ -176,8 +169,8 @@ def test_reminders_of_a_session_that_already_started_are_withdrawn_not_sent_late
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now)), RULES,
-             now=now, actor="staff")
+        book(db, make_scheduling_case(db, now),
+             option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now, actor="staff")
     outbox = Outbox()
     clock.set(SLOT_START + timedelta(minutes=10))  # the service was down until after the start
     jobs.dispatch_outbox(session_factory, clock,
@@ -190,8 +183,8 @@ def test_staff_reminder_goes_at_once_but_quiet_hours_hold_the_sms(
         session_factory: sessionmaker[Session], clock: FixedClock) -> None:
     now = clock.now()
     with transaction(session_factory) as db:
-        case = make_case(db, now)
-        book(db, case, option(make_mediator(db, now), make_venue(db, now)), RULES, now=now,
+        case = make_scheduling_case(db, now)
+        book(db, case, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now,
              actor="staff")
         case_id = case.id
     night = clock.advance(timedelta(hours=12))  # 03:00 in Chicago
@@ -217,8 +210,9 @@ def test_the_last_text_before_a_morning_session_waits_for_the_morning(
     now = clock.now()
     early = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
     with transaction(session_factory) as db:
-        book(db, make_case(db, now), option(make_mediator(db, now), make_venue(db, now), early),
-             RULES, now=now, actor="staff")
+        book(db, make_scheduling_case(db, now),
+             option(make_mediator_row(db, now), make_venue_row(db, now), early), RULES, now=now,
+             actor="staff")
     clock.set(early - timedelta(hours=2))  # 07:00 in Chicago: quiet hours until 08:00
     outbox = Outbox()
     jobs.dispatch_outbox(session_factory, clock,

@@ -8,8 +8,9 @@ import pytest
 from icalendar import Calendar
 
 from calendars.base import CalendarEvent, CalendarFeedError
-from calendars.feeds import ExpansionLimits, ExpansionMeter, parse_busy, render_event, render_feed
+from calendars.feeds import ExpansionLimits, ExpansionMeter, parse_busy
 from calendars.intervals import Interval, IntervalSet
+from calendars.rendering import render_event, render_feed
 from tests.support.feeds import GOOGLE_BUSY, OUTLOOK_BUSY
 
 START = datetime(2026, 10, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""``python -m notifiers.emulator`` — run the provider emulator in the foreground."""
+"""``python -m emulator`` — run the provider emulator in the foreground."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from notifiers.emulator.server import EmulatorConfig, EmulatorHTTPServer
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorHTTPServer
 
 
 def serve(config: EmulatorConfig, host: str = "127.0.0.1", port: int = 8025) -> None:
@@ -26,7 +27,7 @@ def serve(config: EmulatorConfig, host: str = "127.0.0.1", port: int = 8025) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m notifiers.emulator")
+    parser = argparse.ArgumentParser(prog="python -m emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--twilio-account-sid", default=EmulatorConfig.twilio_account_sid)

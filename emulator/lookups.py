@@ -12,23 +12,17 @@ for a timeout), through the same ``POST /_emulator/faults`` as messages.
 
 Controls: ``POST /_emulator/line-types`` ({"number", "type"}; a null type forgets the number),
 ``GET /_emulator/lookups`` (how many times each number was looked up). ``POST /_emulator/reset``
-forgets both.
+forgets both. The routes are in ``emulator.twilio``; this module holds what they answer.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
-import time
 import urllib.parse
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from notifiers.emulator.server import _Handler
-
-LOOKUP_PATH = re.compile(r"^/v2/PhoneNumbers/([^/]+)$")
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
 #: deterministic answers for test and demo numbers (Twilio's own words)
@@ -111,48 +105,3 @@ def lookup_json(number: str, line_type: str | None) -> dict[str, Any]:
         "pre_fill": None,
         "url": f"https://lookups.twilio.com/v2/PhoneNumbers/{urllib.parse.quote(number)}",
     }
-
-
-def _authorised(handler: _Handler) -> bool:
-    config = handler.server.config
-    expected = base64.b64encode(
-        f"{config.twilio_account_sid}:{config.twilio_auth_token}".encode()
-    ).decode()
-    return handler.headers.get("Authorization") == f"Basic {expected}"
-
-
-def handle_get(handler: _Handler, path: str) -> bool:
-    """Answer a Lookup or lookup-control GET; False when ``path`` is not one."""
-    book = handler.server.line_types
-    if path == "/_emulator/lookups":
-        handler._reply(200, {"lookups": book.counts()})
-        return True
-    match = LOOKUP_PATH.match(path)
-    if match is None:
-        return False
-    if not _authorised(handler):
-        handler.server.state.note_rejected()
-        handler._reply(401, {"code": 20003, "message": "Authenticate", "status": 401,
-                             "more_info": "https://www.twilio.com/docs/errors/20003"})
-        return True
-    number = urllib.parse.unquote(match.group(1))
-    delay_ms, fault = handler.server.state.take_fault("lookup", number)
-    if delay_ms:
-        time.sleep(delay_ms / 1000)
-    if fault is not None and fault.status is not None:
-        code = fault.code or fault.status * 100
-        handler._reply(fault.status, {"code": code, "message": "Lookup failed", "status": fault.status,
-                                      "more_info": f"https://www.twilio.com/docs/errors/{code}"})
-        return True
-    handler._reply(200, lookup_json(number, book.answer(number)))
-    return True
-
-
-def handle_control(handler: _Handler, name: str, body: dict[str, Any]) -> bool:
-    """``POST /_emulator/line-types``; False for any other control."""
-    if name != "line-types":
-        return False
-    line_type = body.get("type")
-    handler.server.line_types.set(str(body["number"]), None if line_type is None else str(line_type))
-    handler._reply(200, {"ok": True})
-    return True
