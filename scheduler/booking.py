@@ -2,8 +2,9 @@
 
 A booking is one ``MediationSession`` row plus one active ``Reservation`` per resource it takes:
 ``mediator:<id>`` (and the co-mediator), ``venue:<id>`` for an in-person venue (a video account
-hosts many meetings and takes none), ``party:<id>`` for each party and ``officer:<star>`` for each
-officer (the same officer can be a party to two cases). Mediator and venue reservations run on
+hosts many meetings and takes none), ``party:<id>`` for each party, ``officer:<star>`` for each
+officer and ``phone:<number>`` for each party's number (the same officer, or the same complainant,
+can be a party to two cases). Mediator and venue reservations run on
 past the session's end by the policy's buffer, so two sessions on one of them are at least a
 buffer apart.
 
@@ -101,6 +102,8 @@ def _reservations(session: Session, row: MediationSession, option: BookingOption
         spans.append((f"venue:{venue.id}", padded))
     for party in session.scalars(select(Party).where(Party.case_id == row.case_id)):
         spans.append((f"party:{party.id}", option.end))
+        if party.phone:
+            spans.append((f"phone:{party.phone}", option.end))
         if party.role == PartyRole.OFFICER.value and party.officer_star:
             spans.append((f"officer:{party.officer_star}", option.end))
     return [Reservation(session=row, resource=r, starts_at=option.start, ends_at=end, active=True)

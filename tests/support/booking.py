@@ -48,7 +48,7 @@ def give_windows(db: Session, kind: str, owner_id: int, now: datetime,
 def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
               complainant: str | None = None, accepts_video: bool = False,
               windows: list[WeeklyWindow] | None = None, officer_language: str = "en",
-              **session: object) -> Case:
+              complainant_phone: str | None = None, **session: object) -> Case:
     """``session``: the case's session needs (``session_language``, ``interpreter``,
     ``access_needs``, ``co_mediation``), as staff set them at intake."""
     n = next(_numbers)
@@ -58,7 +58,8 @@ def make_case(db: Session, now: datetime, *, officer_star: str | None = None,
         **session,  # type: ignore[arg-type]
         parties=[
             NewParty(role="complainant", full_name=complainant or f"Community Member {n}",
-                     phone=f"+1312746{3000 + n % 6000:04d}", email=f"member{n}@example.org",
+                     phone=complainant_phone or f"+1312746{3000 + n % 6000:04d}",
+                     email=f"member{n}@example.org",
                      channels="sms,email"),
             NewParty(role="officer", full_name=f"Officer {n}", email=f"officer{n}@example.org",
                      channels="email", officer_star=officer_star or f"{10000 + n}",
