@@ -1,10 +1,12 @@
 """The simulation loop: one step is one simulated hour.
 
 In each step the people's and staff's actions that fall due run at their own instants; then, at
-the hour, faults may start, the scheduler's jobs run (consent expiry, holds, reminder plans, the
-matcher every three hours, the daily digest, staff's morning sweep), the outbox is dispatched
-through the real SDKs to the emulator, the provider's delivery reports come back through the
-webhooks, and every invariant is checked. Nothing sleeps; the clock only moves when told.
+the hour, faults may start, the scheduler's jobs run (consent expiry, holds, line-type lookups,
+reminder plans, the matcher every three hours, the daily digest, staff's morning sweep), the
+outbox is dispatched through the real SDKs to the emulator, the provider's delivery reports come
+back through the webhooks, the people plan what they will do about what reached them
+(``sim.parties.react``), and every invariant is checked. Nothing sleeps; the clock only moves
+when told.
 """
 
 from __future__ import annotations
