@@ -34,6 +34,7 @@ from cases.models import (
     MediatorConflict,
     Party,
     PartyRole,
+    Reservation,
     Venue,
 )
 from scheduler import profiles
@@ -105,10 +106,18 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
     for w in session.scalars(select(AvailabilityWindow)):
         windows_by_owner[(w.owner_kind, w.owner_id)].append(w)
 
+    # what each person already has in their other cases (an officer named again, a complainant
+    # back with a new complaint): the reservations the booking would be refused by
+    people_busy: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for r in session.scalars(select(Reservation).where(
+            Reservation.active.is_(True), Reservation.ends_at > now,
+            Reservation.resource.like("officer:%") | Reservation.resource.like("phone:%"))):
+        if moving is None or r.session_id != moving.id:
+            people_busy[r.resource].append((r.starts_at, r.ends_at))
     requests = [profiles.case_request(
         case, {p.id: windows_by_owner[("party", p.id)] for p in case.parties},
         deadline=case.booking_deadline or default_deadline, start=now, end=horizon,
-        working_language=rules.policy.working_language)
+        working_language=rules.policy.working_language, busy=people_busy)
         for case in cases]
 
     names: dict[str, set[str]] = defaultdict(set)

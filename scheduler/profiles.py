@@ -4,18 +4,20 @@
 them for one proposed booking, so that both apply the matcher's own rules
 (:mod:`scheduler.matching.eligibility`) to the same picture of a person or a place. Ids cross as
 strings: ``"<case id>"``, ``"<mediator id>"``, ``"<venue id>"`` and, for people,
-``"party:<id>"`` for a complainant and ``"officer:<star>"`` for an officer, so that an officer
-who is a party to two cases is one person to the matcher.
+``person_key``: ``"officer:<star>"`` for an officer, ``"phone:<digest>"`` for anyone else with a
+number, else ``"party:<id>"``, so that an officer named again, or a complainant who comes back
+with a new complaint, is one person to the matcher and to the reservations.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from calendars.intervals import WeeklyWindow, weekly_windows
+from calendars.intervals import IntervalSet, WeeklyWindow, weekly_windows
 from calendars.sync import busy_from_json
 from cases.models import (
     AvailabilityWindow,
@@ -53,8 +55,14 @@ def match_policy(policy: Policy, time_zone: str) -> MatchPolicy:
 
 
 def person_key(party: Party) -> str:
+    """Who a party is across cases: an officer by star; anyone else by their number, as their
+    opt-out is (the number is validated E.164 at intake); else by this case's party row. The
+    number goes in as a digest: the key is written to ``reservations`` and may be quoted in an
+    error, and it must not be a place to read numbers from."""
     if party.role == PartyRole.OFFICER.value and party.officer_star:
         return f"officer:{party.officer_star}"
+    if party.phone:
+        return "phone:" + hashlib.sha256(party.phone.encode()).hexdigest()[:20]
     return f"party:{party.id}"
 
 
@@ -80,6 +88,14 @@ def expand_windows(rows: Iterable[AvailabilityWindow], start: datetime, end: dat
     return sorted(out)
 
 
+def free_windows(windows: Sequence[Span], busy: Sequence[Span]) -> tuple[Span, ...]:
+    """A person's windows less the sessions they already have in their other cases."""
+    if not busy:
+        return tuple(windows)
+    free = IntervalSet.of(*windows).subtract(IntervalSet.of(*busy))
+    return tuple((i.start, i.end) for i in free)
+
+
 def opening(venue: Venue, start: datetime, end: datetime) -> list[Span]:
     """The venue's opening hours in [start, end); a video account with none is always open."""
     if venue.kind == "video" and not venue.opening_hours:
@@ -91,7 +107,8 @@ def opening(venue: Venue, start: datetime, end: datetime) -> list[Span]:
 
 def case_request(case: Case, windows: Mapping[int, Sequence[AvailabilityWindow]], *,
                  deadline: datetime, start: datetime, end: datetime,
-                 working_language: str = "en") -> CaseRequest:
+                 working_language: str = "en",
+                 busy: Mapping[str, Sequence[Span]] | None = None) -> CaseRequest:
     """The case with its parties' windows (by party id) expanded over [start, end).
 
     The mediators must speak the case's session language (``working_language`` unless staff
@@ -99,7 +116,9 @@ def case_request(case: Case, windows: Mapping[int, Sequence[AvailabilityWindow]]
     needs, co-mediation and booking target go with it."""
     parties = tuple(
         MatchParty(person_key(p), "officer" if p.role == PartyRole.OFFICER.value
-                   else "complainant", tuple(expand_windows(windows.get(p.id, ()), start, end)))
+                   else "complainant",
+                   free_windows(expand_windows(windows.get(p.id, ()), start, end),
+                                (busy or {}).get(person_key(p), ())))
         for p in case.parties)
     complainant = next((p for p in case.parties if p.role == PartyRole.COMPLAINANT.value
                         and p.latitude is not None and p.longitude is not None), None)

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 
 from cases import lifecycle
 from cases.models import Case, CaseState, MediationSession, Party, SessionStatus
+from cases.phone_lines import LineCheck, LineType, LineTypeLookup
 from cases.policy import load_policy
 from notifiers.channels.base import Channel, Notifier, OutgoingMessage, Receipt
 from notifiers.channels.twilio_sms import TwilioSmsNotifier
 from notifiers.outbox.policy import DispatchPolicy
 from scheduler.booking.constraints import BookingOption
 from settings import Settings
-from sim.faults import FaultRates
-from sim.population import Rates
+from sim.state import FaultRates, Rates
 from sim.world import Parts, World, post_inbound_sms
 
 log = logging.getLogger("sim.doubles")
@@ -107,6 +107,20 @@ def _retrying(channel: Channel, notifier: Notifier, settings: Settings) -> Notif
     return _RetryingSms(notifier, settings) if channel is Channel.SMS else notifier  # type: ignore[return-value]
 
 
+class _LandlineAsMobile:
+    """A line-type adapter whose mapping table missed the provider's word for a landline and
+    took it for a mobile: the number is texted as if no lookup had answered."""
+
+    def __init__(self, inner: LineTypeLookup) -> None:
+        self.inner = inner
+
+    def check(self, number: str) -> LineCheck:
+        found = self.inner.check(number)
+        if found.line_type is LineType.LANDLINE:
+            return replace(found, line_type=LineType.MOBILE)
+        return found
+
+
 def _cancel_keeping_reminders(session: Session, row: MediationSession, rules: Any, *,
                               reason: str, now: Any, actor: str, **_: Any) -> None:
     """A cancellation that forgot the session's reminders."""
@@ -144,6 +158,11 @@ def _short_consent() -> Any:
 BUSY = Rates(referrals_per_year=2500, consent_yes=0.95, consent_no=0.0, consent_late=0.0,
              consent_question=0.0, excluded_category=0.0, injury=0.0, reschedule=0.0,
              withdraw=0.0, mediator_decline=0.0, consent_within_days=1)
+#: BUSY, with parties who answer every message they can: reminder replies, their booking page,
+#: unsubscribes (the behaviours are rare at the real rates; a short run must see them all)
+CHATTY = replace(BUSY, reminder_confirm=0.6, reminder_change=0.2, self_move=0.4,
+                 self_withdraw=0.2, unsubscribe=0.05, spam_report=0.03,
+                 manual_booking_after_days=3.0)
 DOUBLES: dict[str, Double] = {
     "booking_without_checks": Double(
         "booked twice", 4, lambda: Parts(overrides={"manual_book": _book_without_the_checks}),
@@ -152,6 +171,8 @@ DOUBLES: dict[str, Double] = {
         "suppressed", 4, lambda: Parts(inbound_sms=_stop_per_party),
         replace(BUSY, repeat_complainant=0.7, stop=0.6, stop_within_days=1, restart=0.0,
                 landline=0.0)),
+    "landline_texted": Double(
+        "landline", 3, lambda: Parts(line_lookup=_LandlineAsMobile), replace(BUSY, landline=0.5)),
     "night_sms": Double(
         "quiet hours", 3, lambda: Parts(dispatch_policy=DispatchPolicy(quiet_hours_start=0,
                                                                        quiet_hours_end=0)), BUSY),

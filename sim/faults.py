@@ -11,9 +11,7 @@ DST changes are counted as the clock crosses them.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,49 +19,14 @@ from calendars.base import CalendarSourceError
 from calendars.feeds import parse_busy
 from calendars.intervals import IntervalSet
 from notifiers.channels.base import Notifier, OutgoingMessage, Receipt
+from sim.state import Sim
 
 if TYPE_CHECKING:
     from notifiers.outbox.dispatcher import Dispatcher
-    from sim.runner import Sim
 
 
 class SimulatedCrash(BaseException):
     """A worker dying: not an ``Exception``, so nothing in the service catches it."""
-
-
-@dataclass(frozen=True)
-class FaultRates:
-    """Chance per simulated hour of each fault starting."""
-
-    provider_5xx: float = 0.02
-    provider_429: float = 0.02
-    answer_lost: float = 0.02
-    request_dropped: float = 0.01
-    crash_mid_batch: float = 0.01
-    two_workers: float = 0.01
-    db_connection_dropped: float = 0.005
-    calendar_fails: float = 0.004
-    calendar_malformed: float = 0.002
-    calendar_hostile: float = 0.002
-
-
-@dataclass
-class FaultLog:
-    injected: Counter[str] = field(default_factory=Counter)
-    steps: list[tuple[int, str]] = field(default_factory=list)
-    step: int = 0
-
-    def count(self, name: str) -> None:
-        self.injected[name] += 1
-        self.steps.append((self.step, name))
-
-    def survived(self, violation_steps: list[int], window: int = 48) -> Counter[str]:
-        """Faults with no violation in the ``window`` steps after them."""
-        out: Counter[str] = Counter()
-        for step, name in self.steps:
-            if not any(step <= v <= step + window for v in violation_steps):
-                out[name] += 1
-        return out
 
 
 class CrashingNotifier:

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -31,31 +31,11 @@ from cases.models import (
     Venue,
 )
 from logging_setup import WIRE_LOGGERS
-
-if TYPE_CHECKING:
-    from sim.runner import Sim
+from sim.state import Invariant, Message, Sim
 
 FINAL = {CaseState.COMPLETED.value, CaseState.RETURNED.value, CaseState.INELIGIBLE.value}
 TOOK_PLACE = (SessionStatus.HELD.value, SessionStatus.BOOKED.value, SessionStatus.COMPLETED.value,
               SessionStatus.NO_SHOW.value)
-
-
-class Invariant(Protocol):
-    name: str
-
-    def check(self, sim: Sim) -> tuple[int, list[str]]: ...
-
-
-@dataclass
-class Message:
-    """One message the provider received, with the notice it belongs to (None: no notice)."""
-
-    sid: str
-    channel: str
-    to: str
-    body: str
-    at: datetime
-    notice_id: int | None
 
 
 class NoDoubleBooking:
@@ -114,7 +94,7 @@ def messages_of(sim: Sim, new: list[dict[str, Any]]) -> list[Message]:
                     Notification.to_address == m["to"], Notification.body_text == m["body"])
                     .order_by(Notification.id.desc()).limit(1))
         out.append(Message(m["sid"], m["channel"], m["to"], m["body"],
-                           datetime.fromtimestamp(m["received_at"], UTC), notice))
+                           datetime.fromtimestamp(m["received_at"], UTC), notice, m))
     return out
 
 
@@ -122,10 +102,27 @@ class NothingToSuppressed:
     name = "nothing sent to a suppressed number or address"
 
     def check(self, sim: Sim) -> tuple[int, list[str]]:
+        ledger = sim.ledger
         problems = [f"message {m.sid[:10]} (notice {m.notice_id}) went to a number that had "
                     f"texted STOP" for m in sim.new_messages
-                    if m.channel == "sms" and sim.ledger.stopped_at(m.to, m.at)]
+                    if m.channel == "sms" and ledger.stopped_at(m.to, m.at)]
+        problems += [f"email {m.sid[:10]} (notice {m.notice_id}) went to an address that had "
+                     f"unsubscribed or reported spam" for m in sim.new_messages
+                     if m.channel == "email" and (since := ledger.email_suppressed.get(
+                         m.to.lower())) is not None and m.at > since]
         return len(sim.new_messages), problems
+
+
+class NoTextToLandlines:
+    name = "no SMS to a number the provider reported as a landline"
+
+    def check(self, sim: Sim) -> tuple[int, list[str]]:
+        reported = sim.ledger.landline_reported
+        texts = [m for m in sim.new_messages if m.channel == "sms"]
+        problems = [f"SMS {m.sid[:10]} (notice {m.notice_id}) went to a number the provider "
+                    f"had reported as a landline" for m in texts
+                    if (since := reported.get(m.to)) is not None and m.at >= since]
+        return len(texts), problems
 
 
 class QuietHoursAndStaleReminders:
@@ -340,5 +337,6 @@ class NoPersonalDataInLogs:
 
 
 def all_invariants() -> list[Invariant]:
-    return [NoDoubleBooking(), NothingToSuppressed(), QuietHoursAndStaleReminders(),
+    return [NoDoubleBooking(), NothingToSuppressed(), NoTextToLandlines(),
+            QuietHoursAndStaleReminders(),
             ExactlyOnce(), CasesInsideDeadlines(), EverythingAudited(), NoPersonalDataInLogs()]

@@ -5,34 +5,30 @@ mediators and 10 venues (one of them video), in five languages. Some phone numbe
 later case (a repeat complainant, an officer named again); some are landlines.
 
 Each behaviour is one small function ``(sim, **event) -> None`` registered in ``BEHAVIOURS`` and
-scheduled by name on the runner's event queue, so a new one (a reminder's "1" or "2" reply, a
-party's own reschedule or withdrawal, a landline lookup) is one function and one line in
-``plan_session`` or ``plan_referral``. Every choice comes from the run's seeded ``random.Random``.
+scheduled by name on the runner's event queue, so a new one is one function and one line in
+``plan_session``, ``plan_consent`` or ``sim.parties.react`` (what people do about the messages
+they receive: reminder replies, the booking page, unsubscribes). A landline's number is told to
+the provider emulator, whose Lookup then answers "landline" for it. Every choice comes from the
+run's seeded ``random.Random``.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cases.directory import NewMediator, NewVenue, add_mediator, add_venue, parse_opening_hours
 from cases.service import NewCase, NewParty, WeeklyWindow, set_weekly_availability
-
-if TYPE_CHECKING:
-    from sim.runner import Sim
+from sim.parties import PARTY_BEHAVIOURS
+from sim.state import Person, Sim
+from sim.words import NO, QUESTION, STOP, YES
 
 CHICAGO = ZoneInfo("America/Chicago")
 LANGUAGES = ("en", "es", "pl", "zh", "ar")
 LANGUAGE_WEIGHTS = (55, 25, 8, 6, 6)
-YES = {"en": "YES", "es": "SÍ", "pl": "TAK", "zh": "同意", "ar": "نعم"}
-NO = {"en": "NO", "es": "NO ACEPTO", "pl": "NIE", "zh": "不同意", "ar": "لا"}
-STOP = {"en": "STOP", "es": "ALTO", "pl": "KONIEC", "zh": "退订", "ar": "توقف"}
-QUESTION = {"en": "What is this about? Is it confidential?", "es": "¿De qué se trata esto?",
-            "pl": "O co chodzi?", "zh": "这是关于什么的？", "ar": "ما هذا؟"}
 FIRST = {"en": ["James", "Tanya", "Darnell", "Keisha", "Michael", "Ashley"],
          "es": ["María", "José", "Guadalupe", "Luis", "Rosa", "Juan"],
          "pl": ["Katarzyna", "Piotr", "Agnieszka", "Tomasz"],
@@ -43,77 +39,6 @@ LAST = {"en": ["Hayes", "Johnson", "Washington", "Brooks", "Carter"],
         "zh": ["Chen", "Wang", "Zhang", "Liu"], "ar": ["Haddad", "Khalil", "Nasser", "Saleh"]}
 ELIGIBLE = ["perceived_bias", "failure_to_provide_service", "unnecessary_physical_conduct",
             "unprofessionalism"]
-
-
-@dataclass(frozen=True)
-class Rates:
-    """How often people do each thing; a test raises one to make sure a behaviour happens."""
-
-    referrals_per_year: float = 600
-    excluded_category: float = 0.08
-    injury: float = 0.05
-    staff_override: float = 0.25  # of the cases the policy finds ineligible
-    repeat_complainant: float = 0.08
-    officer_pool: int = 220  # officers drawn from a pool: some are named again
-    officer_sms: float = 0.3
-    landline: float = 0.06
-    consent_yes: float = 0.72
-    consent_no: float = 0.08
-    consent_late: float = 0.05
-    consent_question: float = 0.05  # the rest never answer
-    stop: float = 0.04
-    stop_within_days: float = 20
-    consent_within_days: float = 9
-    restart: float = 0.4
-    reschedule: float = 0.08
-    staff_cancel: float = 0.02
-    withdraw: float = 0.03
-    no_show: float = 0.22
-    reminder_effect: float = 0.85  # each reminder received multiplies the no-show chance
-    impasse: float = 0.3
-    mediator_decline: float = 0.04
-    calendar_change: float = 0.05
-    staff_reminder: float = 0.05
-    manual_booking_after_days: float = 14  # staff book by hand a case the matcher has not placed
-
-
-@dataclass
-class Person:
-    """One human, who may be a party to several cases (same number, same email)."""
-
-    key: int
-    role: str
-    full_name: str
-    language: str
-    phone: str | None
-    email: str | None
-    channels: str
-    landline: bool = False
-    star: str | None = None
-    answers: str = "yes"
-
-
-@dataclass
-class Ledger:
-    """What people did, as they did it: the oracle the invariants compare the service with."""
-
-    stops: dict[str, list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
-    session_closed: dict[int, datetime] = field(default_factory=dict)
-    people: list[Person] = field(default_factory=list)
-
-    def stop(self, phone: str, at: datetime) -> None:
-        spans = self.stops.setdefault(phone, [])
-        if not spans or spans[-1][1] is not None:
-            spans.append((at, None))
-
-    def start(self, phone: str, at: datetime) -> None:
-        spans = self.stops.get(phone)
-        if spans and spans[-1][1] is None:
-            spans[-1] = (spans[-1][0], at)
-
-    def stopped_at(self, phone: str, at: datetime) -> bool:
-        return any(since <= at and (until is None or at < until)
-                   for since, until in self.stops.get(phone, ()))
 
 
 # -- the directory ------------------------------------------------------------------------------
@@ -170,6 +95,8 @@ def new_complainant(sim: Sim) -> Person:
                     phone=_number(sim), email=f"person{key}@mail.example.org" if rng.random() < 0.6
                     else None, channels="sms,email", landline=rng.random() < rates.landline)
     sim.ledger.people.append(person)
+    if person.landline and person.phone:  # what the provider's lookup will answer for it
+        sim.world.emulator.set_line_type(person.phone, "landline")
     return person
 
 
@@ -307,6 +234,7 @@ BEHAVIOURS: dict[str, Callable[..., Any]] = {
     "text_start": text_start,
     "give_availability": give_availability,
     "calendar_change": calendar_change,
+    **PARTY_BEHAVIOURS,
 }
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from cases.models import AuditEvent, Case, MediationSession, Notification, SessionStatus
-
-if TYPE_CHECKING:
-    from sim.runner import Sim
+from sim.state import Sim
 
 
 def funnel(sim: Sim) -> list[tuple[str, int]]:
@@ -43,6 +40,14 @@ def days_to_session(sim: Sim) -> list[float]:
                   if referred is not None)
 
 
+#: the action counts the party-replies line shows (outcomes of ``sim.parties``' behaviours)
+PARTY_WORDS = ("reminder reply", "booking page", "email ")
+
+
+def _rate(shows: list[bool]) -> str:
+    return f"{sum(shows)}/{len(shows)} ({100 * sum(shows) / len(shows):.0f}%)" if shows else "0/0"
+
+
 def render(sim: Sim, backend: str, seconds: float) -> str:
     result = sim.result
     lines = [f"simulation: seed {sim.world.seed}, {sim.days:g} days on {backend}, "
@@ -64,6 +69,13 @@ def render(sim: Sim, backend: str, seconds: float) -> str:
         shows = by_plan[got]
         lines.append(f"  {got} reminder(s): {sum(shows)}/{len(shows)} "
                      f"({100 * sum(shows) / len(shows):.0f}%)")
+    confirmed = [sim.no_shows[s] for s, c in sim.confirmed.items() if c and s in sim.no_shows]
+    unconfirmed = [sim.no_shows[s] for s, c in sim.confirmed.items()
+                   if not c and s in sim.no_shows]
+    lines.append(f"no-show rate, complainant confirmed / not: {_rate(confirmed)} / "
+                 f"{_rate(unconfirmed)}")
+    replies = [f"{k} {n}" for k, n in sorted(result.actions.items()) if k.startswith(PARTY_WORDS)]
+    lines.append("party replies and self-service: " + (", ".join(replies) or "none"))
     lines.append("notices per channel and their fates:")
     with sim.world.factory() as session:
         fates = session.execute(select(Notification.channel, Notification.status,
@@ -80,7 +92,8 @@ def render(sim: Sim, backend: str, seconds: float) -> str:
     survived = sim.faults.survived([v.step for v in result.violations])
     for name, n in sorted(sim.faults.injected.items()):
         lines.append(f"  {name:<36} {n:>5} / {survived[name]}")
-    lines.append("actions: " + ", ".join(f"{k} {n}" for k, n in sorted(result.actions.items())))
+    lines.append("actions: " + ", ".join(f"{k} {n}" for k, n in sorted(result.actions.items())
+                                         if not k.startswith(PARTY_WORDS)))
     if result.refused:
         lines.append("actions the service refused (the world had moved on): "
                      + ", ".join(f"{k} {n}" for k, n in sorted(result.refused.items())))

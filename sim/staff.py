@@ -6,26 +6,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cases import referrals, service
 from cases.errors import DomainError
-from cases.models import Case, CaseState, MediationSession, Mediator, Outcome, Party, SessionStatus
+from cases.models import (
+    Case,
+    CaseState,
+    MediationSession,
+    Mediator,
+    Outcome,
+    Party,
+    PartyRole,
+    SessionConfirmation,
+    SessionStatus,
+)
 from scheduler import booking, declines, reminders
 from scheduler.booking.constraints import BookingOption
-
-if TYPE_CHECKING:
-    from sim.runner import Sim
+from sim.population import new_case, new_complainant, officer, plan_consent
+from sim.state import Sim
 
 STAFF = "staff:sim"
 
 
 def referral(sim: Sim) -> None:
     """Intake records a screened complaint; staff decide it on their next working hour."""
-    from sim.population import new_case, new_complainant, officer
-
     complainant, cop = new_complainant(sim), officer(sim)
     with sim.transaction() as session:
         case = service.add_case(session, new_case(sim, complainant, cop), sim.world.policy,
@@ -39,8 +47,6 @@ def referral(sim: Sim) -> None:
 def staff_decide(sim: Sim, *, case_id: int) -> None:
     """As recommended, or — for some cases the policy finds ineligible — an override, with its
     reason kept."""
-    from sim.population import plan_consent
-
     with sim.transaction() as session:
         case = service.get_case(session, case_id)
         eligible = case.recommendation == "eligible"
@@ -98,8 +104,12 @@ def session_due(sim: Sim, *, session_id: int, starts_at: str) -> None:
                 or row.starts_at.isoformat() != starts_at):
             return
         got = sim.reminders_received(session, row)
+        confirmed = complainant_confirmed(session, row)
     sim.reminder_counts[session_id] = got
+    sim.confirmed[session_id] = confirmed
     chance = sim.rates.no_show * sim.rates.reminder_effect ** got
+    if confirmed:  # said they would come; most do
+        chance *= sim.rates.confirmed_effect
     at = sim.business_time(sim.now() + timedelta(hours=2))
     if sim.rng.random() < chance:
         sim.no_shows[session_id] = True
@@ -108,6 +118,14 @@ def session_due(sim: Sim, *, session_id: int, starts_at: str) -> None:
         sim.no_shows[session_id] = False
         outcome = Outcome.IMPASSE if sim.rng.random() < sim.rates.impasse else Outcome.SUCCESSFUL
         sim.schedule(at, "staff_outcome", session_id=session_id, outcome=outcome.value)
+
+
+def complainant_confirmed(session: Session, row: MediationSession) -> bool:
+    """Whether the service holds the complainant's confirmation of the session's current time."""
+    return session.scalar(select(SessionConfirmation.id).join(
+        Party, Party.id == SessionConfirmation.party_id).where(
+        SessionConfirmation.session_id == row.id, SessionConfirmation.sequence == row.sequence,
+        Party.role == PartyRole.COMPLAINANT.value).limit(1)) is not None
 
 
 def staff_reschedule(sim: Sim, *, session_id: int, starts_at: str) -> None:

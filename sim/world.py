@@ -20,7 +20,7 @@ import time
 import urllib.parse
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.clock import FixedClock
 from cases.database import make_engine, make_session_factory
 from cases.models import Mediator
+from cases.phone_lines import LineTypeLookup
 from cases.policy import Policy, load_policy
 from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.channels.base import Channel, Notifier
@@ -44,7 +45,7 @@ from notifiers.channels.signatures import (
 )
 from notifiers.outbox.dispatcher import Dispatcher
 from notifiers.outbox.policy import DispatchPolicy
-from notifiers.wiring import build_dispatcher, build_notifiers, dispatch_policy
+from notifiers.wiring import build_dispatcher, build_line_checker, build_notifiers, dispatch_policy
 from scheduler.jobs import JobDeps
 from scheduler.wiring import booking_rules
 from settings import Settings
@@ -78,6 +79,8 @@ class Parts:
     dispatch_policy: DispatchPolicy | None = None
     #: the program's policy; None: the policy file's
     policy: Policy | None = None
+    #: wraps the real line-type lookup (Twilio Lookup through the SDK) before the checker gets it
+    line_lookup: Callable[[LineTypeLookup], LineTypeLookup] = lambda lookup: lookup
     #: staff actions and jobs a double may replace: name -> callable (see ``sim.population``)
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
@@ -118,8 +121,11 @@ class World:
         self.dispatcher = self.new_dispatcher("sim-worker-1")
         self.calendars: dict[int, Any] = {}
         self.calendar_for: CalendarFor = lambda m: self.calendars.get(m.id)
+        checker = build_line_checker(self.settings)
+        if checker is not None:
+            checker = replace(checker, lookup=self.parts.line_lookup(checker.lookup))
         self.deps = JobDeps(rules=self.rules, dispatcher=self.dispatcher,
-                            calendar_source=lambda m: self.calendar_for(m))
+                            calendar_source=lambda m: self.calendar_for(m), line_checker=checker)
 
     def new_dispatcher(self, worker_id: str,
                        notifiers: dict[Channel, Notifier] | None = None) -> Dispatcher:

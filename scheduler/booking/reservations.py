@@ -2,9 +2,10 @@
 
 A booking takes one active ``Reservation`` per resource: ``mediator:<id>`` (and the co-mediator),
 ``venue:<id>`` for an in-person venue (a video account hosts many meetings and takes none),
-``party:<id>`` for each party and ``officer:<star>`` for each officer (the same officer can be a
-party to two cases). Mediator and venue reservations run on past the session's end by the
-policy's buffer, so two sessions on one of them are at least a buffer apart.
+``party:<id>`` for each party and the party's ``person_key`` (``officer:<star>``, or a digest of
+their number: the same officer, or the same complainant, can be a party to two cases). Mediator
+and venue reservations run on past the session's end by the policy's buffer, so two sessions on
+one of them are at least a buffer apart.
 
 The database, not this code, refuses the overlap: PostgreSQL with an exclusion constraint on the
 active reservations of one resource (``23P01``), SQLite with a trigger while ``BEGIN IMMEDIATE``
@@ -18,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cases.errors import DomainError
-from cases.models import MediationSession, Party, PartyRole, Reservation, Venue
+from cases.models import MediationSession, Party, Reservation, Venue
 from cases.policy import Policy
+from scheduler import profiles
 from scheduler.booking.constraints import BookingOption
 
 
@@ -47,8 +49,7 @@ def _reservations(session: Session, row: MediationSession, option: BookingOption
         spans.append((f"venue:{venue.id}", padded))
     for party in session.scalars(select(Party).where(Party.case_id == row.case_id)):
         spans.append((f"party:{party.id}", option.end))
-        if party.role == PartyRole.OFFICER.value and party.officer_star:
-            spans.append((f"officer:{party.officer_star}", option.end))
+        spans.append((profiles.person_key(party), option.end))
     return [Reservation(session=row, resource=r, starts_at=option.start, ends_at=end, active=True)
             for r, end in dict(spans).items()]
 

@@ -22,6 +22,26 @@ def test_a_month_of_the_program_keeps_every_invariant(db_url: str) -> None:
     assert all(sim.result.checks[i.name] > 0 for i in sim.invariants), report
 
 
+def test_parties_answer_reminders_use_their_booking_page_and_unsubscribe(tmp_path: Path
+                                                                         ) -> None:
+    """The parties' own doors, at raised rates: "1"/YES and "2" replies to reminders, moves and
+    withdrawals on the booking page, unsubscribes and spam reports; every invariant holds.
+    SQLite only: the behaviours go through the web app, the month above covers both backends."""
+    from cases.database import upgrade
+    from sim.doubles import CALM, CHATTY
+
+    url = f"sqlite:///{tmp_path}/sim.db"
+    upgrade(url)
+    sim, report = simulate(url, seed=5, days=9, rates=CHATTY, fault_rates=CALM)
+    assert sim.result.violations == [], report
+    actions = sim.result.actions
+    assert actions["reminder reply: session_confirmed"] > 0, report
+    assert actions["reminder reply: change_requested"] > 0, report
+    assert actions["booking page move: moved"] > 0, report
+    assert actions["booking page withdraw: withdrawn"] > 0, report
+    assert sum(n for k, n in actions.items() if k.startswith("email ") and "http 2" in k) > 0, report
+
+
 def test_a_run_with_a_violation_exits_non_zero_and_prints_the_replay_command(
         tmp_path: Path) -> None:
     """``python -m sim`` on a broken double (``sim.doubles``): exit 1, and the command that

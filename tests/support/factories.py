@@ -79,7 +79,8 @@ def give_windows(db: Session, kind: str, owner_id: int, now: datetime,
 def make_scheduling_case(db: Session, now: datetime, *, officer_star: str | None = None,
                          complainant: str | None = None, accepts_video: bool = False,
                          windows: list[WeeklyWindow] | None = None, officer_language: str = "en",
-                         pol: Policy | None = None, **session: object) -> Case:
+                         pol: Policy | None = None, complainant_phone: str | None = None,
+                         **session: object) -> Case:
     """A case in ``scheduling``: both parties consented and gave ``windows`` (every day).
 
     ``session``: the case's session needs (``session_language``, ``interpreter``,
@@ -88,8 +89,8 @@ def make_scheduling_case(db: Session, now: datetime, *, officer_star: str | None
     n = next(_counter)
     parties = [
         NewParty(role="complainant", full_name=complainant or f"Community Member {n}",
-                 phone=f"+1312746{3000 + n % 6000:04d}", email=f"member{n}@example.org",
-                 channels="sms,email"),
+                 phone=complainant_phone or f"+1312746{3000 + n % 6000:04d}",
+                 email=f"member{n}@example.org", channels="sms,email"),
         NewParty(role="officer", full_name=f"Officer {n}", email=f"officer{n}@example.org",
                  channels="email", officer_star=officer_star or f"{10000 + n}",
                  language=officer_language),

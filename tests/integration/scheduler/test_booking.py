@@ -20,6 +20,7 @@ from scheduler.booking import (
     book,
     book_first_available,
 )
+from scheduler.profiles import person_key
 from tests.support.booking import POLICY, RULES, SLOT_START, add_conflict, notices, option
 from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
@@ -47,6 +48,7 @@ def test_booking_reserves_every_resource_and_tells_everyone(db: Session, clock: 
         (f"party:{complainant.id}", SLOT_START, end),
         (f"party:{officer.id}", SLOT_START, end),
         (f"officer:{officer.officer_star}", SLOT_START, end),
+        (person_key(complainant), SLOT_START, end),
     ])
     confirmations = notices(db, kind="booking_confirmation")
     assert {(n.recipient_kind, n.channel) for n in confirmations} == {
@@ -134,6 +136,20 @@ def test_an_officer_in_two_cases_is_never_double_booked(db: Session, clock: Fixe
     with pytest.raises(SlotTaken):
         book(db, second, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now,
              actor="s")
+
+
+def test_a_complainant_in_two_cases_is_never_double_booked(db: Session, clock: FixedClock
+                                                            ) -> None:
+    """A repeat complainant is one person across their cases, known by their number (as their
+    opt-out is): found by the simulation, two of their cases booked by hand at the same hour."""
+    now = clock.now()
+    first = make_scheduling_case(db, now, complainant_phone="+13127469999")
+    second = make_scheduling_case(db, now, complainant_phone="+13127469999")
+    book(db, first, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES, now=now,
+         actor="s")
+    with pytest.raises(SlotTaken):
+        book(db, second, option(make_mediator_row(db, now), make_venue_row(db, now)), RULES,
+             now=now, actor="s")
 
 
 HARD_CASES = {

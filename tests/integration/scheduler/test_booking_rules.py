@@ -134,6 +134,27 @@ def test_the_matcher_never_offers_a_venue_that_is_not_neutral(
         assert row.venue_id == library_id
 
 
+def test_the_matcher_gives_a_complainant_back_with_a_new_complaint_another_time(
+        session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    """The same number in two cases is one person: the matcher offers the second case a time
+    the first session leaves free, instead of one the booking must refuse."""
+    now = clock.now()
+    with transaction(session_factory) as db:
+        first = make_scheduling_case(db, now, complainant_phone="+13127469998").id
+        for _ in range(2):
+            make_mediator_row(db, now)
+            make_venue_row(db, now)
+    booked = match_and_book(session_factory, RULES, now=now).booked
+    with transaction(session_factory) as db:
+        second = make_scheduling_case(db, now, complainant_phone="+13127469998").id
+    run = match_and_book(session_factory, RULES, now=now)
+    assert second in run.booked, run.unbooked
+    with session_factory() as db:
+        a = db.get_one(MediationSession, booked[first])
+        b = db.get_one(MediationSession, run.booked[second])
+        assert a.ends_at <= b.starts_at or b.ends_at <= a.starts_at
+
+
 MONDAY_MORNING = [WeeklyWindow(0, time(9), time(12))]
 RULE_CASES = {
     # name: (mediator fields, venue fields, start, minutes, expected)
