@@ -91,6 +91,9 @@ acceptance: $(STAMP) postgres chromium axe
 # changes), the unit and acceptance lanes 6 years ahead (past a leap day). Each test thus runs on
 # today's date and on one other; running every lane at both offsets doubled the cost of the suite
 # for a second date per test. `MOVED_CLOCK_RUNS` lists "offset:lanes" runs (lanes joined by ",").
+# Tests marked `own_clock` (the simulated months, on the simulation's own 2027 clock) have no date
+# of today's to move and are left out; the short simulation that prints its replay command stays
+# in, as the probe that the simulation reads no system clock.
 # tests/moved_clock.py preloads libfaketime (see its docstring); under an outer faketime (FAKETIME
 # set) the clock is already moved, so this step is skipped.
 MOVED_CLOCK_RUNS ?= +400d:tests/unit,tests/integration +6y:tests/unit,tests/acceptance
@@ -100,7 +103,7 @@ test-moved-clocks: $(STAMP) chromium axe
 	    offset=$${run%%:*}; lanes=$$(echo $${run#*:} | tr , ' '); \
 	    echo "== $$lanes on SQLite with the clock moved $$offset"; \
 	    CMP_TEST_BACKENDS=sqlite $(BIN)/python tests/moved_clock.py $$offset -m pytest -q $(XDIST) \
-	      $$lanes $(PYTEST_ARGS) || exit 1; \
+	      -m "not own_clock" $$lanes $(PYTEST_ARGS) || exit 1; \
 	  done; fi
 
 bench: $(STAMP)

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.runner import simulate
 from tests.support import ROOT
 
 
+@pytest.mark.own_clock
 def test_a_month_of_the_program_keeps_every_invariant(db_url: str) -> None:
     sim, report = simulate(db_url, seed=11, days=30)
     last = report.splitlines()[-1]
@@ -22,6 +25,7 @@ def test_a_month_of_the_program_keeps_every_invariant(db_url: str) -> None:
     assert all(sim.result.checks[i.name] > 0 for i in sim.invariants), report
 
 
+@pytest.mark.own_clock
 def test_parties_answer_reminders_use_their_booking_page_and_unsubscribe(tmp_path: Path
                                                                          ) -> None:
     """The parties' own doors, at raised rates: "1"/YES and "2" replies to reminders, moves and

@@ -3,13 +3,16 @@ of the service in place (``sim.doubles``), re-creating a known kind of past fail
 reports a violation of exactly that invariant, with the seed and step to replay it.
 
 The doubles change behaviour, not storage, so these run on SQLite only; the real service runs on
-both backends in ``tests/test_simulation.py``."""
+both backends in ``tests/acceptance/test_simulation.py``. They run on the simulation's own clock,
+so the moved-clock runs leave them out (``own_clock``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sim.doubles import DOUBLES, run_double
+
+pytestmark = pytest.mark.own_clock
 
 
 @pytest.mark.parametrize("name", sorted(DOUBLES))
