@@ -11,7 +11,6 @@ from cases import audit, referrals, service
 from cases.errors import DomainError, NotFound
 from cases.links import party_url
 from cases.models import Case, CaseState, Consent, Party
-from cases.service import NewCase, NewParty
 from cases.session_needs import SessionNeeds, set_session_needs
 from web import scheduling
 from web.api import views
@@ -46,16 +45,7 @@ def _party(db: Db, case: Case, party_id: int) -> Party:
 
 @router.post("", status_code=201, response_model=CaseOut, summary="Record a case for screening")
 def create_case(body: CaseIn, db: Db, ctx: Ctx, user: Staff) -> CaseOut:
-    new = NewCase(
-        log_number=body.log_number, incident_date=body.incident_date,
-        allegation_categories=list(body.allegation_categories),
-        parties=[NewParty(**p.model_dump(exclude={"channels"}), channels=list(p.channels))
-                 for p in body.parties],
-        injury=body.injury, criminal_conduct=body.criminal_conduct,
-        pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
-        accepts_video=body.accepts_video, co_mediation=body.co_mediation,
-        session_language=body.session_language, interpreter=body.interpreter,
-        access_needs=body.access_needs)
+    new = body.new_case()
     case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
     return views.case_out(case)
 

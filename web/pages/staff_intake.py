@@ -22,7 +22,6 @@ from cases.errors import DomainError, InvalidInput
 from cases.models import Case, Party
 from cases.parties import add_party, update_party
 from cases.reference import case_ref
-from cases.service import NewCase, NewParty
 from web.api.schemas import CaseIn, PartyIn
 from web.auth import Principal
 from web.context import Ctx, Db, WebContext
@@ -46,10 +45,6 @@ def _party_data(form: Form, prefix: str, role: str) -> dict[str, Any]:
         if value is not None:
             data[name] = value
     return data
-
-
-def _new_party(body: PartyIn) -> NewParty:
-    return NewParty(**body.model_dump(exclude={"channels"}), channels=list(body.channels))
 
 
 def _new_case_form(request: Request, ctx: WebContext, user: Principal, form: Form,
@@ -94,15 +89,7 @@ def new_case(request: Request, db: Db, ctx: Ctx, data: Posted) -> Response:
         raw.pop("incident_date")
     try:
         body = CaseIn.model_validate(raw)
-        new = NewCase(
-            log_number=body.log_number, incident_date=body.incident_date,
-            allegation_categories=list(body.allegation_categories),
-            parties=[_new_party(p) for p in body.parties],
-            injury=body.injury, criminal_conduct=body.criminal_conduct,
-            pending_litigation=body.pending_litigation, staff_notes=body.staff_notes,
-            accepts_video=body.accepts_video, co_mediation=body.co_mediation,
-            session_language=body.session_language, interpreter=body.interpreter,
-            access_needs=body.access_needs)
+        new = body.new_case()
         case = service.add_case(db, new, ctx.policy, now=ctx.now(), actor=user.username)
     except ValidationError as exc:
         form.take_validation(exc, known=PARTY_KNOWN)
@@ -161,7 +148,7 @@ def edit_party(case_id: int, party_id: int, request: Request, db: Db, ctx: Ctx,
     body = _checked_party(form, party.role)
     if body is not None:
         try:
-            update_party(db, party, _new_party(body), now=ctx.now(), actor=user.username,
+            update_party(db, party, body.new_party(), now=ctx.now(), actor=user.username,
                          prefix="party")
         except InvalidInput as exc:
             form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
@@ -192,7 +179,7 @@ def new_party(case_id: int, request: Request, db: Db, ctx: Ctx, data: Posted) ->
     body = _checked_party(form, role)
     if body is not None:
         try:
-            add_party(db, case, _new_party(body), now=ctx.now(), actor=user.username)
+            add_party(db, case, body.new_party(), now=ctx.now(), actor=user.username)
         except InvalidInput as exc:
             form.take_invalid(exc, rename={f"party.{n}": n for n in PARTY_KNOWN})
         except DomainError as exc:
