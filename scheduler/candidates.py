@@ -107,11 +107,12 @@ def read_inputs(session: Session, rules: Rules, *, now: datetime,
         windows_by_owner[(w.owner_kind, w.owner_id)].append(w)
 
     # what each person already has in their other cases (an officer named again, a complainant
-    # back with a new complaint): the reservations the booking would be refused by
+    # back with a new complaint): the reservations of their person_key the booking would meet
+    people = {person_key(p) for case in cases for p in case.parties}
     people_busy: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for r in session.scalars(select(Reservation).where(
             Reservation.active.is_(True), Reservation.ends_at > now,
-            Reservation.resource.like("officer:%") | Reservation.resource.like("phone:%"))):
+            Reservation.resource.in_(people))):
         if moving is None or r.session_id != moving.id:
             people_busy[r.resource].append((r.starts_at, r.ends_at))
     requests = [profiles.case_request(
