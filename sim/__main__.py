@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from time import monotonic
 
-from sim.runner import simulate
+from sim.runner import Progress, simulate
+from sim.state import Sim
 
 
 def database(backend: str, seed: int) -> tuple[str, object]:
@@ -42,10 +44,31 @@ def database(backend: str, seed: int) -> tuple[str, object]:
     return url, drop
 
 
-def run(backend: str, seed: int, days: float, until_step: int | None = None) -> tuple[str, bool]:
+def progress_printer() -> Progress:
+    """A line on stderr per simulated week, and each violation as soon as it is found: a long
+    run shows where it is, and a broken one need not be waited out to be seen."""
+    began, told = monotonic(), 0
+
+    def tell(sim: Sim, step: int) -> None:
+        nonlocal told
+        result = sim.result
+        for violation in result.violations[told:]:
+            sys.stderr.write(f"VIOLATION at step {violation.step} ({violation.at:%Y-%m-%d %H:%M}"
+                             f" UTC), {violation.invariant}: {violation.text}\n")
+        told = len(result.violations)
+        sys.stderr.write(f"step {step}, simulated {sim.now():%Y-%m-%d}, "
+                         f"{sum(result.checks.values())} checks, {told} violations, "
+                         f"{monotonic() - began:.0f} s\n")
+        sys.stderr.flush()
+    return tell
+
+
+def run(backend: str, seed: int, days: float, until_step: int | None = None,
+        progress: bool = False) -> tuple[str, bool]:
     url, drop = database(backend, seed)
     try:
-        sim, report = simulate(url, seed=seed, days=days, backend=backend, until_step=until_step)
+        sim, report = simulate(url, seed=seed, days=days, backend=backend, until_step=until_step,
+                               progress=progress_printer() if progress else None)
     finally:
         drop()  # type: ignore[operator]
     return report, not sim.result.violations
@@ -58,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=365)
     parser.add_argument("--until-step", type=int, default=None,
                         help="stop after this step (replaying a violation)")
+    parser.add_argument("--progress", action="store_true",
+                        help="a line on stderr per simulated week, and violations as found")
     args = parser.parse_args(argv)
     ok = True
     for backend in args.backend or ["sqlite"]:
-        report, good = run(backend, args.seed, args.days, args.until_step)
+        report, good = run(backend, args.seed, args.days, args.until_step, args.progress)
         sys.stdout.write(report + "\n\n")
         sys.stdout.flush()
         ok = ok and good

@@ -160,7 +160,7 @@ BUSY = Rates(referrals_per_year=2500, consent_yes=0.95, consent_no=0.0, consent_
              withdraw=0.0, mediator_decline=0.0, consent_within_days=1)
 #: BUSY, with parties who answer every message they can: reminder replies, their booking page,
 #: unsubscribes (the behaviours are rare at the real rates; a short run must see them all)
-CHATTY = replace(BUSY, reminder_confirm=0.6, reminder_change=0.2, self_move=0.4,
+CHATTY = replace(BUSY, reminder_confirm=0.45, reminder_change=0.35, self_move=0.4,
                  self_withdraw=0.2, unsubscribe=0.05, spam_report=0.03,
                  manual_booking_after_days=3.0)
 DOUBLES: dict[str, Double] = {

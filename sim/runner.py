@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from time import monotonic
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,7 +56,11 @@ def new_sim(world: World, *, days: float, rates: Rates | None = None,
     return sim
 
 
-def run(sim: Sim, until_step: int | None = None) -> Result:
+#: told after each simulated week and after each step that found a violation
+Progress = Callable[[Sim, int], None]
+
+
+def run(sim: Sim, until_step: int | None = None, progress: Progress | None = None) -> Result:
     world = sim.world
     build_directory(sim)
     end = sim.now() + timedelta(days=sim.days)
@@ -79,7 +85,10 @@ def run(sim: Sim, until_step: int | None = None) -> Result:
         _jobs(sim, step)
         _dispatch(sim)
         _discover(sim)
+        found = len(sim.result.violations)
         _check(sim, step)
+        if progress is not None and (step % (7 * 24) == 0 or len(sim.result.violations) > found):
+            progress(sim, step)
         step += 1
     sim.result.steps = step
     return sim.result
@@ -141,12 +150,20 @@ def _waiting(sim: Sim) -> bool:
             Case.state == CaseState.SCHEDULING.value).limit(1)) is not None
 
 
+def _notice_order(message: dict[str, Any]) -> tuple[int, str, str, str]:
+    notice = int(message["notice"]) if message.get("notice") else 1 << 62
+    return notice, message["channel"], message["to"], message["body"]
+
+
 def _dispatch(sim: Sim) -> None:
     world = sim.world
     world.sync_provider_clock()
     faults.dispatch(sim)
     sim.override("dispatch", jobs.dispatch_outbox)(world.factory, world.clock, world.deps)
-    new = world.emulator.messages(since=sim.seen_messages)
+    # The provider's log is in arrival order, which the dispatcher's concurrent sends leave to
+    # the threads; taken in notice order, the people react in the same order on every run and
+    # a seed replays exactly.
+    new = sorted(world.emulator.messages(since=sim.seen_messages), key=_notice_order)
     sim.seen_messages += len(new)
     sim.new_messages = messages_of(sim, new)
     landlines = {p.phone for p in sim.ledger.people if p.landline}
@@ -203,7 +220,8 @@ def start_of(seed: int) -> datetime:
 
 def simulate(url: str, *, seed: int, days: float, backend: str = "", parts: Parts | None = None,
              rates: Rates | None = None, fault_rates: FaultRates | None = None,
-             until_step: int | None = None, command: str = "python -m sim") -> tuple[Sim, str]:
+             until_step: int | None = None, command: str = "python -m sim",
+             progress: Progress | None = None) -> tuple[Sim, str]:
     """One run on the migrated database at ``url``: the finished simulation and its report."""
     from sim.report import render
 
@@ -211,7 +229,7 @@ def simulate(url: str, *, seed: int, days: float, backend: str = "", parts: Part
     began = monotonic()
     sim = new_sim(world, days=days, rates=rates, fault_rates=fault_rates)
     try:
-        run(sim, until_step)
+        run(sim, until_step, progress)
         report = render(sim, backend or world.engine.dialect.name, monotonic() - began)
     finally:
         for invariant in sim.invariants:
