@@ -12,6 +12,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+#: what a link picks up on its way to a party and back, never part of a token: the invisible
+#: direction marks around a link in right-to-left text (a phone's linkifier may keep the closing
+#: one), whitespace, and the sentence's punctuation when a link is copied by hand
+_CARRIED = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" + " \t\r\n.,;:!?)>\"'"
+
 
 class InvalidLink(Exception):
     """The link is forged, for another purpose, or expired. Says which, never whose."""
@@ -48,6 +53,7 @@ def party_url(base_url: str, secret: str, *, party_id: int, purpose: str,
 
 
 def read_link(secret: str, token: str, *, purpose: str, now: datetime) -> LinkClaims:
+    token = token.strip(_CARRIED)
     try:
         payload_part, mac_part = token.split(".", 1)
         payload = _unb64(payload_part)

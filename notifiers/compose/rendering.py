@@ -10,7 +10,7 @@ text does not.
 Each kind has a second SMS form, ``<lang>.short.sms.j2`` (the venue's address instead of its
 name, no greeting name), used when the full one does not fit the sending adapter's segment
 budget (``Renderer.sms``). Arabic templates isolate phone numbers, links and references with
-the ``ltr`` filter.
+the ``ltr`` filter, and links with ``ltr_link``.
 
 Templates see only non-personal values plus the name staff gave for greeting the recipient
 (``recipient.name``, often empty), their role and the channels they get; they never see the
@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 from cases.outbox import Channel, NoticeKind
 from notifiers.compose.segments import count_segments, fold_punctuation, fold_to_gsm7
-from notifiers.compose.terms import ltr
+from notifiers.compose.terms import ltr, ltr_link
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 #: the languages every notice is written in: the program's (``cases.contacts``)
@@ -74,7 +74,10 @@ _MONTHS = {
            "أكتوبر", "نوفمبر", "ديسمبر"],
 }  # fmt: skip
 _BLANK_LINE = re.compile(r"\n\s*\n")
-_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]）。，]")
+#: a URL in a notice's text; it ends before whitespace and before the invisible direction marks
+#: around it in right-to-left text (``terms.ltr_link``), which would break the link's address
+_URL = re.compile(r"https?://[^\s<>\"\u200e\u200f\u202a-\u202e\u2066-\u2069]+"
+                  r"[^\s<>\".,;:!?)\]）。，\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def language_of(code: str | None) -> str:
@@ -186,6 +189,7 @@ class Renderer:
         )
         self.env.filters["paragraphs"] = _paragraphs
         self.env.filters["ltr"] = ltr
+        self.env.filters["ltr_link"] = ltr_link
         #: name -> (template, its globals as one dict); templates never reload (``auto_reload``
         #: is off), so this is pure
         self._templates: dict[str, tuple[Template, dict[str, Any]]] = {}

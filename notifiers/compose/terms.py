@@ -65,3 +65,12 @@ def ltr(value: object) -> str:
     case reference inside Arabic text keeps its order: '+13127463594', not '13127463594+'."""
     text = str(value)
     return f"{LRI}{text}{PDI}" if text else text
+
+
+def ltr_link(url: object) -> str:
+    """A link isolated left-to-right like :func:`ltr`, with a space before the closing PDI. A
+    phone's or mail app's linkifier (Android's Linkify, Gmail) takes every character up to the
+    first whitespace into the link, the invisible PDI included, and the tapped link then fails:
+    the space ends the link where the URL ends."""
+    text = str(url)
+    return f"{LRI}{text} {PDI}" if text else text

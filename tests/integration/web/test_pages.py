@@ -101,6 +101,22 @@ def test_arabic_is_right_to_left(api: Api) -> None:
     assert '<html lang="zh" dir="ltr">' in chinese.text and "保密" in chinese.text
 
 
+def test_a_link_with_the_marks_a_phone_kept_still_opens(api: Api) -> None:
+    """An Arabic notice isolates its links with invisible direction marks; a phone's linkifier
+    may keep the closing one (U+2069) in the address it opens, and a hand-copied link may bring
+    the sentence's full stop. The party still reaches their page, and can answer on it."""
+    case = api.new_case()
+    api.post(f"/api/cases/{case['id']}/decision", json={"eligible": True})
+    path = link(api, case, 0, "consent")
+    for carried in ("%E2%81%A9", "%E2%80%8E", "."):
+        page = api.client.get(path + carried + "?lang=ar")
+        assert page.status_code == 200 and "السرية" in page.text, carried
+    done = api.client.post(path + "%E2%81%A9", data={"answer": "yes"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert api.get(f"/api/cases/{case['id']}/consents").json()[0]["status"] == "granted"
+    assert api.client.get(path[:-1] + "%E2%81%A9").status_code == 404  # a cut link is still bad
+
+
 def test_bad_links_are_friendly_and_reveal_nothing(api: Api, clock: FixedClock) -> None:
     case = api.new_case()
     api.post(f"/api/cases/{case['id']}/decision", json={"eligible": True})

@@ -7,6 +7,7 @@ order inside Arabic."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,10 @@ PROGRAM = ProgramInfo(
     link_secret="s" * 40,
 )
 BUDGET = TwilioSmsNotifier.max_segments
+#: a link as a phone's or mail app's linkifier finds it in text: from the scheme to the first
+#: whitespace, trailing punctuation aside (Android's Linkify and Gmail keep any other character,
+#: the invisible direction marks of right-to-left text included)
+AS_LINKED = re.compile(r"https?://\S+")
 
 #: the longest venue names of the Chicago Public Library, as staff type them
 VENUES = [
@@ -190,6 +195,10 @@ def test_every_recipient_hears_the_right_words(renderer: Renderer, kind: NoticeK
         if language == "ar":  # phone numbers keep their order inside right-to-left text
             for body in (sms.body, email.text):
                 assert PROGRAM.phone not in body.replace(f"{LRI}{PROGRAM.phone}{PDI}", ""), body
+        urls = {values["link"], values["session"]["video_url"]}
+        for body in (sms.body, email.text):  # every link, as the phone or mail app opens it
+            assert {u.rstrip(".,;:!?)") for u in AS_LINKED.findall(body)} <= urls, body
+        assert set(re.findall(r'href="([^"]*)"', email.html)) <= urls, email.html
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
