@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +20,15 @@ from scheduler.booking import (
     book_first_available,
 )
 from scheduler.profiles import person_key
-from tests.support.booking import POLICY, RULES, SLOT_START, add_conflict, notices, option
+from tests.support.booking import (
+    POLICY,
+    RULES,
+    SLOT_START,
+    add_conflict,
+    notices,
+    option,
+    race_bookings,
+)
 from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
@@ -72,36 +79,8 @@ def test_eight_concurrent_bookings_for_one_slot_exactly_one_wins(
         venues = [make_venue_row(db, now) for _ in range(8)]  # only the mediator is contended
         case_ids = [make_scheduling_case(db, now).id for _ in range(8)]
         options = [option(mediator, v) for v in venues]
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def attempt(i: int) -> None:
-        session = session_factory()
-        try:
-            barrier.wait()  # all start together (on SQLite, BEGIN IMMEDIATE then queues them)
-            case = session.get(Case, case_ids[i])
-            assert case is not None
-            book(session, case, options[i], RULES, now=now, actor=f"racer{i}")
-            session.commit()
-            result = "won"
-        except SlotTaken:
-            session.rollback()
-            result = "slot taken"
-        except Exception as exc:  # anything else fails the test below, with its name
-            session.rollback()
-            result = repr(exc)
-        finally:
-            session.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(outcomes) == ["slot taken"] * 7 + ["won"]
+    outcomes = race_bookings(session_factory, case_ids, options, now)
+    assert [o.partition(":")[0] for o in outcomes] == ["slot taken"] * 7 + ["won"]
     with session_factory() as db:
         booked = db.scalars(select(MediationSession)).all()
         assert [s.status for s in booked] == ["booked"]

@@ -4,7 +4,6 @@ offered by the matcher."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,9 +16,9 @@ from cases.database import transaction
 from cases.models import AuditEvent, Case, CaseState, MediationSession, Outcome
 from cases.service import WeeklyWindow
 from scheduler import booking
-from scheduler.booking import NotBookable, SlotTaken, book, no_show, reschedule
+from scheduler.booking import NotBookable, book, no_show, reschedule
 from scheduler.candidates import match_and_book, read_inputs
-from tests.support.booking import RULES, SLOT_START, calendar_read, option
+from tests.support.booking import RULES, SLOT_START, calendar_read, option, race_bookings
 from tests.support.factories import make_mediator_row, make_scheduling_case, make_venue_row
 
 
@@ -75,40 +74,9 @@ def test_eight_concurrent_bookings_of_one_mediator_keep_the_weekly_limit(
         options = [option(mediator, venues[i],
                           start=SLOT_START + timedelta(days=i % 4, hours=3 * (i // 4)))
                    for i in range(8)]
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def attempt(i: int) -> None:
-        session = session_factory()
-        try:
-            barrier.wait()  # all start together (on SQLite, BEGIN IMMEDIATE then queues them)
-            case = session.get(Case, case_ids[i])
-            assert case is not None
-            book(session, case, options[i], RULES, now=now, actor=f"racer{i}")
-            session.commit()
-            result = "won"
-        except NotBookable as exc:
-            session.rollback()
-            result = str(exc)
-        except SlotTaken as exc:
-            session.rollback()
-            result = str(exc)
-        except Exception as exc:  # anything else fails the test below, with its name
-            session.rollback()
-            result = repr(exc)
-        finally:
-            session.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = race_bookings(session_factory, case_ids, options, now)
     refusal = f"not bookable: mediator {mediator.id}: weekly session limit reached (2 a week)"
-    assert sorted(outcomes) == [refusal] * 6 + ["won"] * 2
+    assert outcomes == [refusal] * 6 + ["won"] * 2
     with session_factory() as db:
         booked = db.scalars(select(MediationSession.status)).all()
         assert booked == ["booked", "booked"]
