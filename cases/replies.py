@@ -219,7 +219,7 @@ def apply_inbound_sms(
     body: str,
     meaning: InboundMeaning,
     provider_message_id: str | None,
-    policy: Policy | None,
+    policy: Policy,
     now: datetime,
     change_requests_per_day: int = 3,
 ) -> InboundResult:
@@ -296,7 +296,7 @@ def _answer_consent(
     session: Session,
     parties: list[Party],
     meaning: InboundMeaning,
-    policy: Policy | None,
+    policy: Policy,
     now: datetime,
 ) -> tuple[str, bool, list[int]]:
     """Record the answer on the sender's open consent request: the one in the case it names
@@ -334,7 +334,7 @@ def _answer_consent(
     consent = candidates[0]
     case = session.get(Case, consent.case_id)
     party = session.get(Party, consent.party_id)
-    if case is None or party is None or policy is None:
+    if case is None or party is None:
         return "no_open_request", True, []
     try:
         record_consent(session, case, party, granted=meaning.intent is Intent.CONSENT_YES,

@@ -56,7 +56,7 @@ def handle_inbound_sms(
     sender: str,
     body: str,
     provider_message_id: str | None,
-    policy: Policy | None,
+    policy: Policy,
     now: datetime,
     change_requests_per_day: int = 3,
 ) -> InboundResult:

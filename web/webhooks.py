@@ -53,7 +53,7 @@ class WebhookDeps:
     settings: Settings
     session_factory: sessionmaker[Session]
     clock: Clock
-    policy: Policy | None
+    policy: Policy
     renderer: Renderer
 
 
@@ -67,7 +67,7 @@ def get_webhook_deps(request: Request) -> WebhookDeps:
             settings=web.settings,
             session_factory=web.session_factory,
             clock=web.clock,
-            policy=getattr(web, "policy", None),
+            policy=web.policy,
             renderer=Renderer(),
         )
         state.webhook_deps = deps

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, FixedClock, SystemClock
+from cases.policy import load_policy
 from emulator import EmulatorClient, EmulatorConfig, EmulatorHTTPServer, start_emulator
 from notifiers.channels.base import Channel, Notifier
 from notifiers.compose.rendering import Renderer
@@ -100,7 +101,7 @@ def _wire_webhooks(
     server: WebhookServer, settings: Settings, factory: sessionmaker[Session], clock: Clock
 ) -> Iterator[WebhookServer]:
     server.app.state.webhook_deps = webhooks.WebhookDeps(
-        settings=settings, session_factory=factory, clock=clock, policy=None, renderer=Renderer()
+        settings=settings, session_factory=factory, clock=clock, policy=load_policy(), renderer=Renderer()
     )
     yield server
     del server.app.state.webhook_deps

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.models import Consent, InboundMessage
-from cases.policy import load_policy
 from emulator import EmulatorClient
 from tests.support.notify import WebhookServer, add_case, add_party
 
@@ -41,7 +40,6 @@ def test_a_bare_no_with_two_open_requests_declines_neither_and_asks_which(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     older = _open_request(session_factory, clock)  # e.g. the complainant of an earlier complaint
     clock.advance(timedelta(days=3))
     newer = _open_request(session_factory, clock, role="officer")
@@ -68,7 +66,6 @@ def test_an_answer_naming_a_case_that_is_not_theirs_is_applied_to_none(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     mine = _open_request(session_factory, clock, language="es")
     reply = _text(emulator, webhooks_live, f"sí CMP-{mine + 100}")
     assert f"CMP-{mine}" in reply  # asked again, in their language, with the case they have
@@ -84,7 +81,6 @@ def test_a_bare_answer_with_one_open_request_is_applied_to_it(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     case_id = _open_request(session_factory, clock)
     with session_factory() as session, session.begin():  # an answered request in another case
         other = add_case(session, clock.now(), state="consented")

@@ -22,7 +22,6 @@ from cases.models import (
     SessionConfirmation,
 )
 from cases.outbox import Channel, NoticeKind, enqueue
-from cases.policy import load_policy
 from emulator import EmulatorClient
 from notifiers.compose.context import Lookup, ProgramInfo, build_variables
 from notifiers.compose.rendering import Renderer
@@ -144,7 +143,6 @@ def test_a_yes_with_a_reminder_and_a_consent_request_in_two_cases_is_applied_to_
     webhooks_live: WebhookServer, emulator: EmulatorClient,
     session_factory: sessionmaker[Session], clock: FixedClock,
 ) -> None:
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     session_id, _ = _reminded(session_factory, clock)
     with session_factory() as db, db.begin():  # a second complaint by the same person
         other = add_case(db, clock.now(), state="awaiting_consent")

@@ -110,10 +110,6 @@ def test_consent_answer_in_spanish_is_matched_to_the_open_request(
         party = session.get(Party, party_id)
         assert party is not None
         session.add(Consent(case_id=party.case_id, party_id=party.id, requested_at=clock.now()))
-    # the webhook app records the consent through the domain service, which needs the policy
-    from cases.policy import load_policy
-
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     result = emulator.inbound(PHONE, " Sí ", f"{webhooks_live.url}/webhooks/twilio/inbound")
     assert "registramos que acepta" in result["reply"]
     with session_factory() as session:
@@ -135,9 +131,6 @@ def test_an_answer_after_the_deadline_day_is_told_kindly_it_is_late(
         assert party is not None
         session.add(Consent(case_id=party.case_id, party_id=party.id, requested_at=clock.now(),
                             deadline=datetime(2020, 1, 1, tzinfo=UTC)))  # long past, any clock
-    from cases.policy import load_policy
-
-    webhooks_live.app.state.webhook_deps.policy = load_policy()
     result = emulator.inbound(PHONE, "Sí", f"{webhooks_live.url}/webhooks/twilio/inbound")
     assert "El plazo para responder sobre la mediación ya terminó" in result["reply"]
     with session_factory() as session:
