@@ -22,7 +22,6 @@ from scheduler.booking.constraints import (
     NotBookable,
     Problems,
     Rules,
-    check_option,
     problems,
 )
 from scheduler.booking.new import FirstAvailable, NotSchedulable, book, book_first_available
@@ -41,7 +40,6 @@ __all__ = [
     "book",
     "book_first_available",
     "cancel",
-    "check_option",
     "is_slot_taken",
     "no_show",
     "problems",

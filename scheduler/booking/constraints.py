@@ -123,14 +123,6 @@ def lock_mediators(session: Session, mediator_ids: Sequence[int]) -> None:
                     .order_by(Mediator.id).with_for_update())
 
 
-def check_option(session: Session, case: Case, option: BookingOption, rules: Rules, *,
-                 now: datetime, moving: MediationSession | None = None,
-                 override_reason: str | None = None) -> list[str]:
-    """Every constraint the option breaks (empty: bookable); see :func:`problems`."""
-    return problems(session, case, option, rules, now=now, moving=moving) \
-        .refusals(override_reason)
-
-
 def problems(session: Session, case: Case, option: BookingOption, rules: Rules, *,
              now: datetime, moving: MediationSession | None = None) -> Problems:
     """What the option breaks, read from the rows after locking its mediators. ``moving`` is
