@@ -5,7 +5,9 @@ YES or NO") and to confirm a booked session (a reminder, "reply 1 to confirm, 2 
 time"). Each question accepts its own words (:data:`ACCEPTS`); YES is accepted by both. The
 answer goes to the open question that accepts it and was asked last — unless the questions that
 accept it belong to more than one case and the answer names none: then it is applied to nothing,
-the party is asked which case, and staff see it. Nothing is ever guessed across cases.
+the party is asked which case, and staff see it. Nothing is ever guessed across cases: a
+reminder that reached them after a consent request in another case still counts as asked last
+once its session has begun, so a bare YES then goes to staff rather than to that consent.
 
 An answer no open question accepts (NO to a reminder, 1 with nothing to confirm) is left to
 staff, with a kind word back. Consent answers keep their own rules (:func:`_answer_consent`).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import audit, confirmations, reference, suppressions
@@ -177,6 +179,11 @@ def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, n
         return Applied("which_case_session" if sessions else "consent", True, _cases(accepting))
     last = max(accepting, key=lambda q: q.asked_at)
     if last.question == "consent":
+        reminded = None if meaning.case_id is not None else _reminded_since(session, parties, last)
+        if reminded is not None:
+            # the last thing they were asked was a reminder, of a session since begun: their YES
+            # is about that, not consent in another case (nothing is guessed across cases)
+            return Applied("reminder_unclear", True, tuple(sorted({reminded, last.case_id})))
         return Applied("consent", False)
     if len({q.party.id for q in accepting if q.question == "session"}) > 1:
         return Applied("which_party", True, (last.case_id,))  # one number, two parties: staff
@@ -193,6 +200,17 @@ def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, n
     except DomainError:
         return Applied("reminder_unclear", True, (row.case_id,))
     return Applied("session_confirmed", False, (row.case_id,), about)
+
+
+def _reminded_since(session: Session, parties: list[Party], consent: Asked) -> int | None:
+    """The case of a reminder, of a session in another case, that reached the sender after this
+    consent request was sent (its session is no longer a question: begun or closed), or None."""
+    return session.scalar(select(Notification.case_id).where(
+        Notification.party_id.in_([p.id for p in parties]),
+        Notification.kind == NoticeKind.REMINDER.value, Notification.status.in_(SENT),
+        Notification.case_id != consent.case_id,
+        func.coalesce(Notification.sent_at, Notification.due_at) > consent.asked_at)
+        .order_by(Notification.id.desc()).limit(1))
 
 
 def _cases(questions: list[Asked]) -> tuple[int, ...]:

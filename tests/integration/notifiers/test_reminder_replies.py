@@ -165,6 +165,51 @@ def test_a_yes_with_a_reminder_and_a_consent_request_in_two_cases_is_applied_to_
         assert len(db.scalars(select(SessionConfirmation)).all()) == 1
 
 
+def test_a_late_yes_to_a_reminder_is_not_taken_as_consent_in_another_case(
+    webhooks_live: WebhookServer, emulator: EmulatorClient,
+    session_factory: sessionmaker[Session], clock: FixedClock,
+) -> None:
+    """A person with a consent request open in a second case was reminded of their session in
+    the first, and answers YES once that session has begun. The reminder was the last thing they
+    were asked: their YES is not recorded as consent to mediation in the other case (the simulated
+    year found it was); staff see it. Asked again later, a plain YES answers the consent."""
+    with session_factory() as db, db.begin():  # asked to consent in their second case first
+        other = add_case(db, clock.now() - timedelta(days=2), state="awaiting_consent")
+        person = add_party(db, other, clock.now(), phone=PHONE)
+        db.add(Consent(case_id=other.id, party_id=person.id,
+                       requested_at=clock.now() - timedelta(days=2)))
+    session_id, _ = _reminded(session_factory, clock, days=0)  # ...then reminded of a session
+    clock.advance(timedelta(minutes=20))  # which has begun
+
+    reply = _text(emulator, webhooks_live, "YES")
+    assert "A staff member will read it" in reply, reply
+    assert _last_inbound(session_factory) == ("reminder_unclear", True)
+    with session_factory() as db:  # staff see both cases it might be about
+        reminded = db.get(MediationSession, session_id).case_id  # type: ignore[union-attr]
+        row = db.scalars(select(InboundMessage)).one()
+        assert sorted(row.case_ids) == sorted([reminded, other.id])
+        assert db.scalars(select(Consent)).one().status == "pending"
+        assert db.scalars(select(SessionConfirmation)).all() == []
+    assert "agree" in _text(emulator, webhooks_live, f"YES CMP-{other.id}")  # named: applied
+    with session_factory() as db:
+        assert db.scalars(select(Consent)).one().status == "granted"
+
+
+def test_a_yes_after_a_new_consent_request_answers_it_though_a_reminder_came_before(
+    webhooks_live: WebhookServer, emulator: EmulatorClient,
+    session_factory: sessionmaker[Session], clock: FixedClock,
+) -> None:
+    _reminded(session_factory, clock, days=0)  # an old case's session, reminded and begun
+    clock.advance(timedelta(days=30))
+    with session_factory() as db, db.begin():  # a month later, a new complaint: asked to consent
+        other = add_case(db, clock.now(), state="awaiting_consent")
+        person = add_party(db, other, clock.now(), phone=PHONE)
+        db.add(Consent(case_id=other.id, party_id=person.id, requested_at=clock.now()))
+    assert "agree" in _text(emulator, webhooks_live, "YES")
+    with session_factory() as db:
+        assert db.scalars(select(Consent)).one().status == "granted"
+
+
 def test_an_answer_a_reminder_did_not_offer_goes_to_staff(
     webhooks_live: WebhookServer, emulator: EmulatorClient,
     session_factory: sessionmaker[Session], clock: FixedClock,
