@@ -6,7 +6,7 @@ PostgreSQL the next clone is made, and the last one dropped, on a thread while a
 clone costs 0.1-0.3 s of the server's time (seconds when the server is busy), which the test no
 longer waits for. Every test still gets a database no other test has touched.
 
-Tests on PostgreSQL carry the ``postgres`` marker (``-m "not postgres"`` leaves them out).
+Tests on PostgreSQL carry the ``postgres`` marker, tests on SQLite the ``sqlite`` marker.
 """
 
 from __future__ import annotations
@@ -113,13 +113,15 @@ def postgres_template() -> Iterator[PostgresClones]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that runs on PostgreSQL (the ``postgres`` parameter of ``db_url``), and keep
+    """Mark every test by the backend it runs on (the ``postgres`` or ``sqlite`` parameter of
+    ``db_url``: ``-m postgres``, ``-m sqlite``), and keep
     the browser tests on one pytest-xdist worker (``--dist loadgroup``): they write the same
     screenshot files, which two workers must not write at once."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("db_url") == "postgres":
-            item.add_marker(pytest.mark.postgres)
+        backend = callspec.params.get("db_url") if callspec is not None else None
+        if backend in ("postgres", "sqlite"):
+            item.add_marker(getattr(pytest.mark, backend))
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
 

@@ -128,7 +128,6 @@ def _radicale_events(radicale: RadicaleServer, url: str) -> list[Any]:
             for event in Calendar.from_ical(obj.data).walk("VEVENT")]
 
 
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_party_moves_their_session_on_a_phone_in_spanish_and_every_invite_follows(
         session_factory: sessionmaker[Session], clock: FixedClock,

@@ -67,7 +67,6 @@ def _link(inbox: EmulatorClient, to: str, purpose: str) -> str:
     raise AssertionError(f"no {purpose} link sent to {to}")
 
 
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_case_from_intake_to_a_completed_session_through_the_pages(
         session_factory: sessionmaker[Session], clock: FixedClock,
