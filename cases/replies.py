@@ -24,9 +24,8 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit, confirmations, reference, suppressions
@@ -36,15 +35,12 @@ from cases.models import (
     Consent,
     ConsentStatus,
     InboundMessage,
-    MediationSession,
-    Notification,
-    NotificationStatus,
     Party,
-    SessionStatus,
 )
-from cases.outbox import Channel, NoticeKind
+from cases.outbox import Channel
 from cases.policy import Policy
 from cases.privacy import mask_phone
+from cases.questions import Asked, Question, SessionTime, begun, open_questions, reminded_since
 
 log = logging.getLogger(__name__)
 
@@ -81,41 +77,20 @@ LISTS_CASES = frozenset({WHICH_CASE, "which_case_session"})
 ANSWERS = frozenset({Intent.CONSENT_YES, Intent.CONSENT_NO, Intent.CONFIRM, Intent.CHANGE})
 
 
-Question = Literal["consent", "session"]
 ACCEPTS: dict[Question, frozenset[Intent]] = {
     "consent": frozenset({Intent.CONSENT_YES, Intent.CONSENT_NO}),
     "session": frozenset({Intent.CONFIRM, Intent.CONSENT_YES, Intent.CHANGE}),
 }
-SENT = (NotificationStatus.SENT.value, NotificationStatus.DELIVERED.value)
 ACTOR = "party-sms"
 #: who records an opt-out or opt-in by text (the provider's webhook)
 WEBHOOK_ACTOR = "webhook"
 
 
 @dataclass(frozen=True)
-class SessionTime:
-    """When a session a reply was about starts, and the zone and language its party reads it in."""
-
-    starts_at: datetime
-    zone: str
-    language: str
-
-
-@dataclass(frozen=True)
-class Asked:
-    """An open question to one party: consent in a case, or confirming a session."""
-
-    question: Question
-    party: Party
-    case_id: int
-    asked_at: datetime
-    session: MediationSession | None = None
-
-
-@dataclass(frozen=True)
 class Applied:
     """What the answer did. ``intent`` names the reply the party gets ('session_confirmed',
-    'change_requested', 'change_limit', 'which_case_session', 'reminder_unclear', or
+    'change_requested', 'change_limit', 'which_case_session', 'session_begun' (a reply to the
+    reminder of a session under way: call us now), 'reminder_unclear', or
     'consent' when the consent rules take over); ``about`` is the session it was about, to be
     worded for the party."""
 
@@ -123,40 +98,6 @@ class Applied:
     needs_staff: bool
     case_ids: tuple[int, ...] = ()
     about: SessionTime | None = None
-
-
-def open_questions(session: Session, parties: list[Party], *, now: datetime) -> list[Asked]:
-    """The sender's open questions: pending consent requests, and booked sessions still ahead
-    whose reminder of the current time reached them."""
-    if not parties:
-        return []
-    by_id = {p.id: p for p in parties}
-    asked: list[Asked] = [
-        Asked("consent", by_id[c.party_id], c.case_id, c.requested_at)
-        for c in session.scalars(select(Consent).where(
-            Consent.party_id.in_(by_id), Consent.status == ConsentStatus.PENDING.value,
-            Consent.requested_at.is_not(None)))
-        if c.requested_at is not None
-    ]
-    reminders = session.scalars(select(Notification).where(
-        Notification.party_id.in_(by_id), Notification.kind == NoticeKind.REMINDER.value,
-        Notification.status.in_(SENT), Notification.session_id.is_not(None)))
-    latest: dict[tuple[int, int], datetime] = {}
-    rows: dict[int, MediationSession] = {}
-    for notice in reminders:
-        assert notice.party_id is not None and notice.session_id is not None
-        row = rows.get(notice.session_id) or session.get(MediationSession, notice.session_id)
-        if row is None or row.status != SessionStatus.BOOKED.value or row.starts_at <= now:
-            continue
-        if (notice.context or {}).get("sequence", row.sequence) != row.sequence:
-            continue  # a reminder of the time before a reschedule
-        rows[row.id] = row
-        key = (notice.party_id, row.id)
-        at = notice.sent_at or notice.due_at
-        latest[key] = max(latest.get(key, at), at)
-    asked += [Asked("session", by_id[party_id], rows[session_id].case_id, at, rows[session_id])
-              for (party_id, session_id), at in latest.items()]
-    return asked
 
 
 def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, now: datetime,
@@ -170,6 +111,9 @@ def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, n
         questions = named
     accepting = [q for q in questions if meaning.intent in ACCEPTS[q.question]]
     if not accepting:
+        under_way = begun(session, parties, now=now)
+        if under_way is not None:  # a reply to the reminder of a session under way: call us now
+            return Applied("session_begun", True, (under_way.case_id,), under_way.about)
         if meaning.intent in ACCEPTS["consent"] and not any(
                 q.question == "session" for q in questions):
             return Applied("consent", False)  # the consent rules answer (already answered…)
@@ -179,11 +123,15 @@ def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, n
         return Applied("which_case_session" if sessions else "consent", True, _cases(accepting))
     last = max(accepting, key=lambda q: q.asked_at)
     if last.question == "consent":
-        reminded = None if meaning.case_id is not None else _reminded_since(session, parties, last)
+        reminded = None if meaning.case_id is not None else reminded_since(session, parties, last)
         if reminded is not None:
             # the last thing they were asked was a reminder, of a session since begun: their YES
             # is about that, not consent in another case (nothing is guessed across cases)
-            return Applied("reminder_unclear", True, tuple(sorted({reminded, last.case_id})))
+            cases = tuple(sorted({reminded, last.case_id}))
+            under_way = begun(session, parties, now=now)
+            if under_way is not None and under_way.case_id == reminded:
+                return Applied("session_begun", True, cases, under_way.about)
+            return Applied("reminder_unclear", True, cases)
         return Applied("consent", False)
     if len({q.party.id for q in accepting if q.question == "session"}) > 1:
         return Applied("which_party", True, (last.case_id,))  # one number, two parties: staff
@@ -200,17 +148,6 @@ def answer(session: Session, parties: list[Party], meaning: InboundMeaning, *, n
     except DomainError:
         return Applied("reminder_unclear", True, (row.case_id,))
     return Applied("session_confirmed", False, (row.case_id,), about)
-
-
-def _reminded_since(session: Session, parties: list[Party], consent: Asked) -> int | None:
-    """The case of a reminder, of a session in another case, that reached the sender after this
-    consent request was sent (its session is no longer a question: begun or closed), or None."""
-    return session.scalar(select(Notification.case_id).where(
-        Notification.party_id.in_([p.id for p in parties]),
-        Notification.kind == NoticeKind.REMINDER.value, Notification.status.in_(SENT),
-        Notification.case_id != consent.case_id,
-        func.coalesce(Notification.sent_at, Notification.due_at) > consent.asked_at)
-        .order_by(Notification.id.desc()).limit(1))
 
 
 def _cases(questions: list[Asked]) -> tuple[int, ...]:

@@ -182,8 +182,8 @@ def test_a_late_yes_to_a_reminder_is_not_taken_as_consent_in_another_case(
     clock.advance(timedelta(minutes=20))  # which has begun
 
     reply = _text(emulator, webhooks_live, "YES")
-    assert "A staff member will read it" in reply, reply
-    assert _last_inbound(session_factory) == ("reminder_unclear", True)
+    assert "please call us now" in reply, reply  # they may be running late
+    assert _last_inbound(session_factory) == ("session_begun", True)
     with session_factory() as db:  # staff see both cases it might be about
         reminded = db.get(MediationSession, session_id).case_id  # type: ignore[union-attr]
         row = db.scalars(select(InboundMessage)).one()
@@ -208,6 +208,30 @@ def test_a_yes_after_a_new_consent_request_answers_it_though_a_reminder_came_bef
     assert "agree" in _text(emulator, webhooks_live, "YES")
     with session_factory() as db:
         assert db.scalars(select(Consent)).one().status == "granted"
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_a_reply_to_the_reminder_once_the_session_has_begun_asks_them_to_call_now(
+    webhooks_live: WebhookServer, emulator: EmulatorClient,
+    session_factory: sessionmaker[Session], clock: FixedClock, language: str,
+) -> None:
+    """"1" or "2" to the last reminder, sent when the session is already under way: the party may
+    be running late or unable to come. Nothing is confirmed or moved; they are told when it was
+    set for and asked to call now, in their language; staff see it. Hours after it ended, the
+    reply is just read by staff."""
+    _reminded(session_factory, clock, language=language, days=0)  # 09:00 in Chicago, today
+    clock.advance(timedelta(minutes=15))
+    for word in ("1", WORDS[language][1]):
+        reply = _text(emulator, webhooks_live, word)
+        assert "+13127463594" in reply and "9:00" in reply, reply
+        assert _last_inbound(session_factory) == ("session_begun", True)
+    with session_factory() as db:
+        assert db.scalars(select(SessionConfirmation)).all() == []
+        assert db.scalars(select(AuditEvent).where(
+            AuditEvent.action == "booking.change_requested")).all() == []
+    clock.advance(timedelta(hours=9))  # the session ended 6 h 45 min ago
+    _text(emulator, webhooks_live, "1")
+    assert _last_inbound(session_factory) == ("reminder_unclear", True)
 
 
 def test_an_answer_a_reminder_did_not_offer_goes_to_staff(

@@ -276,7 +276,7 @@ def test_unknown_language_falls_back_to_english(renderer: Renderer) -> None:
     "intent",
     ["help", "consent_yes", "consent_no", "already_answered", "opt_out", "which_case", "too_late",
      "session_confirmed", "change_requested", "change_limit", "which_case_session",
-     "reminder_unclear", "unknown"],
+     "session_begun", "reminder_unclear", "unknown"],
 )
 def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, intent: str) -> None:
     cases = ("CMP-1204", "CMP-1377", "CMP-1391")
@@ -286,8 +286,10 @@ def test_inbound_replies_fit_the_budget(renderer: Renderer, language: str, inten
     assert not [w for w in INFORMAL[language] if w in f" {text.lower()} "], text
     if intent.startswith("which_case"):
         assert all(ref in text for ref in cases)
-    if intent == "session_confirmed":
+    if intent in ("session_confirmed", "session_begun"):
         assert when in text
+    if intent == "session_begun":  # a party running late is asked to call, with the number
+        assert variables(language)["program"]["phone"] in text
 
 
 @pytest.mark.parametrize(("zone", "language", "name"), [
