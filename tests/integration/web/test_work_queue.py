@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import FixedClock
 from cases.database import transaction
-from cases.models import AuditEvent, Notification, Party, QueueHandled
+from cases.models import (
+    AuditEvent,
+    MediationSession,
+    Notification,
+    Party,
+    QueueHandled,
+    SessionConfirmation,
+)
 from cases.outbox import Channel, NoticeKind, enqueue
 from notifiers.channels.signatures import twilio_signature
 from settings import Settings, load_settings
@@ -207,3 +214,32 @@ def test_a_confirmation_by_text_shows_on_the_staff_pages_and_the_48_hour_queue(
         actors = [e.actor for e in s.scalars(select(AuditEvent).where(
             AuditEvent.action == "session.party_confirmed").order_by(AuditEvent.id))]
         assert actors == ["party-sms", "later"]
+
+
+def test_a_reply_to_the_reminder_during_the_session_asks_staff_to_call(
+        desk: Desk, api: Api, session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+    """The complainant texts "2" twenty minutes after their session began: nothing is moved, and
+    the queue says why it is there and what to do (call them: they may be running late)."""
+    case = scheduling_case(api)
+    m, v = mediator(api), venue(api)
+    booked = api.post("/api/sessions", json={"case_id": case["id"], "mediator_id": m["id"],
+                                             "venue_id": v["id"], "starts_at": start_in(clock, 5)})
+    assert booked.status_code == 201, booked.text
+    session = booked.json()
+    clock.set(datetime.fromisoformat(session["starts_at"]) - timedelta(hours=2))
+    desk = sign_in(api.client, session_factory, clock, username="later")
+    assert api.post(f"/api/sessions/{session['id']}/remind").status_code == 200
+    with transaction(session_factory) as s:  # the last reminder reached them
+        for notice in s.scalars(select(Notification).where(
+                Notification.kind == "reminder", Notification.session_id == session["id"])):
+            notice.status, notice.sent_at = "sent", clock.now()
+    clock.advance(timedelta(hours=2, minutes=20))
+    text_in(api, case["parties"][0]["phone"], "2", "SM" + "d" * 32)
+    home = desk.get("/").text
+    assert "once the session had begun" in home and "may be running late" in home
+    assert f"CMP-{case['id']}" in home
+    with transaction(session_factory) as s:  # nothing moved, nothing confirmed
+        row = s.get(MediationSession, session["id"])
+        assert row is not None and row.status == "booked"
+        assert row.starts_at == datetime.fromisoformat(session["starts_at"])
+        assert s.scalars(select(SessionConfirmation)).all() == []
