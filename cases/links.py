@@ -12,10 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-#: what a link picks up on its way to a party and back, never part of a token: the invisible
-#: direction marks around a link in right-to-left text (a phone's linkifier may keep the closing
-#: one), whitespace, and the sentence's punctuation when a link is copied by hand
-_CARRIED = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" + " \t\r\n.,;:!?)>\"'"
+#: the invisible marks that order text in right-to-left writing (LRM, RLM, the embeddings and
+#: overrides, the isolates): never part of a link, yet next to one in an Arabic notice
+DIRECTION_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+#: what a link picks up on its way to a party and back, never part of a token: the direction
+#: marks around it (a phone's linkifier may keep the closing one), whitespace, and the
+#: sentence's punctuation when a link is copied by hand
+_CARRIED = DIRECTION_MARKS + " \t\r\n.,;:!?)>\"'"
 
 
 class InvalidLink(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cases.models import (
@@ -52,6 +52,12 @@ class Asked:
     session: MediationSession | None = None
 
 
+def _reminders_to(parties: list[Party]) -> tuple[ColumnElement[bool], ...]:
+    """Reminders that reached one of these parties: what every question about a session reads."""
+    return (Notification.party_id.in_([p.id for p in parties]),
+            Notification.kind == NoticeKind.REMINDER.value, Notification.status.in_(SENT))
+
+
 def open_questions(session: Session, parties: list[Party], *, now: datetime) -> list[Asked]:
     """The sender's open questions: pending consent requests, and booked sessions still ahead
     whose reminder of the current time reached them."""
@@ -66,8 +72,7 @@ def open_questions(session: Session, parties: list[Party], *, now: datetime) -> 
         if c.requested_at is not None
     ]
     reminders = session.scalars(select(Notification).where(
-        Notification.party_id.in_(by_id), Notification.kind == NoticeKind.REMINDER.value,
-        Notification.status.in_(SENT), Notification.session_id.is_not(None)))
+        *_reminders_to(parties), Notification.session_id.is_not(None)))
     latest: dict[tuple[int, int], datetime] = {}
     rows: dict[int, MediationSession] = {}
     for notice in reminders:
@@ -104,16 +109,15 @@ def begun(session: Session, parties: list[Party], *, now: datetime) -> Begun | N
     found = session.execute(
         select(MediationSession, Notification.party_id)
         .join(Notification, Notification.session_id == MediationSession.id)
-        .where(Notification.party_id.in_(by_id), Notification.kind == NoticeKind.REMINDER.value,
-               Notification.status.in_(SENT),
-               MediationSession.status != SessionStatus.CANCELLED.value,
+        .where(*_reminders_to(parties), MediationSession.status != SessionStatus.CANCELLED.value,
                MediationSession.starts_at <= now, MediationSession.ends_at >= now - BEGUN_FOR)
         .order_by(MediationSession.starts_at.desc(), MediationSession.id.desc()).limit(1)
     ).first()
     if found is None:
         return None
     row, party_id = found
-    party = by_id[party_id or 0]  # never None: the query asked for these parties' reminders
+    assert party_id is not None  # the query asked for these parties' reminders
+    party = by_id[party_id]
     return Begun(row.case_id, SessionTime(row.starts_at, party.time_zone, party.language))
 
 
@@ -121,8 +125,6 @@ def reminded_since(session: Session, parties: list[Party], consent: Asked) -> in
     """The case of a reminder, of a session in another case, that reached the sender after this
     consent request was sent (its session is no longer a question: begun or closed), or None."""
     return session.scalar(select(Notification.case_id).where(
-        Notification.party_id.in_([p.id for p in parties]),
-        Notification.kind == NoticeKind.REMINDER.value, Notification.status.in_(SENT),
-        Notification.case_id != consent.case_id,
+        *_reminders_to(parties), Notification.case_id != consent.case_id,
         func.coalesce(Notification.sent_at, Notification.due_at) > consent.asked_at)
         .order_by(Notification.id.desc()).limit(1))

@@ -32,6 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from cases.contacts import RTL_LANGUAGES, SUPPORTED_LANGUAGES
+from cases.links import DIRECTION_MARKS
 from cases.outbox import Channel, NoticeKind
 from notifiers.compose.segments import count_segments, fold_punctuation, fold_to_gsm7
 from notifiers.compose.terms import ltr, ltr_link
@@ -76,8 +77,7 @@ _MONTHS = {
 _BLANK_LINE = re.compile(r"\n\s*\n")
 #: a URL in a notice's text; it ends before whitespace and before the invisible direction marks
 #: around it in right-to-left text (``terms.ltr_link``), which would break the link's address
-_URL = re.compile(r"https?://[^\s<>\"\u200e\u200f\u202a-\u202e\u2066-\u2069]+"
-                  r"[^\s<>\".,;:!?)\]）。，\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_URL = re.compile(rf"https?://[^\s<>\"{DIRECTION_MARKS}]+[^\s<>\".,;:!?)\]）。，{DIRECTION_MARKS}]")
 
 
 def language_of(code: str | None) -> str:
